@@ -1,0 +1,321 @@
+using System.Buffers.Binary;
+using Akka.Etcd.Actors.Journal;
+using Akka.Etcd.Actors.Mailbox;
+using Akka.Etcd.Actors.Raft;
+using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Store;
+using Akka.Etcd.Protos.Errors;
+using Akka.Etcd.Storage.Snap;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Raftpb;
+
+namespace Akka.Etcd.Actors.Consensus;
+
+/// <summary>Messages the <see cref="RaftActor"/> accepts.</summary>
+public abstract record RaftMessage
+{
+    private RaftMessage()
+    {
+    }
+
+    /// <summary>One Raft tick (every heartbeat interval).</summary>
+    public sealed record Tick : RaftMessage
+    {
+        /// <summary>The shared instance.</summary>
+        public static readonly Tick Instance = new();
+    }
+
+    /// <summary>Proposes an encoded InternalRaftRequest whose waiter is registered under <paramref name="Id"/>.</summary>
+    public sealed record Propose(ulong Id, ByteString Data) : RaftMessage;
+
+    /// <summary>Asks for a read index: the promise completes with the index a linearizable read must wait for.</summary>
+    public sealed record ReadIndex(TaskCompletionSource<ulong> Reply) : RaftMessage;
+
+    /// <summary>A Raft message from a peer.</summary>
+    public sealed record Step(Message Message) : RaftMessage;
+
+    /// <summary>The MvccStoreActor applied everything up to <paramref name="Index"/>.</summary>
+    public sealed record Applied(ulong Index) : RaftMessage;
+}
+
+/// <summary>
+/// Drives the pure Raft core (<see cref="RawNode"/>) for one member. It turns every burst of messages in
+/// its mailbox into at most one <see cref="Ready"/> per round: entries and HardState go to the
+/// <see cref="WalJournalActor"/> and are durable (one fsync for the whole burst) before anything is sent
+/// or applied; committed entries then go to the <see cref="MvccStoreActor"/>; read states complete the
+/// pending ReadIndex requests. Linearizable reads are batched: all ReadIndex asks of one round share one
+/// Raft ReadIndex. Every <see cref="ServerOptions.SnapshotCount"/> applied entries it takes a Raft
+/// snapshot, which compacts the in-memory log and releases old WAL segments.
+/// </summary>
+public sealed class RaftActor : Actor<RaftMessage>
+{
+    private readonly RawNode _node;
+    private readonly MemoryRaftLogStorage _storage;
+    private readonly WalJournalActor _journal;
+    private readonly MvccStoreActor _store;
+    private readonly ServerStatus _status;
+    private readonly ProposalWaiters _waiters;
+    private readonly ServerOptions _options;
+    private readonly SnapshotFiles _snapshots;
+    private ConfState _confState;
+    private readonly Action<IReadOnlyList<Message>> _send;
+    private readonly List<TaskCompletionSource<ulong>> _readWaitingForRound = new();
+    private readonly Dictionary<ulong, List<TaskCompletionSource<ulong>>> _readsInFlight = new();
+    private ulong _readRequestSeq;
+    private ulong _appliedIndex;
+    private ulong _snapshotIndex;
+    private bool _snapshotInProgress;
+
+    /// <summary>Creates the actor; the caller has filled <paramref name="storage"/> from the WAL and snapshot.</summary>
+    /// <param name="node">The Raft core, over <paramref name="storage"/>.</param>
+    /// <param name="storage">The in-memory Raft log the core reads.</param>
+    /// <param name="journal">Where Ready state is made durable.</param>
+    /// <param name="store">Where committed entries are applied.</param>
+    /// <param name="status">Shared status this actor publishes Raft progress to.</param>
+    /// <param name="waiters">Proposal waiters, failed here when a proposal is dropped.</param>
+    /// <param name="options">Member options (snapshot count, catch-up entries).</param>
+    /// <param name="snapshots">Raft snapshot file store.</param>
+    /// <param name="send">Sends messages to peers (after persistence); drops what it cannot deliver.</param>
+    /// <param name="logger">Logger.</param>
+    public RaftActor(RawNode node, MemoryRaftLogStorage storage, WalJournalActor journal, MvccStoreActor store,
+        ServerStatus status, ProposalWaiters waiters, ServerOptions options, SnapshotFiles snapshots,
+        Action<IReadOnlyList<Message>> send, ILogger logger)
+        : base("raft", logger)
+    {
+        _node = node;
+        _storage = storage;
+        _journal = journal;
+        _store = store;
+        _status = status;
+        _waiters = waiters;
+        _options = options;
+        _snapshots = snapshots;
+        _send = send;
+        _snapshotIndex = storage.Snapshot().Metadata?.Index ?? 0;
+        _appliedIndex = status.AppliedIndex;
+        _confState = storage.InitialState().ConfState;
+    }
+
+    /// <summary>Makes this member campaign now (a single-voter cluster elects itself at once).</summary>
+    public void CampaignNow() => Tell(new Step(new Message { Type = MessageType.MsgHup, From = _status.MemberId, To = _status.MemberId }));
+
+    /// <inheritdoc />
+    protected override ValueTask OnReceiveAsync(RaftMessage message)
+    {
+        switch (message)
+        {
+            case Tick:
+                _node.Tick();
+                break;
+            case Propose propose:
+                try
+                {
+                    _node.Propose(propose.Data);
+                }
+                catch (ProposalDroppedException)
+                {
+                    _waiters.Fail(propose.Id, _status.HasLeader ? EtcdErrors.LeaderChanged : EtcdErrors.NoLeader);
+                }
+                break;
+            case ReadIndex read:
+                _readWaitingForRound.Add(read.Reply);
+                break;
+            case Step step:
+                if (step.Message.Type == MessageType.MsgHup)
+                {
+                    _node.Campaign();
+                }
+                else
+                {
+                    _node.Step(step.Message);
+                }
+                break;
+            case Applied applied:
+                _appliedIndex = Math.Max(_appliedIndex, applied.Index);
+                break;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask OnMailboxDrainedAsync()
+    {
+        if (_readWaitingForRound.Count > 0)
+        {
+            StartReadIndexRound();
+        }
+        while (_node.HasReady())
+        {
+            var ready = _node.GetReady();
+            await HandleReadyAsync(ready).ConfigureAwait(false);
+            _node.Advance(ready);
+        }
+        PublishStatus();
+        await MaybeSnapshotAsync().ConfigureAwait(false);
+    }
+
+    private void StartReadIndexRound()
+    {
+        if (!_status.HasLeader)
+        {
+            foreach (var reply in _readWaitingForRound)
+            {
+                reply.TrySetException(EtcdErrors.NoLeader);
+            }
+            _readWaitingForRound.Clear();
+            return;
+        }
+        var id = ++_readRequestSeq;
+        var ctx = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(ctx, id);
+        _readsInFlight[id] = new List<TaskCompletionSource<ulong>>(_readWaitingForRound);
+        _readWaitingForRound.Clear();
+        _node.ReadIndex(ByteString.CopyFrom(ctx));
+    }
+
+    private async ValueTask HandleReadyAsync(Ready ready)
+    {
+        if (ready.SoftState is { } soft)
+        {
+            var oldLeader = _status.Leader;
+            _status.Leader = soft.Lead;
+            if (soft.Lead != oldLeader)
+            {
+                Logger.LogInformation("raft.node: {member} elected leader {leader} at term {term}",
+                    _status.MemberId.ToString("x16"), soft.Lead.ToString("x16"), _node.Status.Term);
+                FailReadsInFlight(soft.Lead == 0 ? EtcdErrors.NoLeader : EtcdErrors.LeaderChanged);
+            }
+        }
+        if (ready.Snapshot is { } snapshot && snapshot.Metadata is { Index: > 0 })
+        {
+            _snapshots.Save(snapshot);
+            var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _journal.Tell(new JournalMessage.SaveSnapshotMarker(snapshot.Metadata.Index, snapshot.Metadata.Term, durable));
+            await durable.Task.ConfigureAwait(false);
+            _storage.ApplySnapshot(snapshot);
+            _snapshotIndex = snapshot.Metadata.Index;
+        }
+        if (ready.HardState is not null || ready.Entries.Count > 0)
+        {
+            var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _journal.Tell(new JournalMessage.Save(ready.HardState, ready.Entries, durable));
+            await durable.Task.ConfigureAwait(false);
+            if (ready.HardState is { } hardState)
+            {
+                _storage.SetHardState(hardState);
+                _status.Term = hardState.Term;
+            }
+            if (ready.Entries.Count > 0)
+            {
+                _storage.Append(ready.Entries);
+            }
+        }
+        if (ready.Messages.Count > 0)
+        {
+            _send(ready.Messages);
+        }
+        if (ready.CommittedEntries.Count > 0)
+        {
+            _store.Tell(new StoreMessage.Apply(ready.CommittedEntries));
+            _status.CommitIndex = ready.CommittedEntries[^1].Index;
+        }
+        foreach (var readState in ready.ReadStates)
+        {
+            if (readState.RequestCtx.Length == 8)
+            {
+                var id = BinaryPrimitives.ReadUInt64BigEndian(readState.RequestCtx.Span);
+                if (_readsInFlight.Remove(id, out var replies))
+                {
+                    foreach (var reply in replies)
+                    {
+                        reply.TrySetResult(readState.Index);
+                    }
+                }
+            }
+        }
+    }
+
+    private void FailReadsInFlight(EtcdException error)
+    {
+        foreach (var replies in _readsInFlight.Values)
+        {
+            foreach (var reply in replies)
+            {
+                reply.TrySetException(error.Clone());
+            }
+        }
+        _readsInFlight.Clear();
+    }
+
+    private void PublishStatus()
+    {
+        var status = _node.Status;
+        _status.Term = status.Term;
+        _status.Leader = status.Lead;
+        _status.CommitIndex = status.Commit;
+        _status.LastIndex = _storage.LastIndex();
+    }
+
+    private async ValueTask MaybeSnapshotAsync()
+    {
+        if (_snapshotInProgress || _appliedIndex <= _snapshotIndex || _appliedIndex - _snapshotIndex < _options.SnapshotCount)
+        {
+            return;
+        }
+        _snapshotInProgress = true;
+        try
+        {
+            // The backend must hold everything up to the snapshot index before the WAL before it goes.
+            var persisted = AskExtensions.NewReply<ulong>();
+            _store.Tell(new StoreMessage.PersistForSnapshot(persisted));
+            var index = await persisted.Task.ConfigureAwait(false);
+            if (index <= _snapshotIndex)
+            {
+                return;
+            }
+            var snapshot = _storage.CreateSnapshot(index, _confState, ReadOnlyMemory<byte>.Empty);
+            _snapshots.Save(snapshot);
+            var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _journal.Tell(new JournalMessage.SaveSnapshotMarker(index, snapshot.Metadata.Term, durable));
+            await durable.Task.ConfigureAwait(false);
+            _snapshotIndex = index;
+            var compactTo = index > _options.SnapshotCatchUpEntries ? index - _options.SnapshotCatchUpEntries : 0;
+            if (compactTo > _storage.FirstIndex())
+            {
+                _storage.Compact(compactTo);
+            }
+            _journal.Tell(new JournalMessage.Release(index));
+            Logger.LogInformation("saved snapshot at index {index}, compacted raft log at {compactIndex}", index, compactTo);
+        }
+        finally
+        {
+            _snapshotInProgress = false;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void OnDeadLetter(RaftMessage message, Exception reason)
+    {
+        switch (message)
+        {
+            case Propose propose:
+                _waiters.Fail(propose.Id, EtcdErrors.Stopped);
+                break;
+            case ReadIndex read:
+                read.Reply.TrySetException(EtcdErrors.Stopped);
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask PostStopAsync()
+    {
+        foreach (var reply in _readWaitingForRound)
+        {
+            reply.TrySetException(EtcdErrors.Stopped);
+        }
+        FailReadsInFlight(EtcdErrors.Stopped);
+        return ValueTask.CompletedTask;
+    }
+}

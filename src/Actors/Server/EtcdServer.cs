@@ -1,0 +1,223 @@
+using Akka.Etcd.Actors.Consensus;
+using Akka.Etcd.Actors.Journal;
+using Akka.Etcd.Actors.Mailbox;
+using Akka.Etcd.Actors.Membership;
+using Akka.Etcd.Actors.Raft;
+using Akka.Etcd.Actors.Store;
+using Akka.Etcd.Protos.Errors;
+using Akka.Etcd.Storage.Mvcc;
+using Akka.Etcd.Storage.Snap;
+using Akka.Etcd.Storage.Wal;
+using Etcdserverpb;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Raftpb;
+
+namespace Akka.Etcd.Actors.Server;
+
+/// <summary>
+/// One etcd member: starts (or restarts from its data dir) the WalJournalActor, MvccStoreActor and
+/// RaftActor, and is the facade the gRPC services call. Writes are proposed through Raft and answered when
+/// applied; reads are linearizable through ReadIndex unless serializable (etcd's etcdserver/v3_server.go).
+/// Thread-safe: every method may be called from any request thread.
+/// </summary>
+public sealed partial class EtcdServer : IAsyncDisposable
+{
+    /// <summary>The etcd server version this member is compatible with, reported by Status and /version.</summary>
+    public const string ServerVersion = "3.4.23";
+
+    /// <summary>The cluster version reported by /version.</summary>
+    public const string ClusterVersion = "3.4.0";
+
+    private readonly ILogger _logger;
+    private readonly ProposalWaiters _waiters = new();
+    private readonly RequestIdGenerator _ids;
+    private readonly TimeSpan _requestTimeout;
+    private readonly CancellationTokenSource _stopping = new();
+    private WalJournalActor _journal = null!;
+    private MvccStoreActor _store = null!;
+    private RaftActor _raft = null!;
+    private Task _timers = Task.CompletedTask;
+    private IReadOnlyList<Member> _members = Array.Empty<Member>();
+
+    private EtcdServer(ServerOptions options, ServerStatus status, ILoggerFactory loggers)
+    {
+        Options = options;
+        Status = status;
+        Loggers = loggers;
+        _logger = loggers.CreateLogger("etcdserver/server");
+        _ids = new RequestIdGenerator(status.MemberId);
+        _requestTimeout = TimeSpan.FromMilliseconds(5000 + 2 * options.ElectionTimeoutMs);
+    }
+
+    /// <summary>The options this member runs with.</summary>
+    public ServerOptions Options { get; }
+
+    /// <summary>Live Raft and apply progress.</summary>
+    public ServerStatus Status { get; }
+
+    /// <summary>The logger factory the member's parts log through.</summary>
+    public ILoggerFactory Loggers { get; }
+
+    /// <summary>The backend size in bytes as of the last Status or metrics read.</summary>
+    public long DbSizeBytes { get; private set; }
+
+    /// <summary>
+    /// Opens or bootstraps the member's data dir and starts its actors; completes once a leader is known
+    /// (a single-voter cluster elects itself at once).
+    /// </summary>
+    /// <exception cref="WalCorruptException">The WAL is corrupt in the middle (a torn tail is repaired).</exception>
+    /// <exception cref="InvalidOperationException">The data dir belongs to another member or cluster.</exception>
+    public static async Task<EtcdServer> StartAsync(ServerOptions options, ILoggerFactory loggers, CancellationToken cancel = default)
+    {
+        var boot = MemberBootstrap.Resolve(options);
+        var status = new ServerStatus { MemberId = boot.MemberId, ClusterId = boot.ClusterId };
+        var server = new EtcdServer(options, status, loggers) { _members = boot.Members };
+        await server.OpenAsync(boot, cancel).ConfigureAwait(false);
+        return server;
+    }
+
+    private async Task OpenAsync(MemberBootstrap boot, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(Options.SnapDir);
+        var walDir = Options.EffectiveWalDir;
+        var snapshots = new SnapshotFiles(Options.SnapDir, Options.MaxSnapshots);
+        var storage = new MemoryRaftLogStorage();
+        WriteAheadLog wal;
+        var walOptions = new WalOptions { MaxSegmentsToKeep = Options.MaxWals };
+        if (WriteAheadLog.Exists(walDir))
+        {
+            wal = WriteAheadLog.Open(walDir, walOptions, out var state);
+            if (state.MemberId != Status.MemberId || state.ClusterId != Status.ClusterId)
+            {
+                wal.Dispose();
+                throw new InvalidOperationException(
+                    $"data dir {Options.DataDir} belongs to member {state.MemberId:x16} of cluster {state.ClusterId:x16}, " +
+                    $"not member {Status.MemberId:x16} of cluster {Status.ClusterId:x16}");
+            }
+            var snapshot = snapshots.LoadNewest();
+            if (snapshot is not null)
+            {
+                storage.ApplySnapshot(snapshot);
+            }
+            if (state.HardState is { } hardState)
+            {
+                storage.SetHardState(hardState);
+            }
+            if (state.Entries.Count > 0)
+            {
+                storage.Append(state.Entries);
+            }
+            _logger.LogInformation("restarting member {member} in cluster {cluster} at commit index {commit}",
+                Status.MemberId.ToString("x16"), Status.ClusterId.ToString("x16"), state.HardState?.Commit ?? 0);
+        }
+        else
+        {
+            Directory.CreateDirectory(walDir);
+            wal = WriteAheadLog.Create(walDir, walOptions, Status.MemberId, Status.ClusterId);
+            var confState = new ConfState();
+            confState.Voters.AddRange(boot.Members.Select(m => m.ID));
+            var snapshot = new Snapshot { Metadata = new SnapshotMetadata { Index = 1, Term = 1, ConfState = confState } };
+            snapshots.Save(snapshot);
+            wal.SaveSnapshotMarker(1, 1);
+            var hardState = new HardState { Term = 1, Commit = 1 };
+            wal.Append(hardState, Array.Empty<Entry>());
+            wal.Sync();
+            storage.ApplySnapshot(snapshot);
+            storage.SetHardState(hardState);
+            _logger.LogInformation("starting member {member} in cluster {cluster}",
+                Status.MemberId.ToString("x16"), Status.ClusterId.ToString("x16"));
+        }
+
+        var store = MvccStore.Open(Path.Combine(Options.SnapDir, "db"), new MvccStoreOptions(), Loggers.CreateLogger("mvcc/store"));
+        var (initialHardState, initialConfState) = storage.InitialState();
+        var snapshotIndex = storage.Snapshot().Metadata?.Index ?? 0;
+        var applied = Math.Max(snapshotIndex, Math.Min(store.ConsistentIndex, initialHardState.Commit));
+        Status.AppliedIndex = store.ConsistentIndex;
+        Status.Term = initialHardState.Term;
+
+        _journal = new WalJournalActor(wal, Loggers.CreateLogger("wal/journal"));
+        _store = new MvccStoreActor(store, Status, _waiters, index => _raft.Tell(new RaftMessage.Applied(index)),
+            Loggers.CreateLogger("mvcc/store-actor"));
+        var node = new RawNode(new RaftConfig
+        {
+            Id = Status.MemberId,
+            ElectionTick = Options.ElectionTicks,
+            HeartbeatTick = 1,
+            Applied = applied,
+            PreVote = Options.PreVote,
+            CheckQuorum = true,
+            Seed = unchecked((int)Status.MemberId ^ Environment.TickCount),
+        }, storage);
+        _raft = new RaftActor(node, storage, _journal, _store, Status, _waiters, Options, snapshots,
+            _ => { }, Loggers.CreateLogger("raft/raft-actor"));
+
+        _journal.Start();
+        _store.Start();
+        _raft.Start();
+        _timers = RunTimersAsync(_stopping.Token);
+
+        if (initialConfState.Voters.Count == 1 && initialConfState.Voters[0] == Status.MemberId)
+        {
+            _raft.CampaignNow();
+        }
+        await WaitForLeaderAsync(cancel).ConfigureAwait(false);
+    }
+
+    private async Task WaitForLeaderAsync(CancellationToken cancel)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+        while (!Status.HasLeader)
+        {
+            if (_raft.Completion.IsFaulted)
+            {
+                await _raft.Completion.ConfigureAwait(false);
+            }
+            await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunTimersAsync(CancellationToken stop)
+    {
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(Options.HeartbeatIntervalMs));
+        var sinceCommit = TimeSpan.Zero;
+        var backendInterval = TimeSpan.FromMilliseconds(100);
+        try
+        {
+            while (await tick.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                _raft.Tell(RaftMessage.Tick.Instance);
+                sinceCommit += TimeSpan.FromMilliseconds(Options.HeartbeatIntervalMs);
+                if (sinceCommit >= backendInterval)
+                {
+                    sinceCommit = TimeSpan.Zero;
+                    _store.Tell(new StoreMessage.CommitBatch());
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    /// <summary>Stops the actors in order (Raft, store, journal); acknowledged writes are already durable.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        await _timers.ConfigureAwait(false);
+        await _raft.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
+        await _journal.DisposeAsync().ConfigureAwait(false);
+        _waiters.FailAll(EtcdErrors.Stopped);
+        _stopping.Dispose();
+    }
+
+    /// <summary>The cluster's members (MemberList).</summary>
+    public MemberListResponse MemberList()
+    {
+        var response = new MemberListResponse { Header = ResponseHeaders.Create(Status, Status.Revision) };
+        response.Members.AddRange(_members);
+        return response;
+    }
+}

@@ -1,0 +1,75 @@
+namespace Akka.Etcd.Actors.Server;
+
+/// <summary>
+/// What a member needs to run, resolved from flags/env/config by the executable (src/Node). Units are in
+/// the names; defaults are etcd 3.4's.
+/// </summary>
+public sealed record ServerOptions
+{
+    /// <summary>Human-readable member name (<c>--name</c>).</summary>
+    public string Name { get; init; } = "default";
+
+    /// <summary>Data directory (<c>--data-dir</c>); holds <c>member/wal</c> and <c>member/snap</c>.</summary>
+    public string DataDir { get; init; } = "default.etcd";
+
+    /// <summary>WAL directory (<c>--wal-dir</c>); null means <c>&lt;data-dir&gt;/member/wal</c>.</summary>
+    public string? WalDir { get; init; }
+
+    /// <summary>Initial cluster: member name to its peer URLs (<c>--initial-cluster</c>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> InitialCluster { get; init; } =
+        new Dictionary<string, IReadOnlyList<string>> { ["default"] = new[] { "http://localhost:2380" } };
+
+    /// <summary><c>new</c> or <c>existing</c> (<c>--initial-cluster-state</c>).</summary>
+    public string InitialClusterState { get; init; } = "new";
+
+    /// <summary><c>--initial-cluster-token</c>; part of every member and cluster ID.</summary>
+    public string InitialClusterToken { get; init; } = "etcd-cluster";
+
+    /// <summary>This member's advertised peer URLs (<c>--initial-advertise-peer-urls</c>).</summary>
+    public IReadOnlyList<string> AdvertisePeerUrls { get; init; } = new[] { "http://localhost:2380" };
+
+    /// <summary>This member's advertised client URLs (<c>--advertise-client-urls</c>).</summary>
+    public IReadOnlyList<string> AdvertiseClientUrls { get; init; } = new[] { "http://localhost:2379" };
+
+    /// <summary>Applied entries between Raft snapshots, which release old WAL segments (<c>--snapshot-count</c>).</summary>
+    public ulong SnapshotCount { get; init; } = 100_000;
+
+    /// <summary>Entries kept in the in-memory Raft log behind a snapshot, for slow followers (etcd: 5,000).</summary>
+    public ulong SnapshotCatchUpEntries { get; init; } = 5_000;
+
+    /// <summary>Heartbeat interval in ms (<c>--heartbeat-interval</c>); also the Raft tick.</summary>
+    public int HeartbeatIntervalMs { get; init; } = 100;
+
+    /// <summary>Election timeout in ms (<c>--election-timeout</c>); a multiple of the heartbeat interval.</summary>
+    public int ElectionTimeoutMs { get; init; } = 1000;
+
+    /// <summary>Backend size quota in bytes (<c>--quota-backend-bytes</c>); 0 means 2 GiB.</summary>
+    public long QuotaBackendBytes { get; init; }
+
+    /// <summary>Largest request in bytes (<c>--max-request-bytes</c>, 1.5 MiB).</summary>
+    public int MaxRequestBytes { get; init; } = 1572864;
+
+    /// <summary>Most operations in one txn branch (<c>--max-txn-ops</c>).</summary>
+    public int MaxTxnOps { get; init; } = 128;
+
+    /// <summary>WAL segments kept (<c>--max-wals</c>).</summary>
+    public int MaxWals { get; init; } = 5;
+
+    /// <summary>Snapshot files kept (<c>--max-snapshots</c>).</summary>
+    public int MaxSnapshots { get; init; } = 5;
+
+    /// <summary>Raft pre-vote (<c>--pre-vote</c>).</summary>
+    public bool PreVote { get; init; }
+
+    /// <summary>The effective quota: <see cref="QuotaBackendBytes"/> or 2 GiB when it is 0 or less.</summary>
+    public long EffectiveQuotaBytes => QuotaBackendBytes > 0 ? QuotaBackendBytes : 2L * 1024 * 1024 * 1024;
+
+    /// <summary>The WAL directory in effect.</summary>
+    public string EffectiveWalDir => WalDir ?? Path.Combine(DataDir, "member", "wal");
+
+    /// <summary>The snapshot directory (<c>&lt;data-dir&gt;/member/snap</c>): Raft snapshot files and the backend <c>db</c>.</summary>
+    public string SnapDir => Path.Combine(DataDir, "member", "snap");
+
+    /// <summary>Election timeout in ticks (election timeout / heartbeat interval, at least 2).</summary>
+    public int ElectionTicks => Math.Max(2, ElectionTimeoutMs / Math.Max(1, HeartbeatIntervalMs));
+}

@@ -1,0 +1,246 @@
+using Akka.Etcd.Actors.Mailbox;
+using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Protos.Errors;
+using Akka.Etcd.Storage.Mvcc;
+using Etcdserverpb;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Raftpb;
+
+namespace Akka.Etcd.Actors.Store;
+
+/// <summary>Messages the <see cref="MvccStoreActor"/> accepts.</summary>
+public abstract record StoreMessage
+{
+    private StoreMessage()
+    {
+    }
+
+    /// <summary>Committed Raft entries to apply, in index order.</summary>
+    public sealed record Apply(IReadOnlyList<Entry> Entries) : StoreMessage;
+
+    /// <summary>
+    /// Runs a read against the store once everything up to <paramref name="MinAppliedIndex"/> is applied
+    /// (0 = at once, for serializable reads). The work completes its own promise.
+    /// </summary>
+    public sealed record Query(ulong MinAppliedIndex, Action<MvccStore> Work, Action<Exception> Fail) : StoreMessage;
+
+    /// <summary>Commits the backend batch (sent every backend batch interval, 100 ms).</summary>
+    public sealed record CommitBatch : StoreMessage;
+
+    /// <summary>Commits the backend durably and answers the applied index it covers (before a Raft snapshot).</summary>
+    public sealed record PersistForSnapshot(TaskCompletionSource<ulong> Reply) : StoreMessage;
+}
+
+/// <summary>
+/// Owns the <see cref="MvccStore"/>: applies committed entries one by one (the only writer of the store),
+/// answers the proposals waiting on them, and serves reads in order with applies. Reads that need a
+/// linearizable view wait until the applied index reaches their read index.
+/// </summary>
+public sealed class MvccStoreActor : Actor<StoreMessage>
+{
+    private readonly MvccStore _store;
+    private readonly ServerStatus _status;
+    private readonly ProposalWaiters _waiters;
+    private readonly List<StoreMessage.Query> _parked = new();
+    private readonly Action<ulong>? _onApplied;
+    private ulong _applied;
+
+    /// <summary>Creates the actor; it owns <paramref name="store"/> and disposes it when it stops.</summary>
+    /// <param name="store">The opened store.</param>
+    /// <param name="status">Shared status; this actor publishes <see cref="ServerStatus.AppliedIndex"/>.</param>
+    /// <param name="waiters">Proposals waiting for their entries.</param>
+    /// <param name="onApplied">Called on the actor's loop after each apply batch with the applied index.</param>
+    /// <param name="logger">Logger.</param>
+    public MvccStoreActor(MvccStore store, ServerStatus status, ProposalWaiters waiters, Action<ulong>? onApplied, ILogger logger)
+        : base("mvcc-store", logger)
+    {
+        _store = store;
+        _status = status;
+        _waiters = waiters;
+        _onApplied = onApplied;
+        _applied = store.ConsistentIndex;
+        _status.AppliedIndex = _applied;
+        _status.Revision = store.CurrentRevision;
+    }
+
+    /// <summary>Optional observer of every applied revision's events (the watch hub subscribes here).</summary>
+    public Action<long, IReadOnlyList<Mvccpb.Event>>? RevisionApplied { get; set; }
+
+    /// <inheritdoc />
+    protected override ValueTask OnReceiveAsync(StoreMessage message)
+    {
+        switch (message)
+        {
+            case StoreMessage.Apply apply:
+                foreach (var entry in apply.Entries)
+                {
+                    ApplyEntry(entry);
+                }
+                _status.AppliedIndex = _applied;
+                _status.Revision = _store.CurrentRevision;
+                RunParkedReads();
+                _onApplied?.Invoke(_applied);
+                break;
+            case StoreMessage.Query query:
+                if (query.MinAppliedIndex <= _applied)
+                {
+                    RunQuery(query);
+                }
+                else
+                {
+                    _parked.Add(query);
+                }
+                break;
+            case StoreMessage.CommitBatch:
+                _store.Commit();
+                break;
+            case StoreMessage.PersistForSnapshot persist:
+                _store.ForceCommit(durable: true);
+                persist.Reply.TrySetResult(_applied);
+                break;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private void RunParkedReads()
+    {
+        if (_parked.Count == 0)
+        {
+            return;
+        }
+        for (var i = 0; i < _parked.Count;)
+        {
+            if (_parked[i].MinAppliedIndex <= _applied)
+            {
+                var query = _parked[i];
+                _parked.RemoveAt(i);
+                RunQuery(query);
+            }
+            else
+            {
+                i++;
+            }
+        }
+    }
+
+    private void RunQuery(StoreMessage.Query query)
+    {
+        try
+        {
+            query.Work(_store);
+        }
+        catch (Exception ex)
+        {
+            query.Fail(ex);
+        }
+    }
+
+    private void ApplyEntry(Entry entry)
+    {
+        if (entry.Index <= _applied)
+        {
+            return; // already in the backend (replayed WAL entry at or below the consistent index)
+        }
+        _applied = entry.Index;
+        if (entry.Type != EntryType.EntryNormal || entry.Data.IsEmpty)
+        {
+            _store.ApplyNoop(entry.Index);
+            return;
+        }
+        InternalRaftRequest request;
+        try
+        {
+            request = InternalRaftRequest.Parser.ParseFrom(entry.Data);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            Logger.LogError(ex, "skipping undecodable entry at index {index}", entry.Index);
+            _store.ApplyNoop(entry.Index);
+            return;
+        }
+        try
+        {
+            IMessage response = ApplyRequest(request, entry.Index);
+            var events = _store.LastEvents;
+            if (events.Count > 0)
+            {
+                RevisionApplied?.Invoke(_store.CurrentRevision, events);
+            }
+            _waiters.Trigger(request.ID, response);
+        }
+        catch (EtcdException ex)
+        {
+            _store.ApplyNoop(entry.Index);
+            _waiters.Fail(request.ID, ex);
+        }
+    }
+
+    private IMessage ApplyRequest(InternalRaftRequest request, ulong index)
+    {
+        if (request.Put is { } put)
+        {
+            var response = _store.Put(put, index);
+            FillHeader(response.Header ??= new ResponseHeader());
+            return response;
+        }
+        if (request.DeleteRange is { } delete)
+        {
+            var response = _store.DeleteRange(delete, index);
+            FillHeader(response.Header ??= new ResponseHeader());
+            return response;
+        }
+        if (request.Txn is { } txn)
+        {
+            var response = _store.Txn(txn, index);
+            FillHeader(response.Header ??= new ResponseHeader());
+            return response;
+        }
+        if (request.Compaction is { } compaction)
+        {
+            var response = _store.Compact(compaction, index);
+            FillHeader(response.Header ??= new ResponseHeader());
+            return response;
+        }
+        _store.ApplyNoop(index);
+        throw new EtcdException(RpcStatusCode.Unimplemented, "etcdserver: unsupported request in raft entry");
+    }
+
+    /// <summary>Fills cluster, member and term into a header whose revision the store has set.</summary>
+    public void FillHeader(ResponseHeader header) => ResponseHeaders.Fill(header, _status);
+
+    /// <inheritdoc />
+    protected override void OnDeadLetter(StoreMessage message, Exception reason)
+    {
+        switch (message)
+        {
+            case StoreMessage.Query query:
+                query.Fail(reason);
+                break;
+            case StoreMessage.PersistForSnapshot persist:
+                persist.Reply.TrySetException(reason);
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask PostStopAsync()
+    {
+        var stopped = EtcdErrors.Stopped;
+        foreach (var query in _parked)
+        {
+            query.Fail(stopped);
+        }
+        _parked.Clear();
+        try
+        {
+            _store.ForceCommit(durable: true);
+        }
+        catch (Exception ex)
+        {
+            Logger.LogWarning(ex, "final backend commit failed; the WAL replays it on restart");
+        }
+        _store.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,26 @@
+using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Api.Grpc.Server;
+using Grpc.Health.V1;
+
+namespace Akka.Etcd.Api.Services;
+
+/// <summary>
+/// Registers every gRPC service the member serves on its client port. Methods not registered (Watch,
+/// Lease, Auth, Lock, Election and the cluster-changing Cluster/Maintenance calls, until they are built)
+/// answer gRPC UNIMPLEMENTED from the dispatcher.
+/// </summary>
+public static class ClientApi
+{
+    /// <summary>Registers KV, Maintenance, Cluster and grpc.health.v1.Health for <paramref name="server"/>.</summary>
+    public static void Register(GrpcServiceRegistry registry, EtcdServer server)
+    {
+        new KvService(server).Register(registry);
+        new MaintenanceService(server).Register(registry);
+        new ClusterService(server).Register(registry);
+        registry.AddUnary<HealthCheckRequest, HealthCheckResponse>("/grpc.health.v1.Health/Check", HealthCheckRequest.Parser,
+            (_, _) => ValueTask.FromResult(new HealthCheckResponse
+            {
+                Status = server.Status.HasLeader ? HealthCheckResponse.Types.ServingStatus.Serving : HealthCheckResponse.Types.ServingStatus.NotServing,
+            }));
+    }
+}
