@@ -4,7 +4,7 @@ namespace Akka.Etcd.Storage.FileSystem;
 
 /// <summary>
 /// The real <see cref="IStorageFileSystem"/> over the OS: positional I/O with <see cref="RandomAccess"/>, fsync with
-/// <see cref="RandomAccess.FlushToDisk"/>, directory fsync by opening the directory read-only (Unix), and locks with
+/// <see cref="RandomAccess.FlushToDisk"/>, directory fsync through libc open/fsync (Unix), and locks with
 /// <see cref="FileShare.None"/> (flock(LOCK_EX) on Unix). Stateless and thread-safe.
 /// </summary>
 public sealed class PhysicalFileSystem : IStorageFileSystem
@@ -60,13 +60,7 @@ public sealed class PhysicalFileSystem : IStorageFileSystem
     public void DeleteFile(string path) => File.Delete(path);
 
     /// <inheritdoc />
-    public void SyncDirectory(string directory)
-    {
-        if (OperatingSystem.IsWindows())
-            return; // NTFS journals metadata; directories cannot be opened for flushing there.
-        using var handle = File.OpenHandle(directory, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        RandomAccess.FlushToDisk(handle);
-    }
+    public void SyncDirectory(string directory) => DirectorySync.Sync(directory);
 
     /// <inheritdoc />
     public IDisposable Lock(string path)
