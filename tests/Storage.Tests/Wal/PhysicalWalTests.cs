@@ -73,4 +73,20 @@ public sealed class PhysicalWalTests : IDisposable
             AssertEntries(Entries(1, 3), state.Entries);
         Assert.False(File.ReadAllBytes(segment).AsSpan((int)last.Offset).ContainsAnyExcept((byte)0));
     }
+
+    [Fact]
+    public void Append_does_not_allocate_per_entry()
+    {
+        using var wal = WriteAheadLog.Create(WalDir, new WalOptions { SegmentSizeBytes = 4 * 1024 * 1024 }, MemberId, ClusterId);
+        var warmUp = Entries(1, 1000);
+        var batch = Entries(1001, 2000);
+        wal.Append(null, warmUp); // grows the reusable buffer
+        wal.Sync();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        wal.Append(null, batch);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(allocated < 1000, $"Append of 1000 entries allocated {allocated} bytes");
+    }
 }

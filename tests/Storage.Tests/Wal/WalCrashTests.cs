@@ -83,8 +83,29 @@ public class WalCrashTests
         var end = Records(fs.ReadAllBytes(Segment0)).Select(r => r.Offset + r.Size).Last();
         fs.Poke(Segment0, end + 3, [0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 
-        AssertEntries(Entries(1, 3), Reopen(fs).Entries);
+        var logger = new ListLogger();
+        AssertEntries(Entries(1, 3), Reopen(fs, Options(fs) with { Logger = logger }).Entries);
         Assert.False(fs.ReadAllBytes(Segment0).AsSpan((int)end).ContainsAnyExcept((byte)0));
+        var warning = Assert.Single(logger.Messages);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.Contains($"torn tail at byte offset {end}", warning.Message);
+        Assert.Contains(Segment0, warning.Message);
+    }
+
+    [Fact]
+    public void A_zeroed_record_followed_by_valid_records_is_corruption()
+    {
+        var fs = new InMemoryFileSystem();
+        using (var wal = WriteAheadLog.Create(Dir, Options(fs), MemberId, ClusterId))
+        {
+            wal.Append(null, Entries(1, 5));
+        }
+        var third = Records(fs.ReadAllBytes(Segment0)).Where(r => r.Type == WalRecordType.Entry).ElementAt(2);
+        fs.Poke(Segment0, third.Offset, new byte[third.Size]);
+
+        var e = Assert.Throws<WalCorruptException>(() => WriteAheadLog.Open(Dir, Options(fs), out _));
+        Assert.Equal(third.Offset, e.Offset);
+        Assert.Contains("followed by a valid record", e.Message);
     }
 
     [Fact]

@@ -57,3 +57,17 @@ internal static class WalTestKit
         Assert.Equal(expected.Select(e => (e.Index, e.Term, e.Data.ToBase64())),
             actual.Select(e => (e.Index, e.Term, e.Data.ToBase64())));
 }
+
+/// <summary>An ILogger that keeps formatted messages, to assert on warnings.</summary>
+internal sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+{
+    public List<(Microsoft.Extensions.Logging.LogLevel Level, string Message)> Messages { get; } = new();
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId,
+        TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Messages.Add((logLevel, formatter(state, exception)));
+}
