@@ -1,0 +1,382 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Akka.Etcd.Storage.FileSystem;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Raftpb;
+
+namespace Akka.Etcd.Storage.Wal;
+
+/// <summary>
+/// The write-ahead log of raft HardStates and entries (the behaviour of etcd's wal package, in our own format; see
+/// <see cref="WalRecord"/>). A directory of segment files <c>%016x-%016x.wal</c> (sequence, first raft index), each
+/// preallocated to <see cref="WalOptions.SegmentSizeBytes"/> and made by the temp-file, fsync, rename, fsync-dir
+/// pipeline. The directory is locked (file <c>wal.lock</c>) while open.
+/// <para>Threading: NOT thread-safe. Its owner (the WalJournalActor) calls it from one thread at a time.</para>
+/// <para>Errors: any <see cref="IOException"/> from a write or fsync is rethrown to the caller and leaves the log
+/// unusable (later calls throw <see cref="IOException"/>), as etcd treats WAL errors as fatal.</para>
+/// </summary>
+public sealed class WriteAheadLog : IDisposable
+{
+    /// <summary>Name of the lock file inside the WAL directory.</summary>
+    public const string LockFileName = "wal.lock";
+
+    private const string TempSuffix = ".tmp";
+
+    private readonly IStorageFileSystem _fs;
+    private readonly string _dir;
+    private readonly WalOptions _options;
+    private readonly ILogger _logger;
+    private readonly List<WalSegmentName> _segments = new();
+    private readonly IDisposable _lock;
+    private IStorageFile? _file;
+    private long _offset;
+    private long _segmentDataStart;
+    private byte[] _buffer = new byte[64 * 1024];
+    private HardState? _hardState;
+    private bool _unsynced;
+    private Exception? _failure;
+    private bool _disposed;
+
+    private WriteAheadLog(string dir, WalOptions options, IDisposable dirLock, ulong memberId, ulong clusterId)
+    {
+        if (options.SegmentSizeBytes < 4096)
+            throw new ArgumentOutOfRangeException(nameof(options), "SegmentSizeBytes must be at least 4096 bytes.");
+        _fs = options.FileSystem;
+        _dir = dir;
+        _options = options;
+        _logger = options.Logger;
+        _lock = dirLock;
+        MemberId = memberId;
+        ClusterId = clusterId;
+    }
+
+    /// <summary>Member ID recorded in every segment.</summary>
+    public ulong MemberId { get; }
+
+    /// <summary>Cluster ID recorded in every segment.</summary>
+    public ulong ClusterId { get; }
+
+    /// <summary>Raft index of the last entry appended, or of the last snapshot marker when that is higher; 0 when empty.</summary>
+    public ulong LastIndex { get; private set; }
+
+    /// <summary>Raft index of the last snapshot marker (0 = none).</summary>
+    public ulong SnapshotIndex { get; private set; }
+
+    /// <summary>Raft term of the last snapshot marker (0 = none).</summary>
+    public ulong SnapshotTerm { get; private set; }
+
+    /// <summary>How long the last <see cref="Sync"/> spent in fdatasync (for etcd_disk_wal_fsync_duration_seconds).</summary>
+    public TimeSpan LastSyncDuration { get; private set; }
+
+    /// <summary>Number of segment files currently in the directory.</summary>
+    public int SegmentCount => _segments.Count;
+
+    /// <summary>The WAL directory etcd uses by default: <c>&lt;dataDir&gt;/member/wal</c>.</summary>
+    public static string DefaultDirectory(string dataDir) => Path.Combine(dataDir, "member", "wal");
+
+    /// <summary>True when <paramref name="dir"/> holds at least one WAL segment file (real file system).</summary>
+    public static bool Exists(string dir) => Exists(dir, PhysicalFileSystem.Instance);
+
+    /// <summary>True when <paramref name="dir"/> holds at least one WAL segment file.</summary>
+    public static bool Exists(string dir, IStorageFileSystem fileSystem) =>
+        fileSystem.ListFiles(dir).Any(n => WalSegmentName.TryParse(n, out _));
+
+    /// <summary>
+    /// Creates a new WAL in <paramref name="dir"/> (created when missing) with segment 0 at index 0 holding the metadata,
+    /// durable on return. Throws <see cref="IOException"/> when a WAL already exists there and
+    /// <see cref="StorageLockedException"/> when the directory is locked.
+    /// </summary>
+    public static WriteAheadLog Create(string dir, WalOptions options, ulong memberId, ulong clusterId)
+    {
+        var fs = options.FileSystem;
+        fs.CreateDirectory(dir);
+        var dirLock = fs.Lock(Path.Combine(dir, LockFileName));
+        try
+        {
+            if (Exists(dir, fs))
+                throw new IOException($"a WAL already exists in {dir}");
+            DeleteTempFiles(fs, dir);
+            var wal = new WriteAheadLog(dir, options, dirLock, memberId, clusterId);
+            wal.CreateSegment(new WalSegmentName(0, 0));
+            return wal;
+        }
+        catch
+        {
+            dirLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens the WAL in <paramref name="dir"/>, reads it all into <paramref name="state"/> and positions for appending
+    /// after the last valid record. A torn tail in the last segment is zero-filled (warning logged with the offset).
+    /// Throws <see cref="WalCorruptException"/> for damage that is not a torn tail, <see cref="StorageLockedException"/>
+    /// when the directory is locked, and <see cref="FileNotFoundException"/> when there is no WAL.
+    /// </summary>
+    public static WriteAheadLog Open(string dir, WalOptions options, out WalReadResult state)
+    {
+        var fs = options.FileSystem;
+        if (!Exists(dir, fs))
+            throw new FileNotFoundException($"no WAL segment files in {dir}", dir);
+        var dirLock = fs.Lock(Path.Combine(dir, LockFileName));
+        try
+        {
+            DeleteTempFiles(fs, dir);
+            var reader = new WalReader(fs, dir, options.Logger);
+            reader.ReadAll();
+            var wal = new WriteAheadLog(dir, options, dirLock, reader.MemberId, reader.ClusterId);
+            wal._segments.AddRange(reader.Segments);
+            wal._hardState = reader.HardState;
+            wal.SnapshotIndex = reader.SnapshotIndex;
+            wal.SnapshotTerm = reader.SnapshotTerm;
+            wal.LastIndex = Math.Max(reader.SnapshotIndex, reader.Entries.Count > 0 ? reader.Entries[^1].Index : 0);
+            wal._file = fs.OpenFile(Path.Combine(dir, reader.Segments[^1].FileName));
+            wal._offset = reader.TailOffset;
+            wal._segmentDataStart = reader.TailSegmentDataStart;
+            state = new WalReadResult(reader.MemberId, reader.ClusterId, reader.HardState ?? new HardState(),
+                reader.SnapshotIndex, reader.SnapshotTerm, reader.Entries);
+            return wal;
+        }
+        catch
+        {
+            dirLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Appends an optional HardState and entries (consecutive indexes; the first may be at or below
+    /// <see cref="LastIndex"/> to overwrite an uncommitted suffix, never above <c>LastIndex + 1</c> nor at or below
+    /// <see cref="SnapshotIndex"/>). One write call, no fsync: durable only after <see cref="Sync"/>. Cuts a new
+    /// segment first when the batch would overflow the current one. Throws <see cref="ArgumentException"/> for bad
+    /// indexes and <see cref="IOException"/> on write errors.
+    /// </summary>
+    public void Append(HardState? hardState, IReadOnlyList<Entry> entries)
+    {
+        ThrowIfUnusable();
+        if (hardState is null && entries.Count == 0)
+            return;
+        if (entries.Count > 0)
+            ValidateIndexes(entries);
+        var length = 0;
+        if (hardState is not null)
+            length = Encode(length, WalRecordType.HardState, hardState);
+        for (var i = 0; i < entries.Count; i++)
+            length = Encode(length, WalRecordType.Entry, entries[i]);
+        var firstIndex = entries.Count > 0 ? Math.Min(entries[0].Index, LastIndex + 1) : LastIndex + 1;
+        WriteBatch(length, firstIndex);
+        if (hardState is not null)
+            _hardState = hardState.Clone();
+        if (entries.Count > 0)
+            LastIndex = Math.Max(entries[^1].Index, SnapshotIndex);
+    }
+
+    /// <summary>Flushes and fdatasyncs the current segment: the durability point (group commit = many
+    /// <see cref="Append"/> calls, one Sync). A no-op when nothing was written since the last Sync.
+    /// Updates <see cref="LastSyncDuration"/>. Throws <see cref="IOException"/> on failure.</summary>
+    public void Sync()
+    {
+        ThrowIfUnusable();
+        if (!_unsynced)
+            return;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            _file!.Sync();
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+            throw;
+        }
+        LastSyncDuration = Stopwatch.GetElapsedTime(started);
+        _unsynced = false;
+    }
+
+    /// <summary>Records that a snapshot covers the log up to raft <paramref name="index"/> at <paramref name="term"/>
+    /// (entries up to it are dropped on the next <see cref="Open"/>), then <see cref="Sync"/>s. Like etcd, save the
+    /// snapshot file first. Throws <see cref="ArgumentException"/> when <paramref name="index"/> is below the last marker.</summary>
+    public void SaveSnapshotMarker(ulong index, ulong term)
+    {
+        ThrowIfUnusable();
+        if (index < SnapshotIndex)
+            throw new ArgumentException($"snapshot index {index} is below the last snapshot marker {SnapshotIndex}", nameof(index));
+        var length = EncodePair(0, WalRecordType.SnapshotMarker, index, term);
+        WriteBatch(length, LastIndex + 1);
+        SnapshotIndex = index;
+        SnapshotTerm = term;
+        LastIndex = Math.Max(LastIndex, index);
+        Sync();
+    }
+
+    /// <summary>
+    /// Releases segments no longer needed once raft <paramref name="index"/> is covered by a snapshot: every segment
+    /// before the one that contains <paramref name="index"/> (the last with first index &lt;= it) may go; they are
+    /// deleted oldest first while more than <see cref="WalOptions.MaxSegmentsToKeep"/> segments exist (0 = keep all).
+    /// The current segment is never deleted. Throws <see cref="IOException"/> on delete errors.
+    /// </summary>
+    public void ReleaseTo(ulong index)
+    {
+        ThrowIfUnusable();
+        if (_options.MaxSegmentsToKeep == 0)
+            return;
+        var containing = _segments.FindLastIndex(s => s.FirstIndex <= index);
+        var deleted = false;
+        while (containing > 0 && _segments.Count > _options.MaxSegmentsToKeep)
+        {
+            _fs.DeleteFile(Path.Combine(_dir, _segments[0].FileName));
+            _segments.RemoveAt(0);
+            containing--;
+            deleted = true;
+        }
+        if (deleted)
+            _fs.SyncDirectory(_dir);
+    }
+
+    /// <summary>Syncs what was appended (unless the log already failed), closes the segment and releases the lock.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        try
+        {
+            if (_failure is null && _unsynced)
+                _file?.Sync();
+        }
+        finally
+        {
+            _file?.Dispose();
+            _lock.Dispose();
+        }
+    }
+
+    private void ValidateIndexes(IReadOnlyList<Entry> entries)
+    {
+        var first = entries[0].Index;
+        if (first <= SnapshotIndex)
+            throw new ArgumentException($"entry index {first} is at or below the snapshot marker {SnapshotIndex}", nameof(entries));
+        if (first > LastIndex + 1)
+            throw new ArgumentException($"entry index {first} leaves a gap after last index {LastIndex}", nameof(entries));
+        for (var i = 1; i < entries.Count; i++)
+        {
+            if (entries[i].Index != first + (ulong)i)
+                throw new ArgumentException($"entry indexes are not consecutive at {entries[i].Index}", nameof(entries));
+        }
+    }
+
+    private void WriteBatch(int length, ulong firstIndexIfCut)
+    {
+        if (_offset > _segmentDataStart && _offset + length > _options.SegmentSizeBytes)
+            Cut(firstIndexIfCut);
+        try
+        {
+            _file!.Write(_offset, _buffer.AsSpan(0, length));
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+            throw;
+        }
+        _offset += length;
+        _unsynced = true;
+    }
+
+    /// <summary>Makes the current segment durable, then creates and switches to the next one (etcd's cut()).</summary>
+    private void Cut(ulong firstIndex)
+    {
+        Sync();
+        var next = new WalSegmentName(_segments[^1].Sequence + 1, firstIndex);
+        _file!.Dispose();
+        _file = null;
+        try
+        {
+            CreateSegment(next);
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+            throw;
+        }
+    }
+
+    private void CreateSegment(WalSegmentName name)
+    {
+        // The header is encoded into its own array: the batch that caused the cut sits in _buffer.
+        var batch = _buffer;
+        _buffer = new byte[1024];
+        int length;
+        try
+        {
+            length = EncodePair(0, WalRecordType.SegmentStart, name.Sequence, name.FirstIndex);
+            length = EncodePair(length, WalRecordType.Metadata, MemberId, ClusterId);
+            length = EncodePair(length, WalRecordType.SnapshotMarker, SnapshotIndex, SnapshotTerm);
+            if (_hardState is not null)
+                length = Encode(length, WalRecordType.HardState, _hardState);
+            var finalPath = Path.Combine(_dir, name.FileName);
+            var tempPath = finalPath + TempSuffix;
+            _fs.DeleteFile(tempPath);
+            using (var temp = _fs.CreateFile(tempPath, _options.SegmentSizeBytes))
+            {
+                temp.Write(0, _buffer.AsSpan(0, length));
+                temp.Sync();
+            }
+            _fs.Rename(tempPath, finalPath);
+            _fs.SyncDirectory(_dir);
+            _file = _fs.OpenFile(finalPath);
+        }
+        finally
+        {
+            _buffer = batch;
+        }
+        _segments.Add(name);
+        _offset = length;
+        _segmentDataStart = length;
+        _unsynced = false;
+    }
+
+    private int Encode(int at, WalRecordType type, IMessage message)
+    {
+        var payloadLength = message.CalculateSize();
+        var framed = WalRecord.FramedSize(payloadLength);
+        EnsureCapacity(at + framed);
+        var record = _buffer.AsSpan(at, framed);
+        message.WriteTo(record.Slice(WalRecord.HeaderSize, payloadLength));
+        WalRecord.Seal(record, type, payloadLength);
+        return at + framed;
+    }
+
+    private int EncodePair(int at, WalRecordType type, ulong first, ulong second)
+    {
+        var framed = WalRecord.FramedSize(16);
+        EnsureCapacity(at + framed);
+        var record = _buffer.AsSpan(at, framed);
+        BinaryPrimitives.WriteUInt64LittleEndian(record[WalRecord.HeaderSize..], first);
+        BinaryPrimitives.WriteUInt64LittleEndian(record[(WalRecord.HeaderSize + 8)..], second);
+        WalRecord.Seal(record, type, 16);
+        return at + framed;
+    }
+
+    private void EnsureCapacity(int needed)
+    {
+        if (needed > _buffer.Length)
+            Array.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
+    }
+
+    private void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_failure is not null)
+            throw new IOException($"the WAL in {_dir} is unusable after an earlier I/O failure: {_failure.Message}", _failure);
+    }
+
+    private static void DeleteTempFiles(IStorageFileSystem fs, string dir)
+    {
+        foreach (var name in fs.ListFiles(dir))
+        {
+            if (name.EndsWith(TempSuffix, StringComparison.Ordinal))
+                fs.DeleteFile(Path.Combine(dir, name));
+        }
+    }
+}
