@@ -195,6 +195,7 @@ public sealed class RaftActor : Actor<RaftMessage>
             await durable.Task.ConfigureAwait(false);
             _storage.ApplySnapshot(snapshot);
             _snapshotIndex = snapshot.Metadata.Index;
+            _confState = snapshot.Metadata.ConfState ?? _confState;
         }
         if (ready.HardState is not null || ready.Entries.Count > 0)
         {
@@ -276,6 +277,7 @@ public sealed class RaftActor : Actor<RaftMessage>
             }
             var snapshot = _storage.CreateSnapshot(index, _confState, ReadOnlyMemory<byte>.Empty);
             _snapshots.Save(snapshot);
+            _snapshots.Purge(_options.MaxSnapshots);
             var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _journal.Tell(new JournalMessage.SaveSnapshotMarker(index, snapshot.Metadata.Term, durable));
             await durable.Task.ConfigureAwait(false);

@@ -81,10 +81,10 @@ public sealed partial class EtcdServer : IAsyncDisposable
     {
         Directory.CreateDirectory(Options.SnapDir);
         var walDir = Options.EffectiveWalDir;
-        var snapshots = new SnapshotFiles(Options.SnapDir, Options.MaxSnapshots);
+        var snapshots = new SnapshotFiles(Options.SnapDir, logger: Loggers.CreateLogger("snap/snapshotter"));
         var storage = new MemoryRaftLogStorage();
         WriteAheadLog wal;
-        var walOptions = new WalOptions { MaxSegmentsToKeep = Options.MaxWals };
+        var walOptions = new WalOptions { MaxSegmentsToKeep = Options.MaxWals, Logger = Loggers.CreateLogger("wal/wal") };
         if (WriteAheadLog.Exists(walDir))
         {
             wal = WriteAheadLog.Open(walDir, walOptions, out var state);
