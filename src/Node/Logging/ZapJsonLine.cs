@@ -13,7 +13,7 @@ namespace Akka.Etcd.Node.Logging;
 /// <c>{"level":"info","ts":"2026-11-22T02:24:36.755Z","caller":"raft/RaftActor","msg":"...",...fields}</c>
 /// followed by <c>\n</c>. <c>ts</c> is zap's ISO8601 encoder: local time with milliseconds and
 /// <c>Z</c> for a zero offset, else <c>+hhmm</c>. Field values: numbers and booleans as JSON values,
-/// <see cref="TimeSpan"/> as Go durations (<c>1.5s</c>), sequences as arrays, anything else as its text;
+/// <see cref="TimeSpan"/> as Go durations (<c>1.5s</c>), URLs without the trailing slash, sequences as arrays, anything else as its text;
 /// an exception adds <c>"error"</c> (its message) and, at error level and above, <c>"stacktrace"</c>.
 /// The returned span is valid until the same thread formats the next line.
 /// </summary>
@@ -110,6 +110,7 @@ internal static class ZapJsonLine
             case double d when double.IsFinite(d): writer.WriteNumberValue(d); break;
             case float f when float.IsFinite(f): writer.WriteNumberValue(f); break;
             case TimeSpan t: writer.WriteStringValue(GoValueSyntax.FormatDuration(t)); break;
+            case Uri u: writer.WriteStringValue(u.IsAbsoluteUri && u.AbsolutePath == "/" ? u.GetLeftPart(UriPartial.Authority) : u.ToString()); break;
             case DateTimeOffset dto:
                 Span<char> a = stackalloc char[32];
                 writer.WriteStringValue(a[..FormatTimestamp(dto, a)]);

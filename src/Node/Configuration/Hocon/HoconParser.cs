@@ -522,6 +522,8 @@ public static partial class HoconParser
             else
             {
                 value = ReplaceSelfReferences(value, fullPath, previous);
+                if (previous is not null && value is HoconSubstitution { Optional: true })
+                    value = new HoconOptionalOverride(value, previous);
             }
             if (value is HoconObject incoming && obj.TryGetValue(key, out var current) && current is HoconObject existingObject)
             {
@@ -601,6 +603,8 @@ public static partial class HoconParser
                     return ResolveSubstitution(sub);
                 case HoconConcatenation concat:
                     return ResolveConcatenation(concat);
+                case HoconOptionalOverride over:
+                    return Resolve(over.Value) ?? Resolve(over.Previous);
                 default:
                     return value;
             }

@@ -121,3 +121,16 @@ internal sealed class HoconWhitespace(string text, int line, int column) : Hocon
 
     public string Text { get; } = text;
 }
+
+/// <summary>
+/// Parser-internal: a field re-assigned to an optional substitution (<c>foo = 42, foo = ${?bar}</c>):
+/// resolves to <see cref="Value"/>, or to <see cref="Previous"/> when that is undefined (HOCON.md "Substitutions").
+/// </summary>
+internal sealed class HoconOptionalOverride(HoconValue value, HoconValue previous) : HoconValue(value.Line, value.Column)
+{
+    public override HoconValueKind Kind => HoconValueKind.Unresolved;
+
+    public HoconValue Value { get; } = value;
+
+    public HoconValue Previous { get; } = previous;
+}
