@@ -14,7 +14,5 @@ fi
 command -v dotnet >/dev/null 2>&1 || { echo "the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 
 dotnet build "$root/src/Node/Akka.Etcd.Node.csproj" -c Release -nologo -clp:ErrorsOnly -o "$root/artifacts/node"
-exec dotnet "$root/artifacts/node/akka-etcd.dll" \
-  --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
-  --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-  --initial-cluster default=http://127.0.0.1:2380 "$@"
+# hocon/single.conf: name default, data dir default.etcd (relative to where you run this), 127.0.0.1:2379/2380.
+exec dotnet "$root/artifacts/node/akka-etcd.dll" --config "$root/hocon/single.conf" "$@"

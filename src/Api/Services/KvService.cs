@@ -1,5 +1,5 @@
 using Akka.Etcd.Actors.Server;
-using Akka.Etcd.Api.Grpc.Server;
+using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Storage.Mvcc;
 using Etcdserverpb;
 
