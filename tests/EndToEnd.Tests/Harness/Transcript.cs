@@ -34,7 +34,7 @@ public sealed partial class Transcript
 
     /// <summary>
     /// Normalises a transcript like etcd-diff's sed script: JSON ids/terms/leader become N, 12-16 digit hex ids
-    /// become HEXID, durations become T, 127.0.0.1:PORT becomes ADDR, log timestamps and client ids are masked,
+    /// become HEXID, Go durations (<c>1.5ms</c>, <c>1m2s</c>; not inside base64) become T, 127.0.0.1:PORT becomes ADDR, log timestamps and client ids are masked,
     /// lines are cut at 3000 characters. On top of etcd-diff it masks db sizes (<c>dbSize</c>, <c>DB SIZE</c>
     /// cells, <c>"DBSize"</c>), the <c>"Leader"</c> field, and re-pads ASCII tables (cells trimmed) so that cell
     /// widths do not depend on masked values.
@@ -51,11 +51,11 @@ public sealed partial class Transcript
             line = JsonDbSize().Replace(line, m => $"\"{m.Groups[1].Value}\":SIZE");
             line = FieldDbSize().Replace(line, "\"DBSize\" : SIZE");
             line = HumanSize().Replace(line, "SIZE");
+            line = ClientId().Replace(line, "client-X");
             line = HexId().Replace(line, "HEXID");
             line = Duration().Replace(line, "T");
             line = Address().Replace(line, "ADDR");
             line = Timestamp().Replace(line, "\"ts\":\"T\"");
-            line = ClientId().Replace(line, "client-X");
             line = TableLine(line);
             if (line.Length > 3000) line = line[..3000] + "...";
             output.Append(line);
@@ -107,10 +107,10 @@ public sealed partial class Transcript
     [GeneratedRegex(@"\b[0-9]+(\.[0-9]+)? [kMGT]?B\b")]
     private static partial Regex HumanSize();
 
-    [GeneratedRegex(@"\b[0-9a-f]{12,16}\b")]
+    [GeneratedRegex(@"(?<![+/])\b[0-9a-f]{12,16}\b(?![+/=])")]
     private static partial Regex HexId();
 
-    [GeneratedRegex(@"[0-9]+(\.[0-9]+)?(ms|µs|s)\b")]
+    [GeneratedRegex(@"(?<![A-Za-z0-9+/.])([0-9]+h)?([0-9]+m)?[0-9]+(\.[0-9]+)?(ns|µs|us|ms|s)\b")]
     private static partial Regex Duration();
 
     [GeneratedRegex(@"127\.0\.0\.1:[0-9]+")]
