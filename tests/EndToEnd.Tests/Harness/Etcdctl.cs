@@ -48,8 +48,11 @@ public sealed class Etcdctl
     /// </summary>
     /// <exception cref="TimeoutException">The process did not exit within <paramref name="timeout"/>
     /// (default <see cref="DefaultTimeout"/>); it is killed and its partial output is in the message.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired; the etcdctl process is killed
+    /// (its outcome is unknown to the caller).</exception>
     /// <exception cref="InvalidOperationException">etcdctl is not installed.</exception>
-    public async Task<EtcdctlResult> RunAsync(IReadOnlyList<string> args, string? stdin, TimeSpan? timeout)
+    public async Task<EtcdctlResult> RunAsync(IReadOnlyList<string> args, string? stdin, TimeSpan? timeout,
+        CancellationToken cancel = default)
     {
         var info = new ProcessStartInfo(EtcdAvailable.Etcdctl())
         {
@@ -78,7 +81,8 @@ public sealed class Etcdctl
             // etcdctl exited before reading all of stdin (e.g. a usage error); its output tells why.
         }
 
-        using var deadline = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        deadline.CancelAfter(timeout ?? DefaultTimeout);
         try
         {
             await process.WaitForExitAsync(deadline.Token);
@@ -87,6 +91,7 @@ public sealed class Etcdctl
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+            cancel.ThrowIfCancellationRequested();
             throw new TimeoutException(
                 $"etcdctl {string.Join(' ', args)} did not exit within {timeout ?? DefaultTimeout}; " +
                 $"stdout: {await stdout}; stderr: {await stderr}");
