@@ -22,11 +22,15 @@ public sealed class ScenarioServers : IAsyncLifetime
         {
             await Task.WhenAll((Task)etcd, ours);
         }
-        finally
+        catch
         {
-            if (etcd.IsCompletedSuccessfully) Etcd = etcd.Result;
-            if (ours.IsCompletedSuccessfully) Ours = ours.Result;
+            // Whichever started is not handed out: kill it here rather than rely on fixture disposal.
+            if (etcd.IsCompletedSuccessfully) await etcd.Result.DisposeAsync();
+            if (ours.IsCompletedSuccessfully && ours.Result is not null) await ours.Result.DisposeAsync();
+            throw;
         }
+        Etcd = etcd.Result;
+        Ours = ours.Result;
     }
 
     private static async Task<MemberProcess?> StartOursAsync() => await MemberProcess.StartAsync(ServerKind.Ours);
