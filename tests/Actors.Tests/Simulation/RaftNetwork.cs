@@ -40,7 +40,11 @@ internal sealed class SimNode
         var snapshot = Storage.Snapshot();
         Applied = RaftNetwork.DecodeStateMachine(snapshot.Data);
         AppliedIndex = snapshot.Metadata.Index;
-        ConfState = snapshot.Metadata.ConfState.Clone();
+        if (snapshot.Metadata.Index > 0)
+        {
+            ConfState = snapshot.Metadata.ConfState.Clone();
+        }
+
         ReadStates.Clear();
         Node = new RawNode(Config with { Applied = AppliedIndex }, Storage);
         Down = false;
@@ -90,6 +94,17 @@ internal sealed class RaftNetwork
     }
 
     public SortedDictionary<ulong, SimNode> Nodes { get; } = [];
+
+    /// <summary>For each ReadIndex request context, the highest committed index seen when it was asked.</summary>
+    public Dictionary<ByteString, ulong> ReadRequestedAt { get; } = [];
+
+    /// <summary>Asks <paramref name="id"/> for a read index, remembering what was committed at that time.</summary>
+    public void ReadIndex(ulong id, ByteString ctx)
+    {
+        ReadRequestedAt[ctx] = MaxCommitted;
+        Nodes[id].Node.ReadIndex(ctx);
+        Process(id);
+    }
 
     public List<Message> Queue { get; } = [];
 
@@ -209,6 +224,16 @@ internal sealed class RaftNetwork
                 }
             }
 
+            foreach (var rs in rd.ReadStates)
+            {
+                // Linearizability of ReadIndex: the read index covers everything committed before the request.
+                if (ReadRequestedAt.TryGetValue(rs.RequestCtx, out var committedAtRequest) && rs.Index < committedAtRequest)
+                {
+                    throw new InvalidOperationException(
+                        $"stale read: member {id} got read index {rs.Index} but {committedAtRequest} was committed before the request");
+                }
+            }
+
             sim.ReadStates.AddRange(rd.ReadStates);
             sim.Node.Advance(rd);
         }
@@ -238,12 +263,15 @@ internal sealed class RaftNetwork
         }
     }
 
+    /// <summary>Loses the queued message at <paramref name="position"/>.</summary>
+    public void LoseAt(int position) => DeliverAt(position, lose: true);
+
     /// <summary>Delivers the queued message at <paramref name="position"/> (or drops it when its link is cut).</summary>
-    public void DeliverAt(int position)
+    public void DeliverAt(int position, bool lose = false)
     {
         var m = Queue[position];
         Queue.RemoveAt(position);
-        var delivered = !IsCut(m.From, m.To) && Drop?.Invoke(m) != true && Nodes.TryGetValue(m.To, out var target) && !target.Down;
+        var delivered = !lose && !IsCut(m.From, m.To) && Drop?.Invoke(m) != true && Nodes.TryGetValue(m.To, out var target) && !target.Down;
         if (delivered)
         {
             Nodes[m.To].Node.Step(m);
@@ -309,9 +337,17 @@ internal sealed class RaftNetwork
         DeliverAll();
         if (!condition())
         {
-            throw new TimeoutException($"condition not reached within {maxTicks} ticks: {what}");
+            throw new TimeoutException($"condition not reached within {maxTicks} ticks: {what}\n{Describe()}");
         }
     }
+
+    /// <summary>Every member's status, for failure messages.</summary>
+    public string Describe() => string.Join("\n", Nodes.Values.Select(n =>
+        $"{n.Id}: down={n.Down} applied={n.AppliedIndex} last={n.Storage.LastIndex()} first={n.Storage.FirstIndex()} values={string.Join(',', Values(n).TakeLast(3))} {Brief(n.Node.Status)} "
+        + string.Join(" ", n.Node.Status.Progress.Select(p => $"[{p.Key}: {p.Value}]"))));
+
+    private static string Brief(RaftStatus s) =>
+        $"term={s.Term} vote={s.Vote} lead={s.Lead} state={s.State} commit={s.Commit} applied={s.Applied} transferee={s.LeadTransferee}";
 
     /// <summary>The one member that leads the highest term any member knows, or null.</summary>
     public SimNode? Leader()
