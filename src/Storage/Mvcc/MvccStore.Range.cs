@@ -18,11 +18,7 @@ public sealed partial class MvccStore
     /// </summary>
     /// <exception cref="EtcdException"><c>EtcdErrors.FutureRev</c> when revision &gt; current;
     /// <c>EtcdErrors.Compacted</c> when 0 &lt; revision &lt; compact revision.</exception>
-    public RangeResponse Range(RangeRequest request)
-    {
-        _lastEvents = [];
-        return RangeCore(request, _currentRevision);
-    }
+    public RangeResponse Range(RangeRequest request) => RangeCore(request, _currentRevision);
 
     /// <summary>
     /// The KeyValue of <paramref name="key"/> visible at <paramref name="atRevision"/> (&lt;= 0 = current), or null when the

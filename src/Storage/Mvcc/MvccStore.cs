@@ -87,7 +87,7 @@ public sealed partial class MvccStore : IDisposable
 
     /// <summary>
     /// The events of the last write: PUT with the new KeyValue, DELETE with the key and mod_revision = the delete's revision,
-    /// in sub-revision order. Empty after a read, a failed request or a write that changed nothing. A new list per write.
+    /// in sub-revision order. Empty after an entry that changed nothing (failed request, no-op, compaction); reads leave it as is. A new list per write.
     /// </summary>
     public IReadOnlyList<Event> LastEvents => _lastEvents;
 
@@ -156,16 +156,12 @@ public sealed partial class MvccStore : IDisposable
         _beginRevision = _currentRevision;
         _changes = 0;
         _events = null;
-        _lastEvents = [];
     }
 
     void EndWrite(ulong index)
     {
-        if (_changes > 0)
-        {
-            _currentRevision++;
-            _lastEvents = _events!;
-        }
+        if (_changes > 0) _currentRevision++;
+        _lastEvents = _changes > 0 ? _events! : [];
         _events = null;
         _backend.ConsistentIndex = index;
         _backend.CommitIfBatchFull();
