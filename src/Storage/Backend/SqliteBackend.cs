@@ -350,8 +350,8 @@ public sealed class SqliteBackend : IDisposable
         }
     }
 
-    /// <summary>Highest main revision stored in <c>kv</c>, or 0 when empty.</summary>
-    internal long MaxMainRevision() => ScalarLong("SELECT IFNULL(MAX(main), 0) FROM kv;");
+    /// <summary>Number of rows in <c>kv</c> (all stored key versions, tombstones included).</summary>
+    internal long CountRevisions() => ScalarLong("SELECT COUNT(*) FROM kv;");
 
     /// <summary>Closes the connection after committing the pending batch.</summary>
     public void Dispose()
