@@ -98,17 +98,17 @@ public sealed class RaftActor : Actor<RaftMessage>
     }
 
     /// <summary>Makes this member campaign now (a single-voter cluster elects itself at once).</summary>
-    public void CampaignNow() => Tell(new Step(new Message { Type = MessageType.MsgHup, From = _status.MemberId, To = _status.MemberId }));
+    public void CampaignNow() => Tell(new RaftMessage.Step(new Message { Type = MessageType.MsgHup, From = _status.MemberId, To = _status.MemberId }));
 
     /// <inheritdoc />
     protected override ValueTask OnReceiveAsync(RaftMessage message)
     {
         switch (message)
         {
-            case Tick:
+            case RaftMessage.Tick:
                 _node.Tick();
                 break;
-            case Propose propose:
+            case RaftMessage.Propose propose:
                 try
                 {
                     _node.Propose(propose.Data);
@@ -118,10 +118,10 @@ public sealed class RaftActor : Actor<RaftMessage>
                     _waiters.Fail(propose.Id, _status.HasLeader ? EtcdErrors.LeaderChanged : EtcdErrors.NoLeader);
                 }
                 break;
-            case ReadIndex read:
+            case RaftMessage.ReadIndex read:
                 _readWaitingForRound.Add(read.Reply);
                 break;
-            case Step step:
+            case RaftMessage.Step step:
                 if (step.Message.Type == MessageType.MsgHup)
                 {
                     _node.Campaign();
@@ -131,7 +131,7 @@ public sealed class RaftActor : Actor<RaftMessage>
                     _node.Step(step.Message);
                 }
                 break;
-            case Applied applied:
+            case RaftMessage.Applied applied:
                 _appliedIndex = Math.Max(_appliedIndex, applied.Index);
                 break;
         }
@@ -301,10 +301,10 @@ public sealed class RaftActor : Actor<RaftMessage>
     {
         switch (message)
         {
-            case Propose propose:
+            case RaftMessage.Propose propose:
                 _waiters.Fail(propose.Id, EtcdErrors.Stopped);
                 break;
-            case ReadIndex read:
+            case RaftMessage.ReadIndex read:
                 read.Reply.TrySetException(EtcdErrors.Stopped);
                 break;
         }

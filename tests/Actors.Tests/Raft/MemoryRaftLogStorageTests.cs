@@ -9,7 +9,7 @@ public sealed class MemoryRaftLogStorageTests
     private static MemoryRaftLogStorage Compacted()
     {
         // Entries 3..5 with the dummy at index 3 (as etcd's storage tests): first index 4.
-        var storage = Storage(E(3, 1), E(3, 2), E(3, 3), E(4, 4), E(5, 5));
+        var storage = LogStorage(E(3, 1), E(3, 2), E(3, 3), E(4, 4), E(5, 5));
         storage.Compact(3);
         return storage;
     }

@@ -213,7 +213,7 @@ public sealed class RaftPaperTests
     [MemberData(nameof(VoteLogChecks))]
     public void Vote_is_only_granted_to_a_candidate_whose_log_is_at_least_as_up_to_date(Entry[] log, ulong logTerm, ulong index, bool rejected)
     {
-        var r = NewRaft(1, [1, 2], storage: Storage(log));
+        var r = NewRaft(1, [1, 2], storage: LogStorage(log));
         r.Step(Msg(2, 1, MessageType.MsgVote, term: 3, logTerm: logTerm, index: index));
         var response = Assert.Single(Read(r));
         Assert.Equal(MessageType.MsgVoteResp, response.Type);
@@ -227,7 +227,7 @@ public sealed class RaftPaperTests
     public void Leader_commits_only_by_counting_replicas_of_current_term_entries(ulong acknowledged, ulong expectedCommit)
     {
         // Figure 8: entries of terms 1 and 2 from earlier leaders must not be committed by counting replicas.
-        var storage = Storage(E(1, 1), E(2, 2));
+        var storage = LogStorage(E(1, 1), E(2, 2));
         storage.SetHardState(new HardState { Term = 2 });
         var r = NewRaft(1, [1, 2], storage: storage);
         r.BecomeCandidate();
@@ -269,7 +269,7 @@ public sealed class RaftPaperTests
     [MemberData(nameof(FollowerAppends))]
     public void Follower_appends_matching_entries_and_replaces_conflicting_ones(ulong index, ulong term, Entry[] sent, Entry[] log, Entry[] unstable)
     {
-        var r = NewRaft(1, [1, 2, 3], storage: Storage(E(1, 1), E(2, 2)));
+        var r = NewRaft(1, [1, 2, 3], storage: LogStorage(E(1, 1), E(2, 2)));
         r.BecomeFollower(2, 2);
         r.Step(Msg(2, 1, MessageType.MsgApp, term: 2, logTerm: term, index: index, entries: sent));
         Assert.Equal(log, r.Log.AllEntries());
@@ -284,7 +284,7 @@ public sealed class RaftPaperTests
     [InlineData(3ul, 3ul, 3ul, true, 2ul)] // index 3 is missing: the hint is our last index
     public void Follower_rejects_an_append_whose_previous_entry_does_not_match(ulong term, ulong index, ulong expectedIndex, bool rejected, ulong hint)
     {
-        var storage = Storage(E(1, 1), E(2, 2));
+        var storage = LogStorage(E(1, 1), E(2, 2));
         storage.SetHardState(new HardState { Term = 2, Commit = 1 });
         var r = NewRaft(1, [1, 2, 3], storage: storage);
         r.BecomeFollower(2, 2);
@@ -299,7 +299,7 @@ public sealed class RaftPaperTests
     [Fact]
     public void Leader_backs_off_next_index_with_the_reject_hint_in_one_step()
     {
-        var storage = Storage(Enumerable.Range(1, 10).Select(i => E(1, (ulong)i)).ToArray());
+        var storage = LogStorage(Enumerable.Range(1, 10).Select(i => E(1, (ulong)i)).ToArray());
         storage.SetHardState(new HardState { Term = 1 });
         var r = NewRaft(1, [1, 2], storage: storage);
         r.BecomeCandidate();
@@ -354,7 +354,7 @@ public sealed class RaftPaperTests
     [Fact]
     public void Pre_vote_is_rejected_by_a_member_with_a_newer_log_and_leaves_its_term_alone()
     {
-        var storage = Storage(E(2, 1));
+        var storage = LogStorage(E(2, 1));
         storage.SetHardState(new HardState { Term = 2 });
         var r = NewRaft(1, [1, 2, 3], storage: storage, preVote: true);
         r.Step(Msg(2, 1, MessageType.MsgPreVote, term: 3, logTerm: 1, index: 5));
@@ -401,7 +401,7 @@ public sealed class RaftPaperTests
     [Fact]
     public void Heartbeat_commits_up_to_the_leaders_commit_on_a_follower()
     {
-        var r = NewRaft(1, [1, 2], storage: Storage(E(1, 1), E(1, 2), E(1, 3)));
+        var r = NewRaft(1, [1, 2], storage: LogStorage(E(1, 1), E(1, 2), E(1, 3)));
         r.BecomeFollower(1, 2);
         r.Step(Msg(2, 1, MessageType.MsgHeartbeat, term: 1, commit: 2));
         Assert.Equal(2ul, r.Log.Committed);

@@ -8,7 +8,7 @@ internal static class RaftTestSupport
     public static Entry E(ulong term, ulong index, string? data = null) =>
         new() { Term = term, Index = index, Data = data is null ? Google.Protobuf.ByteString.Empty : Google.Protobuf.ByteString.CopyFromUtf8(data) };
 
-    public static MemoryRaftLogStorage Storage(params Entry[] entries)
+    public static MemoryRaftLogStorage LogStorage(params Entry[] entries)
     {
         var storage = new MemoryRaftLogStorage();
         storage.Append(entries);
