@@ -62,12 +62,14 @@ public sealed class ClientHost : IAsyncDisposable
         var listenUrls = _options.ListenUrls.Select(ParseListenUrl).ToArray();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        builder.Services.Replace(ServiceDescriptor.Singleton(_loggerFactory));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(new KestrelLogFilter(_loggerFactory)));
         builder.Services.Replace(ServiceDescriptor.Singleton<IHostLifetime, UnmanagedHostLifetime>());
         builder.WebHost.SuppressStatusMessages(true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // h2c connections carry a TLS feature (see Http2PrefaceDetection): take the scheme from :scheme.
+            kestrel.AllowAlternateSchemes = true;
             var limits = kestrel.Limits;
             limits.MaxRequestBodySize = null;
             limits.MinRequestBodyDataRate = null;

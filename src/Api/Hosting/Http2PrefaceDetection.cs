@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace Akka.Etcd.Api.Hosting;
@@ -10,7 +12,10 @@ namespace Akka.Etcd.Api.Hosting;
 /// h2c with prior knowledge, as etcd's client port does. Kestrel only picks HTTP/2 on such an endpoint when ALPN said
 /// "h2" (dotnet/aspnetcore#56984), so this peeks at the first bytes without consuming them and, when they are the
 /// HTTP/2 connection preface <c>PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n</c>, sets an
-/// <see cref="ITlsApplicationProtocolFeature"/> reporting "h2". Stateless and thread-safe.
+/// <see cref="ITlsApplicationProtocolFeature"/> reporting "h2" (plus an <see cref="ITlsConnectionFeature"/> without
+/// certificate, since Kestrel's protocol selection only trusts ALPN when a TLS feature is present; no
+/// <see cref="Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature"/> is set, so HTTP/2's TLS checks stay off).
+/// Kestrel then expects the scheme "https", so the server must set <c>AllowAlternateSchemes</c>. Stateless and thread-safe.
 /// </summary>
 internal static class Http2PrefaceDetection
 {
@@ -33,7 +38,11 @@ internal static class Http2PrefaceDetection
         }
 
         if (isHttp2)
-            connection.Features.Set<ITlsApplicationProtocolFeature>(H2ApplicationProtocol.Instance);
+        {
+            connection.Features.Set<ITlsApplicationProtocolFeature>(H2PriorKnowledge.Instance);
+            connection.Features.Set<ITlsConnectionFeature>(H2PriorKnowledge.Instance);
+        }
+
         await next(connection).ConfigureAwait(false);
     }
 
@@ -77,11 +86,21 @@ internal static class Http2PrefaceDetection
         return isPreface;
     }
 
-    private sealed class H2ApplicationProtocol : ITlsApplicationProtocolFeature
+    /// <summary>The ALPN result "h2" of a connection that has no TLS at all.</summary>
+    private sealed class H2PriorKnowledge : ITlsApplicationProtocolFeature, ITlsConnectionFeature
     {
-        public static readonly H2ApplicationProtocol Instance = new();
+        public static readonly H2PriorKnowledge Instance = new();
         private static readonly byte[] H2 = "h2"u8.ToArray();
 
         public ReadOnlyMemory<byte> ApplicationProtocol => H2;
+
+        public X509Certificate2? ClientCertificate
+        {
+            get => null;
+            set => throw new NotSupportedException("A cleartext HTTP/2 connection has no client certificate.");
+        }
+
+        public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) =>
+            Task.FromResult<X509Certificate2?>(null);
     }
 }
