@@ -138,8 +138,6 @@ public sealed class ClientHost : IAsyncDisposable
             throw new ArgumentException($"Invalid listen URL \"{url}\".", nameof(url));
         if (uri.Scheme != Uri.UriSchemeHttp)
             throw new ArgumentException($"Listen URL \"{url}\": only http:// and unix:// are supported.", nameof(url));
-        if (uri.Port < 0)
-            throw new ArgumentException($"Listen URL \"{url}\" needs a port.", nameof(url));
 
         IPAddress address;
         if (string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase))

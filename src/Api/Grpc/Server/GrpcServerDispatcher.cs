@@ -75,10 +75,11 @@ public sealed class GrpcServerDispatcher
         }
 
         var call = new GrpcServerCall(httpContext, _options, new ServerCallContext(httpContext, path, deadline, token));
-        var deadlineExpiry = new DeadlineExpiry(call);
+        DeadlineExpiry? deadlineExpiry = null;
         CancellationTokenRegistration deadlineRegistration = default;
         if (deadlineCts is not null)
         {
+            deadlineExpiry = new DeadlineExpiry(call);
             // Registered after the linked source, so it runs first: the status is settled before the handler sees the cancel.
             deadlineRegistration = deadlineCts.Token.UnsafeRegister(static s => ((DeadlineExpiry)s!).Expire(), deadlineExpiry);
             deadlineCts.CancelAfter(ClampTimeout(deadline - DateTime.UtcNow));
@@ -119,7 +120,7 @@ public sealed class GrpcServerDispatcher
         try
         {
             await call.CompleteAsync(code, message).ConfigureAwait(false);
-            if (deadlineExpiry.Completion is { } expired)
+            if (deadlineExpiry?.Completion is { } expired)
                 await expired.ConfigureAwait(false);
         }
         catch (Exception e) when (httpContext.RequestAborted.IsCancellationRequested)
