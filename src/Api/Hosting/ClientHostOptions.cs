@@ -1,0 +1,34 @@
+using Akka.Etcd.Api.Grpc;
+
+namespace Akka.Etcd.Api.Hosting;
+
+/// <summary>Settings of the client listener (etcd's <c>--listen-client-urls</c> endpoint): gRPC and HTTP/1.1 on each URL.</summary>
+public sealed class ClientHostOptions
+{
+    /// <summary>
+    /// URLs to listen on: <c>http://IP:port</c> (port 0 picks a free port, see <see cref="ClientHost.BoundUrls"/>),
+    /// <c>http://localhost:port</c> (loopback) or <c>unix://path</c>. Default <c>http://127.0.0.1:2379</c>.
+    /// </summary>
+    public IList<string> ListenUrls { get; set; } = ["http://127.0.0.1:2379"];
+
+    /// <summary>gRPC message limits.</summary>
+    public GrpcServerOptions Grpc { get; set; } = new();
+
+    /// <summary>Concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS); etcd leaves it unlimited.</summary>
+    public int MaxStreamsPerConnection { get; set; } = int.MaxValue;
+
+    /// <summary>HTTP/2 connection-level receive window in bytes (default 16 MiB, for throughput over many streams).</summary>
+    public int InitialConnectionWindowSize { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>HTTP/2 per-stream receive window in bytes (default 4 MiB, above the largest request message).</summary>
+    public int InitialStreamWindowSize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Idle time before the server pings a connection (etcd's <c>--grpc-keepalive-interval</c>, default 2 h).</summary>
+    public TimeSpan KeepAlivePingDelay { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>How long a ping may go unanswered before the connection is closed (etcd's <c>--grpc-keepalive-timeout</c>, default 20 s).</summary>
+    public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long a new connection may take to send its first 24 bytes (HTTP/2 preface detection), default 30 s.</summary>
+    public TimeSpan PrefaceTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}

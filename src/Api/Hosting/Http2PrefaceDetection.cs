@@ -1,0 +1,106 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+
+namespace Akka.Etcd.Api.Hosting;
+
+/// <summary>
+/// Connection middleware that lets one cleartext Kestrel endpoint (Protocols = Http1AndHttp2) speak both HTTP/1.1 and
+/// h2c with prior knowledge, as etcd's client port does. Kestrel only picks HTTP/2 on such an endpoint when ALPN said
+/// "h2" (dotnet/aspnetcore#56984), so this peeks at the first bytes without consuming them and, when they are the
+/// HTTP/2 connection preface <c>PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n</c>, sets an
+/// <see cref="ITlsApplicationProtocolFeature"/> reporting "h2" (plus an <see cref="ITlsConnectionFeature"/> without
+/// certificate, since Kestrel's protocol selection only trusts ALPN when a TLS feature is present; no
+/// <see cref="Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature"/> is set, so HTTP/2's TLS checks stay off).
+/// Kestrel then expects the scheme "https", so the server must set <c>AllowAlternateSchemes</c>. Stateless and thread-safe.
+/// </summary>
+internal static class Http2PrefaceDetection
+{
+    private static ReadOnlySpan<byte> Preface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
+
+    /// <summary>Runs the detection, then the rest of the connection pipeline (not at all if the peek times out).</summary>
+    public static async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next, TimeSpan prefaceTimeout)
+    {
+        bool isHttp2;
+        using (var timeout = new CancellationTokenSource(prefaceTimeout))
+        {
+            try
+            {
+                isHttp2 = await StartsWithPrefaceAsync(connection.Transport.Input, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // Silent client: close the connection.
+            }
+        }
+
+        if (isHttp2)
+        {
+            connection.Features.Set<ITlsApplicationProtocolFeature>(H2PriorKnowledge.Instance);
+            connection.Features.Set<ITlsConnectionFeature>(H2PriorKnowledge.Instance);
+        }
+
+        await next(connection).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads until the first bytes match or diverge from the preface; consumes nothing and leaves examined no further
+    /// than before, so the HTTP parser sees (and is woken for) every byte.
+    /// </summary>
+    internal static async ValueTask<bool> StartsWithPrefaceAsync(PipeReader input, CancellationToken cancellationToken)
+    {
+        long examined = 0;
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var decided = TryMatch(buffer, out var isPreface);
+            if (decided || result.IsCompleted || result.IsCanceled)
+            {
+                input.AdvanceTo(buffer.Start, buffer.GetPosition(Math.Min(examined, buffer.Length)));
+                return decided && isPreface;
+            }
+
+            examined = buffer.Length;
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>Compares the buffered bytes with the preface; false while all of them match but fewer than 24 are in.</summary>
+    internal static bool TryMatch(in ReadOnlySequence<byte> buffer, out bool isPreface)
+    {
+        var preface = Preface;
+        var length = (int)Math.Min(buffer.Length, preface.Length);
+        Span<byte> head = stackalloc byte[preface.Length];
+        buffer.Slice(0, length).CopyTo(head);
+        if (!head[..length].SequenceEqual(preface[..length]))
+        {
+            isPreface = false;
+            return true;
+        }
+
+        isPreface = length == preface.Length;
+        return isPreface;
+    }
+
+    /// <summary>The ALPN result "h2" of a connection that has no TLS at all.</summary>
+    private sealed class H2PriorKnowledge : ITlsApplicationProtocolFeature, ITlsConnectionFeature
+    {
+        public static readonly H2PriorKnowledge Instance = new();
+        private static readonly byte[] H2 = "h2"u8.ToArray();
+
+        public ReadOnlyMemory<byte> ApplicationProtocol => H2;
+
+        public X509Certificate2? ClientCertificate
+        {
+            get => null;
+            set => throw new NotSupportedException("A cleartext HTTP/2 connection has no client certificate.");
+        }
+
+        public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) =>
+            Task.FromResult<X509Certificate2?>(null);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Akka.Etcd.Api.Grpc;
+using Akka.Etcd.Api.Hosting;
+using Akka.Etcd.Api.Tests.Grpc;
+using Etcdserverpb;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+using Mvccpb;
+
+namespace Akka.Etcd.Api.Tests.Hosting;
+
+public class ClientHostTests
+{
+    private const string Range = "/etcdserverpb.KV/Range";
+
+    private static GrpcServiceRegistry RangeRegistry() => new GrpcServiceRegistry().AddUnary(Range, RangeRequest.Parser,
+        (request, _) => ValueTask.FromResult(new RangeResponse
+        {
+            Header = new ResponseHeader { ClusterId = 1, MemberId = 2, Revision = 3, RaftTerm = 4 },
+            Kvs = { new KeyValue { Key = request.Key, Value = ByteString.CopyFromUtf8("bar"), CreateRevision = 2, ModRevision = 3, Version = 1 } },
+            Count = 1,
+        }));
+
+    private static void MapHealth(Microsoft.AspNetCore.Routing.IEndpointRouteBuilder routes) =>
+        routes.MapGet("/health", (HttpContext context) => Results.Text("{\"health\":\"true\",\"reason\":\"\"}", "application/json"));
+
+    [Fact]
+    public async Task Http1_routes_and_grpc_share_one_cleartext_port()
+    {
+        await using var host = await TestHost.StartAsync(RangeRegistry(), routes: MapHealth);
+
+        using var http1 = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(host.Endpoint, "/health"))
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        using var response = await http1.SendAsync(request).WaitAsync(TestHost.Timeout);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpVersion.Version11, response.Version);
+        Assert.Equal("{\"health\":\"true\",\"reason\":\"\"}", await response.Content.ReadAsStringAsync());
+        Assert.False(response.Headers.Contains("Server"));
+
+        var range = await host.Client.UnaryAsync(Range, new RangeRequest { Key = ByteString.CopyFromUtf8("foo") }, RangeResponse.Parser)
+            .WaitAsync(TestHost.Timeout);
+        Assert.Equal("bar", range.Kvs[0].Value.ToStringUtf8());
+
+        // Non-gRPC HTTP/2 requests (curl --http2-prior-knowledge) reach the routes too.
+        using var h2 = GrpcClient.CreateHttpClient();
+        var h2Health = await h2.GetStringAsync(new Uri(host.Endpoint, "/health")).WaitAsync(TestHost.Timeout);
+        Assert.Contains("\"health\":\"true\"", h2Health);
+        using var missing = await http1.GetAsync(new Uri(host.Endpoint, "/nope")).WaitAsync(TestHost.Timeout);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task Preface_and_http1_request_sent_in_small_tcp_writes_are_both_recognised()
+    {
+        await using var host = await TestHost.StartAsync(RangeRegistry(), routes: MapHealth);
+
+        // HTTP/2: the preface trickles in, then the server must answer with its SETTINGS frame (type 0x4).
+        using (var socket = await ConnectAsync(host.Endpoint))
+        {
+            var preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
+            foreach (var piece in new[] { preface[..1], preface[1..7], preface[7..23], preface[23..] })
+                await SendPieceAsync(socket, piece);
+            await socket.SendAsync(new byte[] { 0, 0, 0, 4, 0, 0, 0, 0, 0 }); // empty client SETTINGS
+            var frameHeader = await ReceiveExactlyAsync(socket, 9);
+            Assert.Equal(4, frameHeader[3]);
+        }
+
+        // HTTP/1.1: a request whose first bytes ("P") look like the preface for a moment.
+        using (var socket = await ConnectAsync(host.Endpoint))
+        {
+            var requestBytes = Encoding.ASCII.GetBytes("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            foreach (var piece in new[] { requestBytes[..1], requestBytes[1..3], requestBytes[3..] })
+                await SendPieceAsync(socket, piece);
+            var status = Encoding.ASCII.GetString(await ReceiveExactlyAsync(socket, 12));
+            Assert.StartsWith("HTTP/1.1 ", status); // 405: /health is mapped for GET only, but HTTP/1.1 answered
+        }
+    }
+
+    [Fact]
+    public async Task Unix_socket_listen_url_serves_grpc()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"akka-etcd-{Guid.NewGuid():N}.sock");
+        try
+        {
+            var options = new ClientHostOptions { ListenUrls = [$"unix://{path}"] };
+            await using var host = new ClientHost(options, RangeRegistry(), null, NullLoggerFactory.Instance);
+            await host.StartAsync();
+            Assert.Equal([$"unix://{path}"], host.BoundUrls);
+
+            using var http = new HttpClient(new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, ct) =>
+                {
+                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                },
+            });
+            using var client = new GrpcClient(new Uri("http://localhost"), http);
+            var response = await client.UnaryAsync(Range, new RangeRequest { Key = ByteString.CopyFromUtf8("foo") }, RangeResponse.Parser)
+                .WaitAsync(TestHost.Timeout);
+            Assert.Equal("bar", response.Kvs[0].Value.ToStringUtf8());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("https://127.0.0.1:0")]
+    [InlineData("http://example.com:2379")]
+    [InlineData("ftp://127.0.0.1:21")]
+    public async Task Unsupported_listen_urls_are_rejected(string url)
+    {
+        await using var host = new ClientHost(new ClientHostOptions { ListenUrls = [url] }, RangeRegistry(), null, NullLoggerFactory.Instance);
+        await Assert.ThrowsAsync<ArgumentException>(() => host.StartAsync());
+    }
+
+    [Fact]
+    public async Task Real_etcdctl_get_reads_through_the_layer()
+    {
+        await using var host = await TestHost.StartAsync(RangeRegistry());
+
+        var start = new ProcessStartInfo("etcdctl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["ETCDCTL_API"] = "3";
+        foreach (var arg in new[] { $"--endpoints={host.Endpoint.GetLeftPart(UriPartial.Authority)}", "--dial-timeout=5s", "--command-timeout=5s", "get", "foo" })
+            start.ArgumentList.Add(arg);
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(process.ExitCode == 0, $"etcdctl exited {process.ExitCode}: {await stderr}");
+        Assert.Equal("foo\nbar\n", await stdout);
+    }
+
+    private static async Task<Socket> ConnectAsync(Uri endpoint)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(IPAddress.Loopback, endpoint.Port);
+        return socket;
+    }
+
+    private static async Task SendPieceAsync(Socket socket, byte[] piece) => await socket.SendAsync(piece);
+
+    private static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        var read = 0;
+        using var timeout = new CancellationTokenSource(TestHost.Timeout);
+        while (read < count)
+        {
+            var n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, timeout.Token);
+            Assert.True(n > 0, "connection closed");
+            read += n;
+        }
+
+        return buffer;
+    }
+}
