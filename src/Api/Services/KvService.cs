@@ -1,6 +1,6 @@
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Api.Grpc;
-using Akka.Etcd.Storage.Mvcc;
+using Akka.Etcd.Storage.Mvcc.Validation;
 using Etcdserverpb;
 
 namespace Akka.Etcd.Api.Services;
@@ -30,28 +30,28 @@ public sealed class KvService
     /// <summary>KV.Range.</summary>
     public ValueTask<RangeResponse> Range(RangeRequest request, ServerCallContext context)
     {
-        KvRequestValidation.CheckRange(request);
+        KvRequestValidation.ValidateRange(request);
         return new ValueTask<RangeResponse>(_server.RangeAsync(request, context.CancellationToken));
     }
 
     /// <summary>KV.Put.</summary>
     public ValueTask<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
-        KvRequestValidation.CheckPut(request);
+        KvRequestValidation.ValidatePut(request);
         return new ValueTask<PutResponse>(_server.PutAsync(request, context.CancellationToken));
     }
 
     /// <summary>KV.DeleteRange.</summary>
     public ValueTask<DeleteRangeResponse> DeleteRange(DeleteRangeRequest request, ServerCallContext context)
     {
-        KvRequestValidation.CheckDeleteRange(request);
+        KvRequestValidation.ValidateDeleteRange(request);
         return new ValueTask<DeleteRangeResponse>(_server.DeleteRangeAsync(request, context.CancellationToken));
     }
 
     /// <summary>KV.Txn.</summary>
     public ValueTask<TxnResponse> Txn(TxnRequest request, ServerCallContext context)
     {
-        KvRequestValidation.CheckTxn(request, _server.Options.MaxTxnOps);
+        KvRequestValidation.ValidateTxn(request, _server.Options.MaxTxnOps);
         return new ValueTask<TxnResponse>(_server.TxnAsync(request, context.CancellationToken));
     }
 
