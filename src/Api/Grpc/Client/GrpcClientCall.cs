@@ -24,7 +24,7 @@ internal sealed class GrpcClientCall : IDisposable
     private bool _finished;
     private int _disposed;
 
-    public GrpcClientCall(HttpMessageInvoker http, HttpRequestMessage request, DateTime? deadline, int maxReceiveMessageBytes,
+    public GrpcClientCall(HttpClient http, HttpRequestMessage request, DateTime? deadline, int maxReceiveMessageBytes,
         CancellationToken cancellationToken)
     {
         _callerToken = cancellationToken;
@@ -37,9 +37,7 @@ internal sealed class GrpcClientCall : IDisposable
             _cts.CancelAfter(ClampTimeout(remaining));
         }
 
-        _responseTask = http is HttpClient client
-            ? client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _cts.Token)
-            : http.SendAsync(request, _cts.Token);
+        _responseTask = http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _cts.Token);
     }
 
     /// <summary>Fires on caller cancellation, deadline, or <see cref="Dispose"/>.</summary>
