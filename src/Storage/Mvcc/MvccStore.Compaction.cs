@@ -24,13 +24,22 @@ public sealed partial class MvccStore
     /// <c>EtcdErrors.FutureRev</c> when revision &gt; current.</exception>
     public CompactionResponse Compact(CompactionRequest request, ulong index)
     {
+        ThrowIfFaulted();
         _lastEvents = [];
         _backend.ConsistentIndex = index;
         var revision = request.Revision;
         if (revision <= _compactRevision) throw EtcdErrors.Compacted;
         if (revision > _currentRevision) throw EtcdErrors.FutureRev;
-        CompactCore(revision);
-        _backend.CommitIfBatchFull();
+        try
+        {
+            CompactCore(revision);
+            _backend.CommitIfBatchFull();
+        }
+        catch
+        {
+            Fault();
+            throw;
+        }
         return new CompactionResponse { Header = new ResponseHeader { Revision = _currentRevision } };
     }
 

@@ -18,16 +18,11 @@ public sealed partial class MvccStore
     /// <c>EtcdErrors.KeyNotFound</c> for ignore_value / ignore_lease on a missing key. The store is then unchanged.</exception>
     public PutResponse Put(PutRequest request, ulong index)
     {
-        BeginWrite();
-        try
+        return ApplyWrite(index, request, static (store, r) =>
         {
-            if (request.Lease != 0 && !LeaseExists(request.Lease)) throw EtcdErrors.LeaseNotFound;
-            return PutInWrite(request);
-        }
-        finally
-        {
-            EndWrite(index);
-        }
+            if (r.Lease != 0 && !store.LeaseExists(r.Lease)) throw EtcdErrors.LeaseNotFound;
+            return store.PutInWrite(r);
+        });
     }
 
     /// <summary>
@@ -37,15 +32,7 @@ public sealed partial class MvccStore
     /// </summary>
     public DeleteRangeResponse DeleteRange(DeleteRangeRequest request, ulong index)
     {
-        BeginWrite();
-        try
-        {
-            return DeleteInWrite(request);
-        }
-        finally
-        {
-            EndWrite(index);
-        }
+        return ApplyWrite(index, request, static (store, r) => store.DeleteInWrite(r));
     }
 
     /// <summary>
@@ -59,15 +46,7 @@ public sealed partial class MvccStore
     /// <c>EtcdErrors.FutureRev</c> / <c>EtcdErrors.Compacted</c> for ranges with a bad revision. The store is then unchanged.</exception>
     public TxnResponse Txn(TxnRequest request, ulong index)
     {
-        BeginWrite();
-        try
-        {
-            return TxnInWrite(request);
-        }
-        finally
-        {
-            EndWrite(index);
-        }
+        return ApplyWrite(index, request, static (store, r) => store.TxnInWrite(r));
     }
 
     /// <summary>
@@ -78,6 +57,7 @@ public sealed partial class MvccStore
     public TxnResponse Txn(TxnRequest request)
     {
         if (!IsReadOnly(request)) throw new InvalidOperationException("a txn with writes must be applied through the raft log");
+        ThrowIfFaulted();
         BeginWrite();
         return TxnInWrite(request);
     }

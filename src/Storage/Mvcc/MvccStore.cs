@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Backend;
 using Akka.Etcd.Storage.Mvcc.Index;
 using Etcdserverpb;
@@ -20,8 +21,9 @@ namespace Akka.Etcd.Storage.Mvcc;
 /// SQLite primary-key read (a few µs), which SQLite's page cache serves from memory for hot keys.</para>
 /// <para>NOT thread-safe: the owner (MvccStoreActor) calls it from one thread. Errors that reach clients are
 /// <see cref="Protos.Errors.EtcdException"/>s from <see cref="Protos.Errors.EtcdErrors"/>; a request that fails with one
-/// leaves the data unchanged (the consistent index still moves to the entry's index). Any other exception means the
-/// backend failed: dispose the store without using it further and reopen it (the raft WAL replays the lost tail).</para>
+/// leaves the data unchanged (the consistent index still moves to the entry's index). Any other exception during a write
+/// faults the store (<see cref="IsFaulted"/>): nothing more is committed, further writes and commits throw
+/// InvalidOperationException; dispose it and open it again (the raft WAL replays the uncommitted tail).</para>
 /// </summary>
 public sealed partial class MvccStore : IDisposable
 {
@@ -34,6 +36,7 @@ public sealed partial class MvccStore : IDisposable
     readonly ILogger _logger;
     long _currentRevision = 1;
     long _compactRevision = -1;
+    bool _faulted;
 
     // state of the write being applied (etcd's storeTxnWrite)
     long _beginRevision;
@@ -97,22 +100,40 @@ public sealed partial class MvccStore : IDisposable
     /// </summary>
     public SqliteBackend Backend => _backend;
 
+    /// <summary>True after a backend failure in the middle of a write: the store refuses further use and must be reopened.</summary>
+    public bool IsFaulted => _faulted;
+
     /// <summary>Commits the pending backend batch with the consistent index (not fsynced). Call when idle / every 100 ms.</summary>
-    public void Commit() => _backend.Commit();
+    /// <exception cref="InvalidOperationException">The store is faulted (<see cref="IsFaulted"/>).</exception>
+    public void Commit()
+    {
+        ThrowIfFaulted();
+        _backend.Commit();
+    }
 
     /// <summary>Commits the batch; with <paramref name="durable"/> also fsyncs it (before raft log compaction drops WAL).</summary>
-    public void ForceCommit(bool durable) => _backend.ForceCommit(durable);
+    /// <exception cref="InvalidOperationException">The store is faulted (<see cref="IsFaulted"/>).</exception>
+    public void ForceCommit(bool durable)
+    {
+        ThrowIfFaulted();
+        _backend.ForceCommit(durable);
+    }
 
     /// <summary>Records an applied raft entry that changes no key (moves <see cref="ConsistentIndex"/> only).</summary>
     public void ApplyNoop(ulong index)
     {
+        ThrowIfFaulted();
         _lastEvents = [];
         _backend.ConsistentIndex = index;
         _backend.CommitIfBatchFull();
     }
 
-    /// <summary>Commits the pending batch and closes the backend.</summary>
-    public void Dispose() => _backend.Dispose();
+    /// <summary>Commits the pending batch and closes the backend (a faulted store is closed without committing).</summary>
+    public void Dispose()
+    {
+        if (_faulted) _backend.DisposeWithoutCommit();
+        else _backend.Dispose();
+    }
 
     /// <summary>Closes the backend without committing, as a crash would (tests).</summary>
     internal void DisposeWithoutCommit() => _backend.DisposeWithoutCommit();
@@ -150,6 +171,44 @@ public sealed partial class MvccStore : IDisposable
     }
 
     // ----- write context (etcd's storeTxnWrite) -----
+
+    /// <summary>
+    /// Runs one raft entry's write: an <see cref="EtcdException"/> (raised before anything changed) still records the
+    /// entry's index; any other exception faults the store so the partial write is never committed.
+    /// </summary>
+    TResponse ApplyWrite<TRequest, TResponse>(ulong index, TRequest request, Func<MvccStore, TRequest, TResponse> apply)
+    {
+        ThrowIfFaulted();
+        BeginWrite();
+        TResponse response;
+        try
+        {
+            response = apply(this, request);
+        }
+        catch (EtcdException) when (_changes == 0)
+        {
+            EndWrite(index);
+            throw;
+        }
+        catch
+        {
+            Fault();
+            throw;
+        }
+        EndWrite(index);
+        return response;
+    }
+
+    void Fault()
+    {
+        _faulted = true;
+        _logger.LogError("mvcc store faulted during a write; it must be reopened (the raft WAL replays the uncommitted tail)");
+    }
+
+    void ThrowIfFaulted()
+    {
+        if (_faulted) throw new InvalidOperationException("mvcc store faulted during a write; dispose it and open it again");
+    }
 
     void BeginWrite()
     {
