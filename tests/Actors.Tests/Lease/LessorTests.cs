@@ -337,6 +337,23 @@ public class LessorTests
     }
 
     [Fact]
+    public void Stale_queue_entries_are_dropped_when_they_outnumber_live_ones()
+    {
+        var lessor = NewPrimary();
+        lessor.Grant(1, 10, Start);
+        lessor.Grant(2, 10, Start);
+        for (var i = 1; i <= 5_000; i++)
+        {
+            lessor.Renew(1, Start + i);
+        }
+        Assert.InRange(lessor.QueueLength, 2, 2 * 2 + 1024 + 1);
+        Assert.Equal(new[] { 2L }, lessor.Expired(Start + 10_000, 100));
+        lessor.Revoke(2);
+        Assert.Empty(lessor.Expired(Start + 15_000 - 1, 100));
+        Assert.Equal(new[] { 1L }, lessor.Expired(Start + 15_000, 100));
+    }
+
+    [Fact]
     public void Ten_thousand_leases_with_keepalives_stay_cheap()
     {
         const int leases = 10_000;
