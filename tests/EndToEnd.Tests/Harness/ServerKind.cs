@@ -17,7 +17,7 @@ public enum ServerKind
 public static class ServerKinds
 {
     /// <summary>Flip to <c>true</c> once the member (src/Node) serves etcd's API.</summary>
-    public const bool OursByDefault = false;
+    public const bool OursByDefault = true;
 
     /// <summary>Name of the environment variable that switches the ours-side on (1/true) or off (0/false).</summary>
     public const string OursVariable = "AKKA_ETCD_E2E_OURS";
