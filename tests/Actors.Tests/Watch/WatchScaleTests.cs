@@ -53,4 +53,54 @@ public class WatchScaleTests
         _output.WriteLine($"1000 unmatched revisions against {requests.Count} watchers: {timer.ElapsedMilliseconds} ms");
         GC.KeepAlive(requests);
     }
+
+    [Fact]
+    public async Task A_hundred_thousand_watchers_over_a_hundred_streams_get_only_their_events()
+    {
+        const int streams = 100;
+        const int watchersPerStream = 1_000;
+        var store = new FakeStore(new WatchStreamOptions { ProgressNotifyInterval = Timeout.InfiniteTimeSpan, OutboxCapacity = 2_048 });
+        var probes = Enumerable.Range(0, streams).Select(_ => new StreamProbe(store.Hub)).ToList();
+        try
+        {
+            var timer = System.Diagnostics.Stopwatch.StartNew();
+            foreach (var (probe, s) in probes.Select((p, s) => (p, s)))
+            {
+                for (var w = 0; w < watchersPerStream; w++)
+                {
+                    probe.Send(new WatchCreateRequest { Key = Bytes($"s{s:D3}/w{w:D4}") });
+                }
+            }
+            foreach (var probe in probes)
+            {
+                for (var w = 0; w < watchersPerStream; w++)
+                {
+                    Assert.True((await probe.NextAsync()).Created);
+                }
+            }
+            _output.WriteLine($"{streams * watchersPerStream} watchers created in {timer.ElapsedMilliseconds} ms");
+
+            timer.Restart();
+            for (var i = 0; i < 1_000; i++)
+            {
+                store.Put($"nobody/{i}", "v");
+            }
+            var hit = store.Txn(("s007/w0123", "v"), ("s099/w0999", "v"));
+            foreach (var (probe, s) in probes.Select((p, s) => (p, s)))
+            {
+                var seen = await WatcherActorTests.ReadUntilQuietAsync(probe, hit);
+                var expected = s switch { 7 => new[] { 123L }, 99 => new[] { 999L }, _ => Array.Empty<long>() };
+                Assert.Equal(expected, seen.Keys.ToArray());
+            }
+            _output.WriteLine($"1001 revisions fanned out to {streams} streams / {streams * watchersPerStream} watchers in {timer.ElapsedMilliseconds} ms");
+        }
+        finally
+        {
+            foreach (var probe in probes)
+            {
+                await probe.DisposeAsync();
+            }
+        }
+        Assert.Equal(0, store.Hub.StreamCount);
+    }
 }
