@@ -4,6 +4,7 @@ using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Raft;
 using Akka.Etcd.Actors.Store;
+using Akka.Etcd.Actors.Watch;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Mvcc;
 using Akka.Etcd.Storage.Snap;
@@ -58,6 +59,9 @@ public sealed partial class EtcdServer : IAsyncDisposable
 
     /// <summary>The logger factory the member's parts log through.</summary>
     public ILoggerFactory Loggers { get; }
+
+    /// <summary>The watch hub: one WatcherActor per client Watch stream, fed by every applied revision.</summary>
+    public WatchHub Watches { get; private set; } = null!;
 
     /// <summary>The backend size in bytes as of the last Status or metrics read.</summary>
     public long DbSizeBytes { get; private set; }
@@ -149,6 +153,8 @@ public sealed partial class EtcdServer : IAsyncDisposable
             CheckQuorum = true,
             Seed = unchecked((int)Status.MemberId ^ Environment.TickCount),
         }, storage);
+        Watches = new WatchHub(_store, store.CurrentRevision, () => ResponseHeaders.Create(Status, 0), new WatchStreamOptions(), Loggers);
+        _store.Watches = Watches;
         _raft = new RaftActor(node, storage, _journal, _store, Status, _waiters, Options, snapshots,
             _ => { }, Loggers.CreateLogger("raft/raft-actor"));
 

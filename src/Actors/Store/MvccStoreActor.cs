@@ -1,5 +1,6 @@
 using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Watch;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Mvcc;
 using Etcdserverpb;
@@ -37,7 +38,7 @@ public abstract record StoreMessage
 /// answers the proposals waiting on them, and serves reads in order with applies. Reads that need a
 /// linearizable view wait until the applied index reaches their read index.
 /// </summary>
-public sealed class MvccStoreActor : Actor<StoreMessage>
+public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
 {
     private readonly MvccStore _store;
     private readonly ServerStatus _status;
@@ -64,8 +65,11 @@ public sealed class MvccStoreActor : Actor<StoreMessage>
         _status.Revision = store.CurrentRevision;
     }
 
-    /// <summary>Optional observer of every applied revision's events (the watch hub subscribes here).</summary>
-    public Action<long, IReadOnlyList<Mvccpb.Event>>? RevisionApplied { get; set; }
+    /// <summary>
+    /// The watch hub every applied revision's events are published to (set once before the first apply).
+    /// Events get <c>prev_kv</c> filled here only while some watcher asked for it.
+    /// </summary>
+    public WatchHub? Watches { get; set; }
 
     /// <inheritdoc />
     protected override ValueTask OnReceiveAsync(StoreMessage message)
@@ -163,9 +167,13 @@ public sealed class MvccStoreActor : Actor<StoreMessage>
         {
             IMessage response = ApplyRequest(request, entry.Index);
             var events = _store.LastEvents;
-            if (events.Count > 0)
+            if (events.Count > 0 && Watches is { } watches)
             {
-                RevisionApplied?.Invoke(_store.CurrentRevision, events);
+                if (watches.PrevKvWanted)
+                {
+                    FillPrevKvs(events);
+                }
+                watches.Publish(_store.CurrentRevision, events);
             }
             _waiters.Trigger(request.ID, response);
         }
@@ -173,6 +181,20 @@ public sealed class MvccStoreActor : Actor<StoreMessage>
         {
             _store.ApplyNoop(entry.Index);
             _waiters.Fail(request.ID, ex);
+        }
+    }
+
+    private void FillPrevKvs(IReadOnlyList<Mvccpb.Event> events) => FillPrevKvs(_store, events);
+
+    private static void FillPrevKvs(MvccStore store, IReadOnlyList<Mvccpb.Event> events)
+    {
+        foreach (var ev in events)
+        {
+            var isCreation = ev.Type == Mvccpb.Event.Types.EventType.Put && ev.Kv.CreateRevision == ev.Kv.ModRevision;
+            if (!isCreation && ev.PrevKv is null)
+            {
+                ev.PrevKv = store.Get(ev.Kv.Key.ToByteArray(), ev.Kv.ModRevision - 1);
+            }
         }
     }
 
@@ -204,6 +226,48 @@ public sealed class MvccStoreActor : Actor<StoreMessage>
         }
         _store.ApplyNoop(index);
         throw new EtcdException(RpcStatusCode.Unimplemented, "etcdserver: unsupported request in raft entry");
+    }
+
+    /// <summary>
+    /// Watch catch-up (<see cref="IWatchHistory"/>): reads the events of up to <c>MaxRevisions</c> revisions from
+    /// <c>FromRevision</c> on this actor's loop, in order with applies, and calls <paramref name="reply"/> there.
+    /// A start below the compact revision is answered with no events and the compact revision, which cancels the
+    /// watcher as etcd does.
+    /// </summary>
+    public void ReadEvents(HistoryRequest request, Action<HistoryResult> reply)
+    {
+        Tell(new StoreMessage.Query(0, store => reply(ReadHistory(store, request)),
+            error => Logger.LogError(error, "watch history read from revision {revision} failed", request.FromRevision)));
+    }
+
+    private static HistoryResult ReadHistory(MvccStore store, HistoryRequest request)
+    {
+        var compact = Math.Max(0, store.CompactRevision);
+        var current = store.CurrentRevision;
+        if (request.FromRevision < compact)
+        {
+            return new HistoryResult(Array.Empty<Mvccpb.Event>(), current, compact);
+        }
+        var from = Math.Max(request.FromRevision, Math.Max(compact, 1));
+        var to = Math.Min(current, from + Math.Max(1, request.MaxRevisions) - 1);
+        if (from > to)
+        {
+            return new HistoryResult(Array.Empty<Mvccpb.Event>(), current, compact);
+        }
+        var key = request.KeyHint?.Key.ToByteArray() ?? new byte[] { 0 };
+        byte[]? rangeEnd = request.KeyHint?.Kind switch
+        {
+            null or WatchRangeKind.FromKey => new byte[] { 0 },
+            WatchRangeKind.SingleKey => null,
+            _ => request.KeyHint.RangeEnd.ToByteArray(),
+        };
+        var read = store.EventsBetween(from, to, key, rangeEnd);
+        var events = read as IReadOnlyList<Mvccpb.Event> ?? read.ToList();
+        if (request.WithPrevKv)
+        {
+            FillPrevKvs(store, events);
+        }
+        return new HistoryResult(events, to, compact);
     }
 
     /// <summary>Fills cluster, member and term into a header whose revision the store has set.</summary>

@@ -17,6 +17,7 @@ public static class ClientApi
         new KvService(server).Register(registry);
         new MaintenanceService(server).Register(registry);
         new ClusterService(server).Register(registry);
+        new WatchService(server).Register(registry);
         registry.AddUnary<HealthCheckRequest, HealthCheckResponse>("/grpc.health.v1.Health/Check", HealthCheckRequest.Parser,
             (_, _) => ValueTask.FromResult(new HealthCheckResponse
             {

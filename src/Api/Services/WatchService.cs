@@ -1,0 +1,68 @@
+using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Watch;
+using Akka.Etcd.Api.Grpc;
+using Etcdserverpb;
+
+namespace Akka.Etcd.Api.Services;
+
+/// <summary>
+/// etcd's Watch service (<c>etcdserverpb.Watch/Watch</c>, a bidirectional stream). Each stream gets its own
+/// <see cref="WatcherActor"/>: requests from the client are handed to it, its outbox is written to the
+/// client. As in etcd, the stream stays open after the client half-closes its side, until the client
+/// cancels (or the member stops).
+/// </summary>
+public sealed class WatchService
+{
+    private readonly EtcdServer _server;
+
+    /// <summary>Creates the service over a running member.</summary>
+    public WatchService(EtcdServer server) => _server = server;
+
+    /// <summary>Registers <c>/etcdserverpb.Watch/Watch</c>.</summary>
+    public void Register(GrpcServiceRegistry registry) =>
+        registry.AddDuplexStreaming<WatchRequest, WatchResponse>("/etcdserverpb.Watch/Watch", WatchRequest.Parser, WatchAsync);
+
+    private async Task WatchAsync(IAsyncStreamReader<WatchRequest> requests, IServerStreamWriter<WatchResponse> responses, ServerCallContext context)
+    {
+        var cancel = context.CancellationToken;
+        if (context.GetRequestHeader("hasleader") == "true" && !_server.Status.HasLeader)
+        {
+            throw Protos.Errors.EtcdErrors.NoLeader;
+        }
+        var watcher = _server.Watches.OpenStream();
+        var send = SendAsync(watcher, responses, cancel);
+        try
+        {
+            while (await requests.MoveNext(cancel).ConfigureAwait(false))
+            {
+                watcher.Request(requests.Current);
+            }
+            // Half-closed by the client: keep delivering until it cancels, as etcd does.
+            await send.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        finally
+        {
+            watcher.Stop();
+            try
+            {
+                await send.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // stream ended
+            }
+        }
+    }
+
+    private static async Task SendAsync(WatcherActor watcher, IServerStreamWriter<WatchResponse> responses, CancellationToken cancel)
+    {
+        await foreach (var response in watcher.Outbox.ReadAllAsync(cancel).ConfigureAwait(false))
+        {
+            await responses.WriteAsync(response, cancel).ConfigureAwait(false);
+        }
+    }
+}
