@@ -96,10 +96,14 @@ internal sealed class WatchWorkload : IWorkload
                                 delivered.TrySetResult();
                         }
                     }
-                    catch (Exception e) when (!stop.IsCancellationRequested)
+                    catch (Exception e)
                     {
-                        created.TrySetException(e);
-                        delivered.TrySetException(e);
+                        // After the run, disposing the streams ends the readers; only earlier failures matter.
+                        if (!stop.IsCancellationRequested)
+                        {
+                            created.TrySetException(e);
+                            delivered.TrySetException(e);
+                        }
                     }
                 }, CancellationToken.None);
             }
