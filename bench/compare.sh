@@ -3,7 +3,7 @@
 #
 # Both servers run with the same etcd flags, one member each on loopback, data dirs in one temp folder (same
 # filesystem, so the same fsync cost). Identical workloads of akka-etcd-benchmark run against each IN ALTERNATION
-# (A, B, A, B, ...) for N rounds; the table shows the median of the rounds. Then each server is restarted empty,
+# (A, B, then B, A in the next round, ...) for N rounds; the table shows the median of the rounds. Then each server is restarted empty,
 # loaded with K keys of 256 bytes, and its peak RSS (VmHWM) is read.
 #
 # usage: bench/compare.sh [--quick | --full] [--rounds N] [--total N] [--rss-keys N]
@@ -189,8 +189,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for entry in "${WORKLOADS[@]}"; do
     name="${entry%%|*}"; args="${entry#*|}"
     log "round $round/$ROUNDS: $name"
-    run_workload A "$A_PORT" "$name" "$args" "$round"
-    if [[ $B_UP == 1 ]]; then run_workload B "$B_PORT" "$name" "$args" "$round"; fi
+    # Odd rounds run A then B, even rounds B then A (A B B A A B ...): whoever goes second in a pair does not
+    # always inherit the same machine state, so an order effect cancels out in the median.
+    if ((round % 2 == 1)); then
+      run_workload A "$A_PORT" "$name" "$args" "$round"
+      if [[ $B_UP == 1 ]]; then run_workload B "$B_PORT" "$name" "$args" "$round"; fi
+    else
+      if [[ $B_UP == 1 ]]; then run_workload B "$B_PORT" "$name" "$args" "$round"; fi
+      run_workload A "$A_PORT" "$name" "$args" "$round"
+    fi
   done
 done
 stop_server "$A_PID"
@@ -268,6 +275,11 @@ awk -F'\t' -v A="$A_LABEL" -v B="$B_LABEL" -v bup="$B_UP" '
 echo
 echo "throughput ratio = B/A (above 1: B is faster); latency ratio = B/A (below 1: B is faster)."
 echo "watch: ops/s = events delivered per second, latency = put sent -> event received."
+echo
+echo "throughput of every run (ops/s, in run order; spread = max/min - 1 over the rounds):"
+awk -F'\t' '{ k = $1 " " $2; runs[k] = runs[k] " " sprintf("%.0f", $4); if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+              if ($4 != "NaN") { if (!(k in lo) || $4 + 0 < lo[k]) lo[k] = $4 + 0; if ($4 + 0 > hi[k]) hi[k] = $4 + 0 } }
+     END { for (i = 1; i <= n; i++) { k = order[i]; printf "  %-28s%s  (spread %s)\n", k, runs[k], (lo[k] > 0 ? sprintf("%.0f%%", (hi[k] / lo[k] - 1) * 100) : "n/a") } }' "$RESULTS"
 echo
 mb() { [[ "$1" == n/a ]] && echo n/a || awk -v k="$1" 'BEGIN {printf "%.0f", k / 1024}'; }
 echo "| peak RSS after loading $RSS_KEYS keys x 256 B | $A_LABEL | $B_LABEL | ratio |"
