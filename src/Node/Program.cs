@@ -70,8 +70,6 @@ public static class Program
         };
         await using var host = new ClientHost(hostOptions, registry, routes => HttpEndpoints.Map(routes, server), loggers);
         await host.StartAsync(stop.Token).ConfigureAwait(false);
-        log.LogInformation("published {name} with client URLs {clientUrls} to cluster {cluster}",
-            config.Name, string.Join(",", options.AdvertiseClientUrls), server.Status.ClusterId.ToString("x16"));
         log.LogInformation("enabled capabilities for version {version}", "3.4");
         log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.BoundUrls));
 

@@ -37,6 +37,21 @@ public abstract record RaftMessage
 
     /// <summary>The MvccStoreActor applied everything up to <paramref name="Index"/>.</summary>
     public sealed record Applied(ulong Index) : RaftMessage;
+
+    /// <summary>Proposes a membership change; its waiter is registered under the change's ID.</summary>
+    public sealed record ProposeConfChange(ConfChange Change) : RaftMessage;
+
+    /// <summary>Asks the leader to hand leadership to <paramref name="Transferee"/> (MoveLeader).</summary>
+    public sealed record TransferLeadership(ulong Transferee) : RaftMessage;
+
+    /// <summary>The transport could not reach <paramref name="PeerId"/>.</summary>
+    public sealed record Unreachable(ulong PeerId) : RaftMessage;
+
+    /// <summary>A snapshot sent to <paramref name="PeerId"/> was delivered or failed.</summary>
+    public sealed record SnapshotStatus(ulong PeerId, bool Succeeded) : RaftMessage;
+
+    /// <summary>Asks for the Raft status (term, leader, per-follower progress).</summary>
+    public sealed record QueryProgress(TaskCompletionSource<RaftStatus> Reply) : RaftMessage;
 }
 
 /// <summary>
@@ -103,6 +118,16 @@ public sealed class RaftActor : Actor<RaftMessage>
     /// </summary>
     public Action<bool>? LeadershipChanged { get; init; }
 
+    /// <summary>
+    /// Called on the actor's loop after a committed ConfChange was applied to the Raft core, with the change and
+    /// the member it carries (decoded from its context; null if none): the transport adds, updates or removes
+    /// the peer here, and a member that removed itself stops.
+    /// </summary>
+    public Action<ConfChange, Etcdserverpb.Member?>? ConfChangeApplied { get; init; }
+
+    /// <summary>The current configuration (voters and learners), as applied from the log.</summary>
+    public ConfState ConfState => _confState;
+
     /// <summary>Makes this member campaign now (a single-voter cluster elects itself at once).</summary>
     public void CampaignNow() => Tell(new RaftMessage.Step(new Message { Type = MessageType.MsgHup, From = _status.MemberId, To = _status.MemberId }));
 
@@ -139,6 +164,28 @@ public sealed class RaftActor : Actor<RaftMessage>
                 break;
             case RaftMessage.Applied applied:
                 _appliedIndex = Math.Max(_appliedIndex, applied.Index);
+                break;
+            case RaftMessage.ProposeConfChange proposeConfChange:
+                try
+                {
+                    _node.ProposeConfChange(proposeConfChange.Change);
+                }
+                catch (ProposalDroppedException)
+                {
+                    _waiters.Fail(proposeConfChange.Change.ID, _status.HasLeader ? EtcdErrors.LeaderChanged : EtcdErrors.NoLeader);
+                }
+                break;
+            case RaftMessage.TransferLeadership transfer:
+                _node.TransferLeader(transfer.Transferee);
+                break;
+            case RaftMessage.Unreachable unreachable:
+                _node.ReportUnreachable(unreachable.PeerId);
+                break;
+            case RaftMessage.SnapshotStatus snapshotStatus:
+                _node.ReportSnapshot(snapshotStatus.PeerId, snapshotStatus.Succeeded);
+                break;
+            case RaftMessage.QueryProgress query:
+                query.Reply.TrySetResult(_node.Status);
                 break;
         }
         return ValueTask.CompletedTask;
@@ -230,6 +277,13 @@ public sealed class RaftActor : Actor<RaftMessage>
         }
         if (ready.CommittedEntries.Count > 0)
         {
+            foreach (var entry in ready.CommittedEntries)
+            {
+                if (entry.Type == EntryType.EntryConfChange)
+                {
+                    ApplyConfChange(entry);
+                }
+            }
             _store.Tell(new StoreMessage.Apply(ready.CommittedEntries));
             _status.CommitIndex = ready.CommittedEntries[^1].Index;
         }
@@ -247,6 +301,34 @@ public sealed class RaftActor : Actor<RaftMessage>
                 }
             }
         }
+    }
+
+    private void ApplyConfChange(Entry entry)
+    {
+        ConfChange change;
+        try
+        {
+            change = ConfChange.Parser.ParseFrom(entry.Data);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            Logger.LogError(ex, "undecodable conf change at index {index}", entry.Index);
+            return;
+        }
+        _confState = _node.ApplyConfChange(change);
+        Etcdserverpb.Member? member = null;
+        if (!change.Context.IsEmpty)
+        {
+            try
+            {
+                member = Etcdserverpb.Member.Parser.ParseFrom(change.Context);
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                member = null;
+            }
+        }
+        ConfChangeApplied?.Invoke(change, member);
     }
 
     private void FailReadsInFlight(EtcdException error)

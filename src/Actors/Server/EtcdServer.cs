@@ -36,6 +36,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
     private readonly RequestIdGenerator _ids;
     private readonly TimeSpan _requestTimeout;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WalJournalActor _journal = null!;
     private MvccStoreActor _store = null!;
     private LeaseActor _lessor = null!;
@@ -63,6 +64,12 @@ public sealed partial class EtcdServer : IAsyncDisposable
     /// <summary>The logger factory the member's parts log through.</summary>
     public ILoggerFactory Loggers { get; }
 
+    /// <summary>The cluster membership applied from the log.</summary>
+    public ClusterMembership Membership { get; } = new();
+
+    /// <summary>Completes when this member has been removed from the cluster: it must stop serving (etcd exits).</summary>
+    public Task Removed => _removed.Task;
+
     /// <summary>The watch hub: one WatcherActor per client Watch stream, fed by every applied revision.</summary>
     public WatchHub Watches { get; private set; } = null!;
 
@@ -78,6 +85,10 @@ public sealed partial class EtcdServer : IAsyncDisposable
     public static async Task<EtcdServer> StartAsync(ServerOptions options, ILoggerFactory loggers, CancellationToken cancel = default)
     {
         var boot = MemberBootstrap.Resolve(options);
+        if (options.JoinExisting && options.JoinIdentity is { } joined)
+        {
+            boot = boot with { MemberId = joined.MemberId, ClusterId = joined.ClusterId };
+        }
         var status = new ServerStatus { MemberId = boot.MemberId, ClusterId = boot.ClusterId };
         var server = new EtcdServer(options, status, loggers) { _members = boot.Members };
         await server.OpenAsync(boot, cancel).ConfigureAwait(false);
@@ -118,6 +129,14 @@ public sealed partial class EtcdServer : IAsyncDisposable
             _logger.LogInformation("restarting member {member} in cluster {cluster} at commit index {commit}",
                 Status.MemberId.ToString("x16"), Status.ClusterId.ToString("x16"), state.HardState?.Commit ?? 0);
         }
+        else if (Options.JoinExisting)
+        {
+            // A member added at run time starts empty: the leader sends it the log (or a snapshot).
+            Directory.CreateDirectory(walDir);
+            wal = WriteAheadLog.Create(walDir, walOptions, Status.MemberId, Status.ClusterId);
+            _logger.LogInformation("joining existing cluster {cluster} as member {member}",
+                Status.ClusterId.ToString("x16"), Status.MemberId.ToString("x16"));
+        }
         else
         {
             Directory.CreateDirectory(walDir);
@@ -140,6 +159,11 @@ public sealed partial class EtcdServer : IAsyncDisposable
         var store = MvccStore.Open(Path.Combine(Options.SnapDir, "db"), new MvccStoreOptions { LeaseExists = leases.Contains },
             Loggers.CreateLogger("mvcc/store"));
         leases.Load(store.Backend);
+        if (!Membership.Load(store.Backend) && boot.Members.Count > 0 && !Options.JoinExisting)
+        {
+            Membership.Bootstrap(store.Backend, boot.Members);
+            store.ForceCommit(durable: true);
+        }
         if (leases.Count > 0)
         {
             // Attachments are rebuilt from the keys' lease fields, as etcd's lessor does on recovery.
@@ -151,14 +175,16 @@ public sealed partial class EtcdServer : IAsyncDisposable
         }
         var (initialHardState, initialConfState) = storage.InitialState();
         var snapshotIndex = storage.Snapshot().Metadata?.Index ?? 0;
-        var applied = Math.Max(snapshotIndex, Math.Min(store.ConsistentIndex, initialHardState.Commit));
+        // Raft re-delivers every committed entry after the snapshot: the store skips those at or below its
+        // consistent index, while the RaftActor re-applies their conf changes to the Raft core (as etcd does).
+        var applied = snapshotIndex;
         Status.AppliedIndex = store.ConsistentIndex;
         Status.Term = initialHardState.Term;
 
         _journal = new WalJournalActor(wal, Loggers.CreateLogger("wal/journal"));
         var minLeaseTtl = LessorOptions.MinTtlFor(Options.ElectionTicks, Options.HeartbeatIntervalMs);
         _store = new MvccStoreActor(store, Status, _waiters, index => _raft.Tell(new RaftMessage.Applied(index)),
-            leases, minLeaseTtl, Loggers.CreateLogger("mvcc/store-actor"));
+            leases, minLeaseTtl, Membership, Loggers.CreateLogger("mvcc/store-actor"));
         _leaseIds = new LeaseIdGenerator(_ids.Next);
         _lessor = new LeaseActor(new Lessor(new LessorOptions { MinTtlSeconds = minLeaseTtl }), () => Environment.TickCount64,
             ProposeLeaseRevokeAsync, Loggers.CreateLogger("lease/lessor"),
@@ -183,6 +209,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
             LeadershipChanged = isLeader => _lessor.Tell(isLeader
                 ? new LeaseMessage.Promote(Options.ElectionTimeoutMs)
                 : new LeaseMessage.Demote()),
+            ConfChangeApplied = OnConfChangeApplied,
         };
 
         _journal.Start();
@@ -196,6 +223,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
             _raft.CampaignNow();
         }
         await WaitForLeaderAsync(cancel).ConfigureAwait(false);
+        await PublishAttributesAsync(cancel).ConfigureAwait(false);
     }
 
     private async Task WaitForLeaderAsync(CancellationToken cancel)
@@ -248,11 +276,12 @@ public sealed partial class EtcdServer : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>The cluster's members (MemberList).</summary>
+    /// <summary>The cluster's members as applied from the log (MemberList); the bootstrap list until any is applied.</summary>
     public MemberListResponse MemberList()
     {
         var response = new MemberListResponse { Header = ResponseHeaders.Create(Status, Status.Revision) };
-        response.Members.AddRange(_members);
+        var members = Membership.Members;
+        response.Members.AddRange(members.Count > 0 ? members : _members);
         return response;
     }
 }

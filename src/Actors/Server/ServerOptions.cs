@@ -61,6 +61,18 @@ public sealed record ServerOptions
     /// <summary>WAL segment size in bytes (etcd: 64 MiB); smaller values are for tests of segment rollover and release.</summary>
     public long WalSegmentSizeBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// True when joining an existing cluster (<c>--initial-cluster-state existing</c>) with an empty data dir: the
+    /// member starts with no log and no membership and receives both from the leader.
+    /// </summary>
+    public bool JoinExisting { get; init; }
+
+    /// <summary>
+    /// For <see cref="JoinExisting"/>: this member's ID and the cluster ID as learned from the running cluster
+    /// (etcd asks the peers' <c>/members</c>); ignored otherwise.
+    /// </summary>
+    public (ulong MemberId, ulong ClusterId)? JoinIdentity { get; init; }
+
     /// <summary>Raft pre-vote (<c>--pre-vote</c>).</summary>
     public bool PreVote { get; init; }
 

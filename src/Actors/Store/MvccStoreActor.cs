@@ -1,5 +1,6 @@
 using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Mailbox;
+using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Watch;
 using Akka.Etcd.Protos.Errors;
@@ -47,6 +48,7 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
     private readonly List<StoreMessage.Query> _parked = new();
     private readonly Action<ulong>? _onApplied;
     private readonly LeaseTable _leases;
+    private readonly ClusterMembership _membership;
     private readonly long _minLeaseTtlSeconds;
     private ulong _applied;
 
@@ -57,11 +59,13 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
     /// <param name="onApplied">Called on the actor's loop after each apply batch with the applied index.</param>
     /// <param name="leases">The apply-side lease table (loaded; the store's LeaseExists hook reads it).</param>
     /// <param name="minLeaseTtlSeconds">etcd's minimum lease TTL: shorter grants are raised to it.</param>
+    /// <param name="membership">The cluster membership, changed here when ConfChange entries are applied.</param>
     /// <param name="logger">Logger.</param>
     public MvccStoreActor(MvccStore store, ServerStatus status, ProposalWaiters waiters, Action<ulong>? onApplied,
-        LeaseTable leases, long minLeaseTtlSeconds, ILogger logger)
+        LeaseTable leases, long minLeaseTtlSeconds, ClusterMembership membership, ILogger logger)
         : base("mvcc-store", logger)
     {
+        _membership = membership;
         _leases = leases;
         _minLeaseTtlSeconds = minLeaseTtlSeconds;
         _store = store;
@@ -158,6 +162,11 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
             return; // already in the backend (replayed WAL entry at or below the consistent index)
         }
         _applied = entry.Index;
+        if (entry.Type == EntryType.EntryConfChange)
+        {
+            ApplyConfChange(entry);
+            return;
+        }
         if (entry.Type != EntryType.EntryNormal || entry.Data.IsEmpty)
         {
             _store.ApplyNoop(entry.Index);
@@ -184,6 +193,51 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
             _store.ApplyNoop(entry.Index);
             _waiters.Fail(request.ID, ex);
         }
+    }
+
+    /// <summary>
+    /// Applies a membership change (etcd's applyConfChange, membership side): the RaftActor has already applied
+    /// it to the Raft core; here the member list is updated and persisted with the consistent index, and the
+    /// proposer (waiting on the ConfChange ID) gets the new member list.
+    /// </summary>
+    private void ApplyConfChange(Entry entry)
+    {
+        ConfChange change;
+        try
+        {
+            change = ConfChange.Parser.ParseFrom(entry.Data);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            Logger.LogError(ex, "skipping undecodable conf change at index {index}", entry.Index);
+            _store.ApplyNoop(entry.Index);
+            return;
+        }
+        var member = change.Context.IsEmpty ? new Member { ID = change.NodeID } : Member.Parser.ParseFrom(change.Context);
+        var backend = _store.Backend;
+        switch (change.Type)
+        {
+            case ConfChangeType.ConfChangeAddNode:
+                member.IsLearner = false;
+                _membership.AddOrPromote(backend, member);
+                break;
+            case ConfChangeType.ConfChangeAddLearnerNode:
+                member.IsLearner = true;
+                _membership.AddOrPromote(backend, member);
+                break;
+            case ConfChangeType.ConfChangeRemoveNode:
+                _membership.Remove(backend, change.NodeID);
+                break;
+            case ConfChangeType.ConfChangeUpdateNode:
+                _membership.UpdatePeerUrls(backend, change.NodeID, member.PeerURLs);
+                break;
+        }
+        _store.ApplyNoop(entry.Index);
+        Logger.LogInformation("applied conf change {type} of member {member} at index {index}",
+            change.Type.ToString(), change.NodeID.ToString("x16"), entry.Index);
+        var response = new MemberListResponse { Header = ResponseHeaders.Create(_status, _store.CurrentRevision) };
+        response.Members.AddRange(_membership.Members);
+        _waiters.Trigger(change.ID, response);
     }
 
     private void FillPrevKvs(IReadOnlyList<Mvccpb.Event> events) => FillPrevKvs(_store, events);
@@ -295,6 +349,14 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         if (request.LeaseRevoke is { } revoke)
         {
             return ApplyLeaseRevoke(revoke, index);
+        }
+        if (request.ClusterMemberAttrSet is { } attributes)
+        {
+            _membership.SetAttributes(_store.Backend, attributes.MemberID, attributes.MemberAttributes);
+            _store.ApplyNoop(index);
+            var members = new MemberListResponse { Header = ResponseHeaders.Create(_status, _store.CurrentRevision) };
+            members.Members.AddRange(_membership.Members);
+            return members;
         }
         if (request.Put is { } put)
         {

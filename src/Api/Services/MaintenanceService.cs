@@ -6,8 +6,8 @@ namespace Akka.Etcd.Api.Services;
 
 /// <summary>
 /// etcd's Maintenance service (<c>etcdserverpb.Maintenance</c>, rpc.proto): Status (what
-/// <c>etcdctl endpoint status</c> prints), Alarm, Defragment and HashKV. Snapshot and MoveLeader are
-/// not served yet and answer UNIMPLEMENTED (they are unregistered).
+/// <c>etcdctl endpoint status</c> prints), Alarm, Defragment, HashKV and MoveLeader. Snapshot is not served
+/// yet and answers UNIMPLEMENTED (it is unregistered).
 /// </summary>
 public sealed class MaintenanceService
 {
@@ -27,5 +27,7 @@ public sealed class MaintenanceService
             (_, context) => new ValueTask<DefragmentResponse>(_server.DefragmentAsync(context.CancellationToken)));
         registry.AddUnary<HashKVRequest, HashKVResponse>("/etcdserverpb.Maintenance/HashKV", HashKVRequest.Parser,
             (request, context) => new ValueTask<HashKVResponse>(_server.HashKVAsync(request, context.CancellationToken)));
+        registry.AddUnary<MoveLeaderRequest, MoveLeaderResponse>("/etcdserverpb.Maintenance/MoveLeader", MoveLeaderRequest.Parser,
+            (request, context) => new ValueTask<MoveLeaderResponse>(_server.MoveLeaderAsync(request, context.CancellationToken)));
     }
 }

@@ -1,0 +1,251 @@
+using Akka.Etcd.Actors.Consensus;
+using Akka.Etcd.Actors.Mailbox;
+using Akka.Etcd.Actors.Membership;
+using Akka.Etcd.Actors.Raft;
+using Akka.Etcd.Protos.Errors;
+using Etcdserverpb;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Raftpb;
+
+namespace Akka.Etcd.Actors.Server;
+
+/// <summary>Membership changes and leadership moves (etcd's etcdserver/server.go AddMember, RemoveMember, ...).</summary>
+public sealed partial class EtcdServer
+{
+    /// <summary>etcd's <c>--max-learners</c> default.</summary>
+    public const int MaxLearners = 1;
+
+    /// <summary>
+    /// Cluster.MemberAdd: a new voter or learner with the given peer URLs, through a ConfChange in the log.
+    /// The ID is derived from the peer URLs, the cluster token and the current unix time, as etcd does.
+    /// Errors: MemberBadURLs, PeerURLExist, TooManyLearners.
+    /// </summary>
+    public async Task<MemberAddResponse> MemberAddAsync(MemberAddRequest request, CancellationToken cancel)
+    {
+        if (request.PeerURLs.Count == 0 || request.PeerURLs.Any(url => !Uri.TryCreate(url, UriKind.Absolute, out _)))
+        {
+            throw EtcdErrors.MemberBadURLs;
+        }
+        var members = CurrentMembers();
+        if (members.Any(m => m.PeerURLs.Intersect(request.PeerURLs).Any()))
+        {
+            throw EtcdErrors.PeerURLExist;
+        }
+        if (request.IsLearner && members.Count(m => m.IsLearner) >= MaxLearners)
+        {
+            throw EtcdErrors.TooManyLearners;
+        }
+        var member = new Member
+        {
+            ID = MemberIdentity.ComputeMemberId(request.PeerURLs, Options.InitialClusterToken, DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
+            IsLearner = request.IsLearner,
+        };
+        member.PeerURLs.AddRange(request.PeerURLs);
+        var type = request.IsLearner ? ConfChangeType.ConfChangeAddLearnerNode : ConfChangeType.ConfChangeAddNode;
+        var list = await ProposeConfChangeAsync(type, member.ID, member, cancel).ConfigureAwait(false);
+        var response = new MemberAddResponse { Header = list.Header, Member = member };
+        response.Members.AddRange(list.Members);
+        return response;
+    }
+
+    /// <summary>
+    /// Cluster.MemberRemove. Errors: MemberNotFound; MemberNotEnoughStarted when removing a voter would leave
+    /// fewer voters than a quorum of the current configuration can be formed from (etcd's strict reconfig check).
+    /// </summary>
+    public async Task<MemberRemoveResponse> MemberRemoveAsync(MemberRemoveRequest request, CancellationToken cancel)
+    {
+        var members = CurrentMembers();
+        var member = members.FirstOrDefault(m => m.ID == request.ID) ?? throw EtcdErrors.MemberNotFound;
+        if (!member.IsLearner)
+        {
+            var voters = members.Count(m => !m.IsLearner);
+            if (voters <= 1)
+            {
+                throw EtcdErrors.MemberNotEnoughStarted;
+            }
+        }
+        var list = await ProposeConfChangeAsync(ConfChangeType.ConfChangeRemoveNode, request.ID, null, cancel).ConfigureAwait(false);
+        var response = new MemberRemoveResponse { Header = list.Header };
+        response.Members.AddRange(list.Members);
+        return response;
+    }
+
+    /// <summary>Cluster.MemberUpdate: new peer URLs for a member. Errors: MemberNotFound, MemberBadURLs, PeerURLExist.</summary>
+    public async Task<MemberUpdateResponse> MemberUpdateAsync(MemberUpdateRequest request, CancellationToken cancel)
+    {
+        var members = CurrentMembers();
+        var existing = members.FirstOrDefault(m => m.ID == request.ID) ?? throw EtcdErrors.MemberNotFound;
+        if (request.PeerURLs.Count == 0 || request.PeerURLs.Any(url => !Uri.TryCreate(url, UriKind.Absolute, out _)))
+        {
+            throw EtcdErrors.MemberBadURLs;
+        }
+        if (members.Any(m => m.ID != request.ID && m.PeerURLs.Intersect(request.PeerURLs).Any()))
+        {
+            throw EtcdErrors.PeerURLExist;
+        }
+        var member = existing.Clone();
+        member.PeerURLs.Clear();
+        member.PeerURLs.AddRange(request.PeerURLs);
+        var list = await ProposeConfChangeAsync(ConfChangeType.ConfChangeUpdateNode, request.ID, member, cancel).ConfigureAwait(false);
+        var response = new MemberUpdateResponse { Header = list.Header };
+        response.Members.AddRange(list.Members);
+        return response;
+    }
+
+    /// <summary>
+    /// Cluster.MemberPromote: a learner becomes a voter. Served by the leader, which knows the learner's progress.
+    /// Errors: MemberNotFound, MemberNotLearner, LearnerNotReady (its match index is below 90% of the leader's),
+    /// NotLeader on a follower.
+    /// </summary>
+    public async Task<MemberPromoteResponse> MemberPromoteAsync(MemberPromoteRequest request, CancellationToken cancel)
+    {
+        var member = CurrentMembers().FirstOrDefault(m => m.ID == request.ID) ?? throw EtcdErrors.MemberNotFound;
+        if (!member.IsLearner)
+        {
+            throw EtcdErrors.MemberNotLearner;
+        }
+        if (!Status.IsLeader)
+        {
+            throw EtcdErrors.NotLeader;
+        }
+        var status = await RaftStatusAsync(cancel).ConfigureAwait(false);
+        var leaderMatch = status.Progress.TryGetValue(Status.MemberId, out var own) ? own.Match : 0;
+        var learnerMatch = status.Progress.TryGetValue(request.ID, out var learner) ? learner.Match : 0;
+        if (learnerMatch < leaderMatch * 0.9)
+        {
+            throw EtcdErrors.LearnerNotReady;
+        }
+        var promoted = member.Clone();
+        promoted.IsLearner = false;
+        var list = await ProposeConfChangeAsync(ConfChangeType.ConfChangeAddNode, request.ID, promoted, cancel).ConfigureAwait(false);
+        var response = new MemberPromoteResponse { Header = list.Header };
+        response.Members.AddRange(list.Members);
+        return response;
+    }
+
+    /// <summary>
+    /// Maintenance.MoveLeader: the leader hands leadership to a voter and answers once it has moved.
+    /// Errors: NotLeader on a follower, BadLeaderTransferee for an unknown member or a learner, Timeout.
+    /// </summary>
+    public async Task<MoveLeaderResponse> MoveLeaderAsync(MoveLeaderRequest request, CancellationToken cancel)
+    {
+        if (!Status.IsLeader)
+        {
+            throw EtcdErrors.NotLeader;
+        }
+        var target = CurrentMembers().FirstOrDefault(m => m.ID == request.TargetID);
+        if (target is null || target.IsLearner)
+        {
+            throw EtcdErrors.BadLeaderTransferee;
+        }
+        if (request.TargetID != Status.MemberId)
+        {
+            _raft.Tell(new RaftMessage.TransferLeadership(request.TargetID));
+            var deadline = DateTime.UtcNow + TimeSpan.FromMilliseconds(Options.ElectionTimeoutMs * 5L);
+            using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(5, Options.HeartbeatIntervalMs / 2)));
+            while (Status.Leader != request.TargetID)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw EtcdErrors.Timeout;
+                }
+                await poll.WaitForNextTickAsync(cancel).ConfigureAwait(false);
+            }
+        }
+        return new MoveLeaderResponse { Header = ResponseHeaders.Create(Status, Status.Revision) };
+    }
+
+    /// <summary>
+    /// Publishes this member's name and client URLs through the log (etcd's publish), so every member's
+    /// MemberList shows them; retried until it succeeds or the member stops.
+    /// </summary>
+    private async Task PublishAttributesAsync(CancellationToken cancel)
+    {
+        var attributes = new Attributes { Name = Options.Name };
+        attributes.ClientUrls.AddRange(Options.AdvertiseClientUrls);
+        var request = new InternalRaftRequest
+        {
+            ClusterMemberAttrSet = new ClusterMemberAttrSetRequest { MemberID = Status.MemberId, MemberAttributes = attributes },
+        };
+        while (true)
+        {
+            try
+            {
+                await ProposeAsync(request.Clone(), checkQuota: false, cancel).ConfigureAwait(false);
+                _logger.LogInformation("published local member to cluster through raft: {name} {clientUrls} cluster {cluster}",
+                    Options.Name, string.Join(",", Options.AdvertiseClientUrls), Status.ClusterId.ToString("x16"));
+                return;
+            }
+            catch (EtcdException ex)
+            {
+                _logger.LogWarning("failed to publish local member to cluster through raft: {error}", ex.Message);
+                await WaitForLeaderAsync(cancel).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The Raft status of this member (leader, term, per-follower progress on the leader).</summary>
+    public async Task<RaftStatus> RaftStatusAsync(CancellationToken cancel)
+    {
+        var reply = AskExtensions.NewReply<RaftStatus>();
+        _raft.Tell(new RaftMessage.QueryProgress(reply));
+        return await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
+    }
+
+    private IReadOnlyList<Member> CurrentMembers()
+    {
+        var members = Membership.Members;
+        return members.Count > 0 ? members : _members;
+    }
+
+    private async Task<MemberListResponse> ProposeConfChangeAsync(ConfChangeType type, ulong nodeId, Member? member, CancellationToken cancel)
+    {
+        if (!Status.HasLeader)
+        {
+            throw EtcdErrors.NoLeader;
+        }
+        var id = _ids.Next();
+        var change = new ConfChange { ID = id, Type = type, NodeID = nodeId };
+        if (member is not null)
+        {
+            change.Context = member.ToByteString();
+        }
+        var applied = _waiters.Register(id);
+        if (!_raft.Tell(new RaftMessage.ProposeConfChange(change)))
+        {
+            _waiters.Cancel(id);
+            throw EtcdErrors.Stopped;
+        }
+        try
+        {
+            return (MemberListResponse)await applied.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _waiters.Cancel(id);
+            throw EtcdErrors.Timeout;
+        }
+        catch (OperationCanceledException)
+        {
+            _waiters.Cancel(id);
+            throw;
+        }
+    }
+
+    private void OnConfChangeApplied(ConfChange change, Member? member)
+    {
+        PeerChanged?.Invoke(change, member);
+        if (change.Type == ConfChangeType.ConfChangeRemoveNode && change.NodeID == Status.MemberId)
+        {
+            _logger.LogWarning("the member has been permanently removed from the cluster");
+            _removed.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Called on the RaftActor's loop for every applied membership change (the peer transport adds, updates or
+    /// removes the peer). Set before the member starts.
+    /// </summary>
+    public Action<ConfChange, Member?>? PeerChanged { get; set; }
+}
