@@ -24,6 +24,7 @@ internal sealed class FakeConcurrencyBackend : IConcurrencyBackend
     private readonly List<WatchRegistration> _registrations = [];
     private readonly List<(Func<WatchRegistration, bool> Match, TaskCompletionSource<WatchRegistration> Done)> _watchWaiters = [];
     private long _revision = 1;
+    private TaskCompletionSource _change = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The current revision.</summary>
     public long Revision
@@ -72,6 +73,12 @@ internal sealed class FakeConcurrencyBackend : IConcurrencyBackend
         {
             return _live.Values.Where(kv => kv.Key.ToStringUtf8().StartsWith(prefix, StringComparison.Ordinal)).Select(kv => kv.Clone()).ToList();
         }
+    }
+
+    /// <summary>Completes at the next write or watch close after this call (take it before checking a condition).</summary>
+    public Task NextChange()
+    {
+        lock (_gate) { return _change.Task; }
     }
 
     /// <summary>Completes with the first watch (open now or later) that <paramref name="match"/> accepts.</summary>
@@ -179,8 +186,18 @@ internal sealed class FakeConcurrencyBackend : IConcurrencyBackend
         }
         finally
         {
-            lock (_gate) { _active.Remove(watch); }
+            lock (_gate)
+            {
+                _active.Remove(watch);
+                SignalChange();
+            }
         }
+    }
+
+    private void SignalChange()
+    {
+        _change.TrySetResult();
+        _change = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private ResponseHeader Header() => new() { ClusterId = 1, MemberId = 1, RaftTerm = 1, Revision = _revision };
@@ -251,6 +268,7 @@ internal sealed class FakeConcurrencyBackend : IConcurrencyBackend
         }
         _revision = revision;
         _history.Add((revision, events));
+        SignalChange();
         foreach (var watch in _active)
         {
             watch.Offer(revision, events);
