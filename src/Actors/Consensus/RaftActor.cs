@@ -97,6 +97,12 @@ public sealed class RaftActor : Actor<RaftMessage>
         _confState = storage.InitialState().ConfState;
     }
 
+    /// <summary>
+    /// Called on the actor's loop when this member becomes leader (true) or stops being leader (false); the
+    /// lessor is promoted or demoted here, as etcd does on leader change.
+    /// </summary>
+    public Action<bool>? LeadershipChanged { get; init; }
+
     /// <summary>Makes this member campaign now (a single-voter cluster elects itself at once).</summary>
     public void CampaignNow() => Tell(new RaftMessage.Step(new Message { Type = MessageType.MsgHup, From = _status.MemberId, To = _status.MemberId }));
 
@@ -180,6 +186,12 @@ public sealed class RaftActor : Actor<RaftMessage>
         {
             var oldLeader = _status.Leader;
             _status.Leader = soft.Lead;
+            var wasLeader = oldLeader == _status.MemberId;
+            var isLeader = soft.Lead == _status.MemberId;
+            if (wasLeader != isLeader)
+            {
+                LeadershipChanged?.Invoke(isLeader);
+            }
             if (soft.Lead != oldLeader)
             {
                 Logger.LogInformation("raft.node: {member} elected leader {leader} at term {term}",

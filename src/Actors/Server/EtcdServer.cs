@@ -1,5 +1,6 @@
 using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Journal;
+using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Raft;
@@ -37,6 +38,8 @@ public sealed partial class EtcdServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private WalJournalActor _journal = null!;
     private MvccStoreActor _store = null!;
+    private LeaseActor _lessor = null!;
+    private LeaseIdGenerator _leaseIds = null!;
     private RaftActor _raft = null!;
     private Task _timers = Task.CompletedTask;
     private IReadOnlyList<Member> _members = Array.Empty<Member>();
@@ -88,7 +91,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
         var snapshots = new SnapshotFiles(Options.SnapDir, logger: Loggers.CreateLogger("snap/snapshotter"));
         var storage = new MemoryRaftLogStorage();
         WriteAheadLog wal;
-        var walOptions = new WalOptions { MaxSegmentsToKeep = Options.MaxWals, Logger = Loggers.CreateLogger("wal/wal") };
+        var walOptions = new WalOptions { SegmentSizeBytes = Options.WalSegmentSizeBytes, MaxSegmentsToKeep = Options.MaxWals, Logger = Loggers.CreateLogger("wal/wal") };
         if (WriteAheadLog.Exists(walDir))
         {
             wal = WriteAheadLog.Open(walDir, walOptions, out var state);
@@ -133,7 +136,19 @@ public sealed partial class EtcdServer : IAsyncDisposable
                 Status.MemberId.ToString("x16"), Status.ClusterId.ToString("x16"));
         }
 
-        var store = MvccStore.Open(Path.Combine(Options.SnapDir, "db"), new MvccStoreOptions(), Loggers.CreateLogger("mvcc/store"));
+        var leases = new LeaseTable();
+        var store = MvccStore.Open(Path.Combine(Options.SnapDir, "db"), new MvccStoreOptions { LeaseExists = leases.Contains },
+            Loggers.CreateLogger("mvcc/store"));
+        leases.Load(store.Backend);
+        if (leases.Count > 0)
+        {
+            // Attachments are rebuilt from the keys' lease fields, as etcd's lessor does on recovery.
+            var all = store.Range(new RangeRequest { Key = ByteString.CopyFrom(0), RangeEnd = ByteString.CopyFrom(0) });
+            foreach (var kv in all.Kvs)
+            {
+                leases.Restore(kv.Key, kv.Lease);
+            }
+        }
         var (initialHardState, initialConfState) = storage.InitialState();
         var snapshotIndex = storage.Snapshot().Metadata?.Index ?? 0;
         var applied = Math.Max(snapshotIndex, Math.Min(store.ConsistentIndex, initialHardState.Commit));
@@ -141,8 +156,15 @@ public sealed partial class EtcdServer : IAsyncDisposable
         Status.Term = initialHardState.Term;
 
         _journal = new WalJournalActor(wal, Loggers.CreateLogger("wal/journal"));
+        var minLeaseTtl = LessorOptions.MinTtlFor(Options.ElectionTicks, Options.HeartbeatIntervalMs);
         _store = new MvccStoreActor(store, Status, _waiters, index => _raft.Tell(new RaftMessage.Applied(index)),
-            Loggers.CreateLogger("mvcc/store-actor"));
+            leases, minLeaseTtl, Loggers.CreateLogger("mvcc/store-actor"));
+        _leaseIds = new LeaseIdGenerator(_ids.Next);
+        _lessor = new LeaseActor(new Lessor(new LessorOptions { MinTtlSeconds = minLeaseTtl }), () => Environment.TickCount64,
+            ProposeLeaseRevokeAsync, Loggers.CreateLogger("lease/lessor"),
+            new LeaseActorOptions { TickInterval = TimeSpan.FromMilliseconds(500) });
+        _lessor.Tell(new LeaseMessage.Restore(leases.Records.ToList(), leases.Attachments.ToList(), null));
+        _store.Lessor = _lessor;
         var node = new RawNode(new RaftConfig
         {
             Id = Status.MemberId,
@@ -156,9 +178,15 @@ public sealed partial class EtcdServer : IAsyncDisposable
         Watches = new WatchHub(_store, store.CurrentRevision, () => ResponseHeaders.Create(Status, 0), new WatchStreamOptions(), Loggers);
         _store.Watches = Watches;
         _raft = new RaftActor(node, storage, _journal, _store, Status, _waiters, Options, snapshots,
-            _ => { }, Loggers.CreateLogger("raft/raft-actor"));
+            _ => { }, Loggers.CreateLogger("raft/raft-actor"))
+        {
+            LeadershipChanged = isLeader => _lessor.Tell(isLeader
+                ? new LeaseMessage.Promote(Options.ElectionTimeoutMs)
+                : new LeaseMessage.Demote()),
+        };
 
         _journal.Start();
+        _lessor.Start();
         _store.Start();
         _raft.Start();
         _timers = RunTimersAsync(_stopping.Token);
@@ -214,6 +242,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
         await _timers.ConfigureAwait(false);
         await _raft.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);
+        await _lessor.DisposeAsync().ConfigureAwait(false);
         await _journal.DisposeAsync().ConfigureAwait(false);
         _waiters.FailAll(EtcdErrors.Stopped);
         _stopping.Dispose();

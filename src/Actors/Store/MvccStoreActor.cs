@@ -1,3 +1,4 @@
+using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Watch;
@@ -45,6 +46,8 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
     private readonly ProposalWaiters _waiters;
     private readonly List<StoreMessage.Query> _parked = new();
     private readonly Action<ulong>? _onApplied;
+    private readonly LeaseTable _leases;
+    private readonly long _minLeaseTtlSeconds;
     private ulong _applied;
 
     /// <summary>Creates the actor; it owns <paramref name="store"/> and disposes it when it stops.</summary>
@@ -52,10 +55,15 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
     /// <param name="status">Shared status; this actor publishes <see cref="ServerStatus.AppliedIndex"/>.</param>
     /// <param name="waiters">Proposals waiting for their entries.</param>
     /// <param name="onApplied">Called on the actor's loop after each apply batch with the applied index.</param>
+    /// <param name="leases">The apply-side lease table (loaded; the store's LeaseExists hook reads it).</param>
+    /// <param name="minLeaseTtlSeconds">etcd's minimum lease TTL: shorter grants are raised to it.</param>
     /// <param name="logger">Logger.</param>
-    public MvccStoreActor(MvccStore store, ServerStatus status, ProposalWaiters waiters, Action<ulong>? onApplied, ILogger logger)
+    public MvccStoreActor(MvccStore store, ServerStatus status, ProposalWaiters waiters, Action<ulong>? onApplied,
+        LeaseTable leases, long minLeaseTtlSeconds, ILogger logger)
         : base("mvcc-store", logger)
     {
+        _leases = leases;
+        _minLeaseTtlSeconds = minLeaseTtlSeconds;
         _store = store;
         _status = status;
         _waiters = waiters;
@@ -64,6 +72,9 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         _status.AppliedIndex = _applied;
         _status.Revision = store.CurrentRevision;
     }
+
+    /// <summary>The LeaseActor told about every grant, revoke and key attachment, in apply order (set before the first apply).</summary>
+    public LeaseActor? Lessor { get; set; }
 
     /// <summary>
     /// The watch hub every applied revision's events are published to (set once before the first apply).
@@ -166,15 +177,6 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         try
         {
             IMessage response = ApplyRequest(request, entry.Index);
-            var events = _store.LastEvents;
-            if (events.Count > 0 && Watches is { } watches)
-            {
-                if (watches.PrevKvWanted)
-                {
-                    FillPrevKvs(events);
-                }
-                watches.Publish(_store.CurrentRevision, events);
-            }
             _waiters.Trigger(request.ID, response);
         }
         catch (EtcdException ex)
@@ -191,15 +193,109 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         foreach (var ev in events)
         {
             var isCreation = ev.Type == Mvccpb.Event.Types.EventType.Put && ev.Kv.CreateRevision == ev.Kv.ModRevision;
-            if (!isCreation && ev.PrevKv is null)
+            if (!isCreation && ev.PrevKv is null && ev.Kv.ModRevision - 1 >= store.CompactRevision)
             {
+                // As etcd: a previous version lost to compaction is simply left out.
                 ev.PrevKv = store.Get(ev.Kv.Key.ToByteArray(), ev.Kv.ModRevision - 1);
             }
         }
     }
 
+    private void PublishLastEvents()
+    {
+        var events = _store.LastEvents;
+        if (events.Count == 0)
+        {
+            return;
+        }
+        if (_leases.Count > 0 || Lessor is not null)
+        {
+            _leases.Track(events, (oldLease, newLease, key) =>
+            {
+                if (oldLease != 0)
+                {
+                    Lessor?.Tell(new LeaseMessage.ApplyDetach(oldLease, key));
+                }
+                if (newLease != 0)
+                {
+                    Lessor?.Tell(new LeaseMessage.ApplyAttach(newLease, key, null));
+                }
+            });
+        }
+        if (Watches is { } watches)
+        {
+            if (watches.PrevKvWanted)
+            {
+                FillPrevKvs(events);
+            }
+            watches.Publish(_store.CurrentRevision, events);
+        }
+    }
+
     private IMessage ApplyRequest(InternalRaftRequest request, ulong index)
     {
+        var response = ApplyWrite(request, index);
+        PublishLastEvents();
+        return response;
+    }
+
+    private LeaseGrantResponse ApplyLeaseGrant(LeaseGrantRequest grant, ulong index)
+    {
+        if (grant.TTL > LessorOptions.MaxTtlSeconds)
+        {
+            throw EtcdErrors.LeaseTTLTooLarge;
+        }
+        if (grant.ID == 0)
+        {
+            throw EtcdErrors.LeaseNotFound;
+        }
+        if (_leases.Contains(grant.ID))
+        {
+            throw EtcdErrors.LeaseExist;
+        }
+        var ttl = Math.Max(grant.TTL, _minLeaseTtlSeconds);
+        _leases.Grant(_store.Backend, grant.ID, ttl);
+        _store.ApplyNoop(index);
+        Lessor?.Tell(new LeaseMessage.ApplyGrant(grant.ID, ttl, null));
+        return new LeaseGrantResponse { Header = ResponseHeaders.Create(_status, _store.CurrentRevision), ID = grant.ID, TTL = ttl };
+    }
+
+    private LeaseRevokeResponse ApplyLeaseRevoke(LeaseRevokeRequest revoke, ulong index)
+    {
+        if (!_leases.Contains(revoke.ID))
+        {
+            throw EtcdErrors.LeaseNotFound;
+        }
+        var keys = _leases.KeysOf(revoke.ID);
+        if (keys.Count > 0)
+        {
+            // Every attached key goes in ONE revision, as etcd's lessor Revoke does in one txn.
+            var deletes = new TxnRequest();
+            foreach (var key in keys)
+            {
+                deletes.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } });
+            }
+            _store.Txn(deletes, index); // its events are published by ApplyRequest
+        }
+        else
+        {
+            _store.ApplyNoop(index);
+        }
+        _leases.Revoke(_store.Backend, revoke.ID);
+        Lessor?.Tell(new LeaseMessage.ApplyRevoke(revoke.ID, null));
+        return new LeaseRevokeResponse { Header = ResponseHeaders.Create(_status, _store.CurrentRevision) };
+    }
+
+    private IMessage ApplyWrite(InternalRaftRequest request, ulong index)
+    {
+        if (request.LeaseGrant is { } grant)
+        {
+            return ApplyLeaseGrant(grant, index);
+        }
+        if (request.LeaseRevoke is { } revoke)
+        {
+            return ApplyLeaseRevoke(revoke, index);
+        }
         if (request.Put is { } put)
         {
             var response = _store.Put(put, index);

@@ -18,6 +18,7 @@ public static class ClientApi
         new MaintenanceService(server).Register(registry);
         new ClusterService(server).Register(registry);
         new WatchService(server).Register(registry);
+        new LeaseService(server).Register(registry);
         Concurrency.ConcurrencyServices.Register(registry, server);
         registry.AddUnary<HealthCheckRequest, HealthCheckResponse>("/grpc.health.v1.Health/Check", HealthCheckRequest.Parser,
             (_, _) => ValueTask.FromResult(new HealthCheckResponse
