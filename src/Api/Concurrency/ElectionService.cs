@@ -49,25 +49,22 @@ public sealed class ElectionService
     /// <summary>
     /// Election.Campaign: puts <c>name/&lt;lease hex&gt;</c> = value with the lease unless it exists (a second campaign
     /// with the same lease reuses it, proclaiming the new value if it differs), waits until every key under
-    /// <c>name/</c> created before it is deleted, re-checks it, and returns {header, leader key}. Errors:
-    /// <see cref="EtcdErrors.LeaseNotFound"/> for lease 0 or an unknown lease, and when the lease was gone after
-    /// waiting; <see cref="ConcurrencyErrors.ElectionNotLeader"/> when the reused key changed under us;
+    /// <c>name/</c> created before it is deleted, re-checks the lease and the key
+    /// (<see cref="PredecessorWait.ConfirmTurnAsync"/>), and returns {header, leader key}. Lease 0 runs under a new
+    /// 60 s lease, as in etcd (leader.lease names it). Errors: <see cref="EtcdErrors.LeaseNotFound"/> for an unknown
+    /// lease, and when the lease is gone or expiring at the re-check; <see cref="ConcurrencyErrors.ElectionNotLeader"/> when the reused key changed under us;
     /// <see cref="OperationCanceledException"/> on <paramref name="cancel"/>. On any error after joining, our key is
     /// deleted (resigned).
     /// </summary>
     public async Task<CampaignResponse> CampaignAsync(CampaignRequest request, CancellationToken cancel)
     {
-        // etcd would grant a fresh 60 s session lease here; a candidate without a lease would never leave.
-        if (request.Lease == 0)
-        {
-            throw EtcdErrors.LeaseNotFound;
-        }
+        var lease = await PredecessorWait.SessionLeaseAsync(_backend, request.Lease, cancel).ConfigureAwait(false);
         var prefix = ConcurrencyKeys.Prefix(request.Name);
-        var ownKey = ConcurrencyKeys.OwnKey(request.Name, request.Lease);
+        var ownKey = ConcurrencyKeys.OwnKey(request.Name, lease);
 
         var txn = new TxnRequest();
         txn.Compare.Add(ConcurrencyKeys.CreateRevisionIs(ownKey, 0));
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ownKey, Value = request.Value, Lease = request.Lease } });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ownKey, Value = request.Value, Lease = lease } });
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = ownKey } });
         var joined = await _backend.TxnAsync(txn, cancel).ConfigureAwait(false);
 
@@ -86,7 +83,7 @@ public sealed class ElectionService
             ownCreateRevision = existing[0].CreateRevision;
         }
 
-        var leader = new LeaderKey { Name = request.Name, Key = ownKey, Rev = ownCreateRevision, Lease = request.Lease };
+        var leader = new LeaderKey { Name = request.Name, Key = ownKey, Rev = ownCreateRevision, Lease = lease };
         try
         {
             if (!joined.Succeeded && joined.Responses[0].ResponseRange.Kvs[0].Value != request.Value)
@@ -94,7 +91,7 @@ public sealed class ElectionService
                 await ProclaimAsync(new ProclaimRequest { Leader = leader, Value = request.Value }, cancel).ConfigureAwait(false);
             }
             await PredecessorWait.WaitForPredecessorsAsync(_backend, prefix, ownCreateRevision, cancel).ConfigureAwait(false);
-            var confirmed = await PredecessorWait.ConfirmOwnKeyAsync(_backend, ownKey, ownCreateRevision, cancel).ConfigureAwait(false);
+            var confirmed = await PredecessorWait.ConfirmTurnAsync(_backend, ownKey, ownCreateRevision, lease, cancel).ConfigureAwait(false);
             return new CampaignResponse { Header = confirmed.Header, Leader = leader };
         }
         catch (Exception)

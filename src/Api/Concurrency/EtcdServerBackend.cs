@@ -41,6 +41,14 @@ public sealed class EtcdServerBackend : IConcurrencyBackend
     }
 
     /// <inheritdoc />
+    public Task<LeaseGrantResponse> LeaseGrantAsync(LeaseGrantRequest request, CancellationToken cancel) =>
+        _server.LeaseGrantAsync(request, cancel);
+
+    /// <inheritdoc />
+    public Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel) =>
+        _server.LeaseTimeToLiveAsync(request, cancel);
+
+    /// <inheritdoc />
     public async IAsyncEnumerable<WatchResponse> WatchAsync(ByteString key, ByteString rangeEnd, long startRevision,
         [EnumeratorCancellation] CancellationToken cancel)
     {

@@ -24,6 +24,18 @@ public interface IConcurrencyBackend
     Task<TxnResponse> TxnAsync(TxnRequest request, CancellationToken cancel);
 
     /// <summary>
+    /// Lease.LeaseGrant through consensus: ID 0 gets a member-chosen ID; TTL in seconds (raised to the member's
+    /// minimum). Errors: LeaseExist, LeaseTTLTooLarge.
+    /// </summary>
+    Task<LeaseGrantResponse> LeaseGrantAsync(LeaseGrantRequest request, CancellationToken cancel);
+
+    /// <summary>
+    /// Lease.LeaseTimeToLive, linearizable: remaining TTL in whole seconds, -1 for an unknown (revoked) lease and 0
+    /// for a lease past its deadline whose revoke is not applied yet (or with less than a second left).
+    /// </summary>
+    Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel);
+
+    /// <summary>
     /// Watches <paramref name="key"/> (or [key, rangeEnd) when <paramref name="rangeEnd"/> is not empty) from
     /// <paramref name="startRevision"/> on, inclusive: yields only responses that carry events, in revision
     /// order, without gaps. Ends normally when the watch is cancelled because <paramref name="startRevision"/>

@@ -9,7 +9,7 @@ namespace Akka.Etcd.Api.Concurrency;
 /// etcd's Lock service (<c>v3lockpb.Lock</c>, v3lock.proto; semantics of v3lock/lock.go over
 /// clientv3/concurrency/mutex.go). A lock <c>name</c> is the queue of keys <c>name/&lt;lease hex&gt;</c>; the key
 /// with the lowest create revision holds it. Lock waits its turn by watching only its predecessor, then
-/// re-checks that its key (hence its lease) is still there. Stateless: every method is thread-safe.
+/// re-checks its lease and key. Stateless: every method is thread-safe.
 /// </summary>
 public sealed class LockService
 {
@@ -29,25 +29,22 @@ public sealed class LockService
 
     /// <summary>
     /// Lock.Lock: puts <c>name/&lt;lease hex&gt;</c> with the lease unless it exists (a second Lock with the same lease
-    /// reuses it), waits until every key under <c>name/</c> created before it is deleted, re-checks it, and returns
-    /// {header, key}. Errors: <see cref="EtcdErrors.LeaseNotFound"/> for lease 0 or an unknown lease, and when the
-    /// lease was gone after waiting; <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires while
-    /// waiting, after our key was deleted; the backend's errors (our key is then deleted too).
+    /// reuses it), waits until every key under <c>name/</c> created before it is deleted, re-checks the lease and the
+    /// key (<see cref="PredecessorWait.ConfirmTurnAsync"/>), and returns {header, key}. Lease 0 runs under a new
+    /// 60 s lease, as in etcd. Errors: <see cref="EtcdErrors.LeaseNotFound"/> for an unknown lease, and when the lease
+    /// is gone or expiring at the re-check; <see cref="OperationCanceledException"/> when <paramref name="cancel"/>
+    /// fires; the backend's. After any error once the key was written, it is deleted again.
     /// </summary>
     public async Task<LockResponse> LockAsync(LockRequest request, CancellationToken cancel)
     {
-        // etcd would grant a fresh 60 s session lease here; a lock without a lease would never be released.
-        if (request.Lease == 0)
-        {
-            throw EtcdErrors.LeaseNotFound;
-        }
+        var lease = await PredecessorWait.SessionLeaseAsync(_backend, request.Lease, cancel).ConfigureAwait(false);
         var prefix = ConcurrencyKeys.Prefix(request.Name);
-        var ownKey = ConcurrencyKeys.OwnKey(request.Name, request.Lease);
+        var ownKey = ConcurrencyKeys.OwnKey(request.Name, lease);
         var holder = ConcurrencyKeys.FirstCreated(prefix);
 
         var txn = new TxnRequest();
         txn.Compare.Add(ConcurrencyKeys.CreateRevisionIs(ownKey, 0));
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ownKey, Lease = request.Lease } });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ownKey, Lease = lease } });
         txn.Success.Add(new RequestOp { RequestRange = holder });
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = ownKey } });
         txn.Failure.Add(new RequestOp { RequestRange = holder.Clone() });
@@ -68,16 +65,15 @@ public sealed class LockService
             ownCreateRevision = existing[0].CreateRevision;
         }
         var holderKvs = joined.Responses[1].ResponseRange.Kvs;
-        if (holderKvs.Count == 0 || holderKvs[0].CreateRevision == ownCreateRevision)
-        {
-            // Uncontended: our key was just written (or read) in this txn, so its lease is alive.
-            return new LockResponse { Header = joined.Header, Key = ownKey };
-        }
+        var uncontended = holderKvs.Count == 0 || holderKvs[0].CreateRevision == ownCreateRevision;
 
         try
         {
-            await PredecessorWait.WaitForPredecessorsAsync(_backend, prefix, ownCreateRevision, cancel).ConfigureAwait(false);
-            var confirmed = await PredecessorWait.ConfirmOwnKeyAsync(_backend, ownKey, ownCreateRevision, cancel).ConfigureAwait(false);
+            if (!uncontended)
+            {
+                await PredecessorWait.WaitForPredecessorsAsync(_backend, prefix, ownCreateRevision, cancel).ConfigureAwait(false);
+            }
+            var confirmed = await PredecessorWait.ConfirmTurnAsync(_backend, ownKey, ownCreateRevision, lease, cancel).ConfigureAwait(false);
             return new LockResponse { Header = confirmed.Header, Key = ownKey };
         }
         catch (Exception)

@@ -9,7 +9,7 @@ namespace Akka.Etcd.Api.Concurrency;
 /// Waiting for one's turn in a lock or election queue without a herd (etcd's concurrency.waitDeletes): each
 /// contender reads its nearest predecessor (highest create revision below its own), watches only that key from
 /// the revision of the read (so no delete is missed), and reads again once it is deleted, until no predecessor is
-/// left. Then the contender's own key is checked again, since its lease may have expired meanwhile. Stateless and
+/// left. Then the contender's lease and key are checked again, since the lease may have expired meanwhile. Stateless and
 /// thread-safe.
 /// </summary>
 public static class PredecessorWait
@@ -51,15 +51,21 @@ public static class PredecessorWait
     }
 
     /// <summary>
-    /// The re-check after waiting (Jepsen found etcd 3.4 locks unsafe without it): reads <paramref name="ownKey"/> and
-    /// returns the read when it still exists with <paramref name="ownCreateRevision"/>. A revoked or expired lease
-    /// deletes its keys in the same revision, so a missing key means the lease is gone: throws
-    /// <see cref="EtcdErrors.LeaseNotFound"/>. A key re-created since (other create revision) belongs to a later
-    /// call and is left alone; the same error is thrown.
+    /// The re-check after waiting (Jepsen found etcd 3.4 locks unsafe without it): asks for the TTL of
+    /// <paramref name="lease"/> and reads <paramref name="ownKey"/>; returns the read when the lease has at least a second
+    /// left and the key still exists with <paramref name="ownCreateRevision"/>. Otherwise throws
+    /// <see cref="EtcdErrors.LeaseNotFound"/>: TTL -1 (revoked, its keys are gone), TTL 0 (past its deadline, the revoke
+    /// is on its way), or a missing key (the lease was revoked, or the key was deleted by someone else). The caller then
+    /// leaves the queue (<see cref="LeaveQueueAsync"/>).
     /// </summary>
-    public static async Task<RangeResponse> ConfirmOwnKeyAsync(IConcurrencyBackend backend, ByteString ownKey,
-        long ownCreateRevision, CancellationToken cancel)
+    public static async Task<RangeResponse> ConfirmTurnAsync(IConcurrencyBackend backend, ByteString ownKey,
+        long ownCreateRevision, long lease, CancellationToken cancel)
     {
+        var timeToLive = await backend.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease }, cancel).ConfigureAwait(false);
+        if (timeToLive.TTL <= 0)
+        {
+            throw EtcdErrors.LeaseNotFound;
+        }
         var read = await backend.RangeAsync(new RangeRequest { Key = ownKey }, cancel).ConfigureAwait(false);
         if (read.Kvs.Count == 0 || read.Kvs[0].CreateRevision != ownCreateRevision)
         {
@@ -67,6 +73,24 @@ public static class PredecessorWait
         }
         return read;
     }
+
+    /// <summary>
+    /// The lease a Lock or Campaign runs under (etcd's concurrency.NewSession): <paramref name="lease"/> itself, or for
+    /// 0 a new lease of <see cref="SessionTtlSeconds"/> granted for this call and never kept alive (etcd orphans it the
+    /// same way), so what it holds is released when it expires. Errors: the grant's.
+    /// </summary>
+    public static async Task<long> SessionLeaseAsync(IConcurrencyBackend backend, long lease, CancellationToken cancel)
+    {
+        if (lease != 0)
+        {
+            return lease;
+        }
+        var granted = await backend.LeaseGrantAsync(new LeaseGrantRequest { TTL = SessionTtlSeconds }, cancel).ConfigureAwait(false);
+        return granted.ID;
+    }
+
+    /// <summary>TTL in seconds of the lease granted for a call without one (etcd's concurrency defaultSessionTTL).</summary>
+    public const long SessionTtlSeconds = 60;
 
     /// <summary>
     /// Deletes <paramref name="ownKey"/> if it still has <paramref name="ownCreateRevision"/> (a txn, so a newer key of

@@ -142,6 +142,17 @@ public sealed class ElectionServiceTests
     }
 
     [Fact]
+    public async Task Campaign_without_a_lease_runs_under_a_new_lease_named_in_the_leader_key()
+    {
+        var won = await Campaign("e", 0, "a").WaitAsync(Deadline);
+
+        Assert.NotEqual(0, won.Leader.Lease);
+        Assert.Contains(won.Leader.Lease, _backend.Leases);
+        Assert.Equal($"e/{won.Leader.Lease:x}", won.Leader.Key.ToStringUtf8());
+        Assert.Equal(won.Leader.Lease, (await Leader("e")).Kv.Lease);
+    }
+
+    [Fact]
     public async Task Cancelled_campaign_resigns_its_key()
     {
         await Campaign("e", 0x10, "a").WaitAsync(Deadline);

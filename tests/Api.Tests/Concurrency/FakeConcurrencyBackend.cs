@@ -18,12 +18,13 @@ internal sealed class FakeConcurrencyBackend : IConcurrencyBackend
 {
     private readonly object _gate = new();
     private readonly SortedDictionary<ByteString, KeyValue> _live = new(KeyOrder.Instance);
-    private readonly HashSet<long> _leases = [];
+    private readonly Dictionary<long, long> _leaseTtls = [];
     private readonly List<(long Revision, List<Event> Events)> _history = [];
     private readonly List<ActiveWatch> _active = [];
     private readonly List<WatchRegistration> _registrations = [];
     private readonly List<(Func<WatchRegistration, bool> Match, TaskCompletionSource<WatchRegistration> Done)> _watchWaiters = [];
     private long _revision = 1;
+    private long _nextLeaseId = 0x1000;
     private TaskCompletionSource _change = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The current revision.</summary>
@@ -44,9 +45,22 @@ internal sealed class FakeConcurrencyBackend : IConcurrencyBackend
         get { lock (_gate) { return _active.Count; } }
     }
 
+    /// <summary>Grants a lease with a 60 s TTL that never runs down by itself.</summary>
     public void GrantLease(long id)
     {
-        lock (_gate) { _leases.Add(id); }
+        lock (_gate) { _leaseTtls[id] = 60; }
+    }
+
+    /// <summary>The lease passed its deadline but its revoke is not applied: TTL 0, its keys stay.</summary>
+    public void ExpireLease(long id)
+    {
+        lock (_gate) { _leaseTtls[id] = 0; }
+    }
+
+    /// <summary>Leases that exist now.</summary>
+    public IReadOnlyList<long> Leases
+    {
+        get { lock (_gate) { return _leaseTtls.Keys.Order().ToList(); } }
     }
 
     /// <summary>Revokes a lease: its keys are deleted in one new revision (as etcd's lessor revoke).</summary>
@@ -54,7 +68,7 @@ internal sealed class FakeConcurrencyBackend : IConcurrencyBackend
     {
         lock (_gate)
         {
-            _leases.Remove(id);
+            _leaseTtls.Remove(id);
             var attached = _live.Values.Where(kv => kv.Lease == id).Select(kv => kv.Key).ToList();
             if (attached.Count == 0)
             {
@@ -135,7 +149,7 @@ internal sealed class FakeConcurrencyBackend : IConcurrencyBackend
             var ops = succeeded ? request.Success : request.Failure;
             foreach (var op in ops)
             {
-                if (op.RequestCase == RequestOp.RequestOneofCase.RequestPut && op.RequestPut.Lease != 0 && !_leases.Contains(op.RequestPut.Lease))
+                if (op.RequestCase == RequestOp.RequestOneofCase.RequestPut && op.RequestPut.Lease != 0 && !_leaseTtls.ContainsKey(op.RequestPut.Lease))
                 {
                     throw EtcdErrors.LeaseNotFound;
                 }
@@ -156,6 +170,31 @@ internal sealed class FakeConcurrencyBackend : IConcurrencyBackend
             Commit(revision, events);
             response.Header = Header();
             return Task.FromResult(response);
+        }
+    }
+
+    public Task<LeaseGrantResponse> LeaseGrantAsync(LeaseGrantRequest request, CancellationToken cancel)
+    {
+        cancel.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var id = request.ID != 0 ? request.ID : _nextLeaseId++;
+            if (_leaseTtls.ContainsKey(id))
+            {
+                throw EtcdErrors.LeaseExist;
+            }
+            _leaseTtls[id] = request.TTL;
+            return Task.FromResult(new LeaseGrantResponse { Header = Header(), ID = id, TTL = request.TTL });
+        }
+    }
+
+    public Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel)
+    {
+        cancel.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var ttl = _leaseTtls.TryGetValue(request.ID, out var left) ? left : -1;
+            return Task.FromResult(new LeaseTimeToLiveResponse { Header = Header(), ID = request.ID, TTL = ttl });
         }
     }
 

@@ -135,9 +135,40 @@ public sealed class LockServiceTests
     }
 
     [Fact]
-    public async Task Lock_without_a_lease_fails_with_lease_not_found()
+    public async Task Lock_without_a_lease_runs_under_a_new_sixty_second_lease()
     {
-        var error = await Assert.ThrowsAsync<EtcdException>(() => Lock("l", 0));
+        var held = await Lock("l", 0).WaitAsync(Deadline);
+
+        var lease = Assert.Single(_backend.Leases);
+        Assert.Equal($"l/{lease:x}", held.Key.ToStringUtf8());
+        Assert.Equal(lease, Assert.Single(_backend.Keys("l/")).Lease);
+        Assert.Equal(60, (await _backend.LeaseTimeToLiveAsync(new() { ID = lease }, CancellationToken.None)).TTL);
+    }
+
+    [Fact]
+    public async Task Waiter_whose_lease_is_past_its_deadline_at_the_recheck_fails_and_deletes_its_key()
+    {
+        _backend.GrantLease(1);
+        _backend.GrantLease(2);
+        var first = await Lock("l", 1).WaitAsync(Deadline);
+        var second = Lock("l", 2);
+        await WaitingOn(first.Key);
+
+        _backend.ExpireLease(2);
+        await Unlock(first.Key);
+
+        var error = await Assert.ThrowsAsync<EtcdException>(() => second.WaitAsync(Deadline));
+        Assert.Equal("etcdserver: requested lease not found", error.Message);
+        Assert.Empty(KeysUnder("l"));
+    }
+
+    [Fact]
+    public async Task Uncontended_lock_under_an_expiring_lease_fails_and_deletes_its_key()
+    {
+        _backend.GrantLease(1);
+        _backend.ExpireLease(1);
+
+        var error = await Assert.ThrowsAsync<EtcdException>(() => Lock("l", 1));
 
         Assert.Equal(RpcStatusCode.NotFound, error.Code);
         Assert.Empty(KeysUnder("l"));
