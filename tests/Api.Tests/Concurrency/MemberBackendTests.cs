@@ -11,8 +11,7 @@ namespace Akka.Etcd.Api.Tests.Concurrency;
 
 /// <summary>
 /// The services over a real single-member <see cref="EtcdServer"/> through <see cref="EtcdServerBackend"/>: KV
-/// validation, txn errors, and waiting on the member's WatchHub. Keys are written without leases where the member
-/// has no lessor wired yet.
+/// validation, txn errors, leases, and waiting on the member's WatchHub.
 /// </summary>
 public sealed class MemberBackendTests : IAsyncLifetime
 {
@@ -77,6 +76,43 @@ public sealed class MemberBackendTests : IAsyncLifetime
             locks.LockAsync(new LockRequest { Name = Bytes("l"), Lease = 0x1234 }, CancellationToken.None));
 
         Assert.Equal("etcdserver: requested lease not found", error.Message);
+    }
+
+    private async Task<long> GrantAsync() =>
+        (await _server.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None)).ID;
+
+    [Fact]
+    public async Task Second_locker_on_the_member_waits_for_the_holder_and_a_revoke_passes_the_lock_on()
+    {
+        var locks = new LockService(_backend);
+        var first = await locks.LockAsync(new LockRequest { Name = Bytes("l"), Lease = await GrantAsync() }, CancellationToken.None)
+            .WaitAsync(Deadline);
+        var secondLease = await GrantAsync();
+        var second = locks.LockAsync(new LockRequest { Name = Bytes("l"), Lease = secondLease }, CancellationToken.None);
+        var third = locks.LockAsync(new LockRequest { Name = Bytes("l"), Lease = await GrantAsync() }, CancellationToken.None);
+
+        await locks.UnlockAsync(new UnlockRequest { Key = first.Key }, CancellationToken.None);
+        var secondHeld = await second.WaitAsync(Deadline);
+        Assert.Equal($"l/{secondLease:x}", secondHeld.Key.ToStringUtf8());
+        Assert.False(third.IsCompleted);
+
+        await _server.LeaseRevokeAsync(new LeaseRevokeRequest { ID = secondLease }, CancellationToken.None);
+        var thirdHeld = await third.WaitAsync(Deadline);
+        var keys = await _server.RangeAsync(new RangeRequest { Key = Bytes("l/"), RangeEnd = Bytes("l0") }, CancellationToken.None);
+        Assert.Equal(thirdHeld.Key, Assert.Single(keys.Kvs).Key);
+    }
+
+    [Fact]
+    public async Task Campaign_without_a_lease_runs_under_a_member_granted_lease()
+    {
+        var election = new ElectionService(_backend);
+
+        var won = await election.CampaignAsync(new CampaignRequest { Name = Bytes("e"), Value = Bytes("v") }, CancellationToken.None)
+            .WaitAsync(Deadline);
+
+        var ttl = await _server.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = won.Leader.Lease }, CancellationToken.None);
+        Assert.InRange(ttl.GrantedTTL, 60, 60);
+        Assert.Equal(won.Leader.Lease, (await election.LeaderAsync(new LeaderRequest { Name = Bytes("e") }, CancellationToken.None)).Kv.Lease);
     }
 
     [Fact]
