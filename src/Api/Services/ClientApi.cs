@@ -19,6 +19,7 @@ public static class ClientApi
         new ClusterService(server).Register(registry);
         new WatchService(server).Register(registry);
         new LeaseService(server).Register(registry);
+        Concurrency.ConcurrencyServices.Register(registry, server);
         registry.AddUnary<HealthCheckRequest, HealthCheckResponse>("/grpc.health.v1.Health/Check", HealthCheckRequest.Parser,
             (_, _) => ValueTask.FromResult(new HealthCheckResponse
             {
