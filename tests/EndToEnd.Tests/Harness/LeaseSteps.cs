@@ -38,6 +38,13 @@ public static partial class LeaseSteps
     public static string MaskLeaseIds(string output) => LeaseField().Replace(output, "\"lease\":LEASE");
 
     /// <summary>
+    /// Replaces the lease-ID suffix of concurrency-recipe keys (<c>NAME/694d7a3c1e5f2a10</c>, the session lease in
+    /// hex without padding, as <c>etcdctl lock</c> and <c>elect</c> print them) by <c>NAME/LEASE</c>;
+    /// <see cref="Transcript.Normalize"/> leaves hex after a slash alone (it could be base64).
+    /// </summary>
+    public static string MaskSessionKeys(string output) => SessionKey().Replace(output, "$1/LEASE");
+
+    /// <summary>
     /// Replaces each remaining TTL in <c>lease timetolive -w json</c> output (<c>"ttl":N</c>) by
     /// <c>"ttl":IN[min..max]</c> when <paramref name="min"/> &lt;= N &lt;= <paramref name="max"/>, otherwise by
     /// <c>"ttl":N NOT IN[min..max]</c>, so a transcript comparison shows an out-of-range value. -1 (no such lease) is kept.
@@ -76,8 +83,15 @@ public static partial class LeaseSteps
     /// Consecutive identical stdout lines are recorded once followed by <c>(repeated)</c>, since how many periodic lines
     /// (e.g. <c>keepalived</c>) a stream printed depends on timing.
     /// </summary>
-    public static void RecordBackground(this ScenarioSession s, BackgroundEtcdctl background, EtcdctlResult result)
+    /// <param name="s">The session to record into.</param>
+    /// <param name="background">The finished run (its arguments are recorded).</param>
+    /// <param name="result">What <see cref="BackgroundEtcdctl.WaitForExitAsync"/> returned.</param>
+    /// <param name="mask">Applied to stdout and stderr before recording, e.g. <see cref="MaskSessionKeys"/>.</param>
+    public static void RecordBackground(this ScenarioSession s, BackgroundEtcdctl background, EtcdctlResult result,
+        Func<string, string>? mask = null)
     {
+        mask ??= static o => o;
+        result = result with { Stdout = mask(result.Stdout), Stderr = mask(result.Stderr) };
         var lines = result.Stdout.Split('\n', StringSplitOptions.None);
         var collapsed = new List<string>();
         for (var i = 0; i < lines.Length; i++)
@@ -100,6 +114,9 @@ public static partial class LeaseSteps
 
     [GeneratedRegex("\"keys\":\\[([^\\]]*)\\]")]
     private static partial Regex JsonKeys();
+
+    [GeneratedRegex(@"\b([A-Za-z0-9_-]+)/[0-9a-f]{1,16}\b")]
+    private static partial Regex SessionKey();
 
     [GeneratedRegex("\"lease\":-?[0-9]+")]
     private static partial Regex LeaseField();

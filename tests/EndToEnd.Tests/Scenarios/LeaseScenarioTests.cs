@@ -152,7 +152,7 @@ public sealed class LeaseScenarioTests(ScenarioServers servers, ITestOutputHelpe
 
     [Fact]
     public Task Leased_key_lives_its_ttl_from_the_grant_then_vanishes_within_a_second() =>
-        OnEverySideAsync(async (member, log) =>
+        EverySide.RunAsync(servers, output, async (member, log) =>
         {
             const int ttl = 3;
             var ctl = member.Etcdctl();
@@ -172,7 +172,7 @@ public sealed class LeaseScenarioTests(ScenarioServers servers, ITestOutputHelpe
 
     [Fact]
     public Task Keep_alive_once_restarts_the_ttl() =>
-        OnEverySideAsync(async (member, log) =>
+        EverySide.RunAsync(servers, output, async (member, log) =>
         {
             const int ttl = 3;
             var ctl = member.Etcdctl();
@@ -181,14 +181,14 @@ public sealed class LeaseScenarioTests(ScenarioServers servers, ITestOutputHelpe
             var grantEnd = clock.Elapsed;
             await MustAsync(ctl, "put", "lexp/once", "v", "--lease=" + lease);
 
-            // Wait until at most 1 s is left, then renew.
+            // Wait until less than 1 s is left (timetolive truncates: "ttl":0), then renew.
             long remaining;
             do
             {
                 await Task.Delay(PollInterval);
                 remaining = LeaseSteps.RemainingTtl((await MustAsync(ctl, "lease", "timetolive", lease, "-w", "json")).Stdout);
                 Assert.True(clock.Elapsed < grantEnd + TimeSpan.FromSeconds(ttl), $"remaining TTL still {remaining} at {clock.Elapsed}");
-            } while (remaining > 1);
+            } while (remaining > 0);
             var keepAliveStart = clock.Elapsed;
             var keepAlive = await MustAsync(ctl, "lease", "keep-alive", "--once", lease);
             var keepAliveEnd = clock.Elapsed;
@@ -196,14 +196,16 @@ public sealed class LeaseScenarioTests(ScenarioServers servers, ITestOutputHelpe
 
             var polls = await PollUntilGoneAsync(ctl, "lexp/once", clock, keepAliveEnd + TimeSpan.FromSeconds(ttl) + ExpiryGrace + TimeSpan.FromSeconds(3));
             log($"grant ended {grantEnd}; keep-alive in [{keepAliveStart}, {keepAliveEnd}]; {Describe(polls)}");
-            // keepAliveStart is at least TTL - 1 s after the grant: the key outlives its first deadline.
+            // The renewal came at least TTL - 1 s after the grant: the key must outlive its first deadline + 1 s.
+            Assert.True(keepAliveStart + TimeSpan.FromSeconds(ttl) > grantEnd + TimeSpan.FromSeconds(ttl) + ExpiryGrace,
+                $"keep-alive at {keepAliveStart} came too early to show the renewal");
             AssertLivedAndVanished(polls, aliveUntil: keepAliveStart + TimeSpan.FromSeconds(ttl),
                 goneBy: keepAliveEnd + TimeSpan.FromSeconds(ttl) + ExpiryGrace);
         });
 
     [Fact]
     public Task Keep_alive_stream_keeps_the_key_past_its_ttl_and_killing_it_lets_the_key_expire() =>
-        OnEverySideAsync(async (member, log) =>
+        EverySide.RunAsync(servers, output, async (member, log) =>
         {
             const int ttl = 2;
             var ctl = member.Etcdctl();
@@ -235,32 +237,6 @@ public sealed class LeaseScenarioTests(ScenarioServers servers, ITestOutputHelpe
 
     /// <summary>One <c>get</c> of the polled key: when it started and ended (since the scenario's clock started) and whether the key was there.</summary>
     private sealed record Poll(TimeSpan Start, TimeSpan End, bool Present);
-
-    /// <summary>Runs <paramref name="scenario"/> on etcd and (when enabled) ours at the same time; fails naming each failing side.</summary>
-    private async Task OnEverySideAsync(Func<MemberProcess, Action<string>, Task> scenario)
-    {
-        var members = new List<MemberProcess> { servers.Etcd };
-        if (servers.Ours is not null) members.Add(servers.Ours);
-        var notes = members.ToDictionary(m => m.Kind, _ => new List<string>());
-        var runs = members.Select(async m =>
-        {
-            try
-            {
-                await scenario(m, line => { lock (notes) notes[m.Kind].Add(line); });
-                return null;
-            }
-            catch (Exception e)
-            {
-                return $"{m.Kind}: {e.GetType().Name}: {e.Message}\n--- {m.Kind} server log (tail) ---\n{m.LogTail(20)}";
-            }
-        }).ToList();
-        var failures = (await Task.WhenAll(runs)).Where(f => f is not null).ToList();
-        foreach (var (kind, lines) in notes)
-        {
-            foreach (var line in lines) output.WriteLine($"{kind}: {line}");
-        }
-        if (failures.Count > 0) Assert.Fail(string.Join("\n\n", failures));
-    }
 
     /// <summary>
     /// Asserts every poll that ended by <paramref name="aliveUntil"/> saw the key, that a poll saw it gone, and that the
