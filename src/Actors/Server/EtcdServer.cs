@@ -91,7 +91,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
         var snapshots = new SnapshotFiles(Options.SnapDir, logger: Loggers.CreateLogger("snap/snapshotter"));
         var storage = new MemoryRaftLogStorage();
         WriteAheadLog wal;
-        var walOptions = new WalOptions { MaxSegmentsToKeep = Options.MaxWals, Logger = Loggers.CreateLogger("wal/wal") };
+        var walOptions = new WalOptions { SegmentSizeBytes = Options.WalSegmentSizeBytes, MaxSegmentsToKeep = Options.MaxWals, Logger = Loggers.CreateLogger("wal/wal") };
         if (WriteAheadLog.Exists(walDir))
         {
             wal = WriteAheadLog.Open(walDir, walOptions, out var state);

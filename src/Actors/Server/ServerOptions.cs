@@ -58,6 +58,9 @@ public sealed record ServerOptions
     /// <summary>Snapshot files kept (<c>--max-snapshots</c>).</summary>
     public int MaxSnapshots { get; init; } = 5;
 
+    /// <summary>WAL segment size in bytes (etcd: 64 MiB); smaller values are for tests of segment rollover and release.</summary>
+    public long WalSegmentSizeBytes { get; init; } = 64L * 1024 * 1024;
+
     /// <summary>Raft pre-vote (<c>--pre-vote</c>).</summary>
     public bool PreVote { get; init; }
 

@@ -193,8 +193,9 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         foreach (var ev in events)
         {
             var isCreation = ev.Type == Mvccpb.Event.Types.EventType.Put && ev.Kv.CreateRevision == ev.Kv.ModRevision;
-            if (!isCreation && ev.PrevKv is null)
+            if (!isCreation && ev.PrevKv is null && ev.Kv.ModRevision - 1 >= store.CompactRevision)
             {
+                // As etcd: a previous version lost to compaction is simply left out.
                 ev.PrevKv = store.Get(ev.Kv.Key.ToByteArray(), ev.Kv.ModRevision - 1);
             }
         }

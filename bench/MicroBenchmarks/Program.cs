@@ -1,0 +1,14 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+// Hot-path micro-benchmarks. Every public class with [Benchmark] methods in this assembly is picked up, so adding
+// one (WAL append+fsync batching, MVCC put/range) is one new file. Run:
+//   dotnet run -c Release --project bench/MicroBenchmarks -- --filter '*'
+// Benchmarks run in-process: BenchmarkDotNet's generated out-of-process project would inherit this repository's
+// Directory.Build.props (warnings as errors, doc comments required) and fail to build.
+var config = DefaultConfig.Instance
+    .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
+    .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+BenchmarkSwitcher.FromAssembly(typeof(Akka.Etcd.MicroBenchmarks.Protobuf.ProtobufCodecBenchmarks).Assembly).Run(args, config);
