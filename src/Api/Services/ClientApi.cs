@@ -5,13 +5,13 @@ using Grpc.Health.V1;
 namespace Akka.Etcd.Api.Services;
 
 /// <summary>
-/// Registers every gRPC service the member serves on its client port. Methods not registered (Watch,
-/// Lease, Auth, Lock, Election and the cluster-changing Cluster/Maintenance calls, until they are built)
-/// answer gRPC UNIMPLEMENTED from the dispatcher.
+/// Registers every gRPC service the member serves on its client port: KV, Watch, Lease, Cluster,
+/// Maintenance (all but Snapshot), v3lock.Lock, v3election.Election and grpc.health.v1.Health. Methods not
+/// registered (Auth, Maintenance.Snapshot) answer gRPC UNIMPLEMENTED from the dispatcher.
 /// </summary>
 public static class ClientApi
 {
-    /// <summary>Registers KV, Maintenance, Cluster and grpc.health.v1.Health for <paramref name="server"/>.</summary>
+    /// <summary>Registers every served client service for <paramref name="server"/>.</summary>
     public static void Register(GrpcServiceRegistry registry, EtcdServer server)
     {
         new KvService(server).Register(registry);
