@@ -21,6 +21,6 @@ rc=${PIPESTATUS[0]}
 set -e
 # One summary line for CI: "N passed, N failed" summed over the test projects.
 awk '/^(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1) } }
-     END { printf "%d passed, %d failed\n", p, f }' "$log" | tr -d ','
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
 exit "$rc"
