@@ -4,6 +4,10 @@ using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Http;
+using Akka.Etcd.Api.Peer;
+using Akka.Etcd.Actors.Transport;
+using Akka.Etcd.Node.Cluster;
+using Akka.Etcd.Storage.Wal;
 using Akka.Etcd.Api.Services;
 using Akka.Etcd.Node.Configuration;
 using Akka.Etcd.Node.Logging;
@@ -60,7 +64,33 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
 
-        await using var server = await EtcdServer.StartAsync(options, loggers, stop.Token).ConfigureAwait(false);
+        if (config.InitialClusterState == InitialClusterState.Existing && !WriteAheadLog.Exists(options.EffectiveWalDir))
+        {
+            options = await JoinOptionsAsync(options, log, stop.Token).ConfigureAwait(false);
+        }
+        PeerTransport? transport = null;
+        await using var server = await EtcdServer.OpenAsync(options, loggers, (memberId, clusterId) =>
+        {
+            transport = new PeerTransport(new RaftTransportOptions
+            {
+                LocalId = memberId,
+                ClusterId = clusterId,
+                SnapshotDirectory = Path.Combine(options.SnapDir, "incoming"),
+            }, loggers.CreateLogger("rafthttp/transport"));
+            return transport;
+        }, stop.Token).ConfigureAwait(false);
+        var peerRegistry = new GrpcServiceRegistry();
+        new PeerService(transport!).Register(peerRegistry);
+        var peerHostOptions = new ClientHostOptions
+        {
+            ListenUrls = config.ListenPeerUrls.Select(UrlText).ToList(),
+            Grpc = new GrpcServerOptions { MaxReceiveMessageBytes = PeerProtocol.MaxReceiveMessageBytes },
+        };
+        await using var peerHost = new ClientHost(peerHostOptions, peerRegistry, routes => PeerHttpEndpoints.Map(routes, server), loggers);
+        await peerHost.StartAsync(stop.Token).ConfigureAwait(false);
+        log.LogInformation("listening for peers on {address}", string.Join(",", peerHost.BoundUrls));
+        await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
+
         var registry = new GrpcServiceRegistry();
         ClientApi.Register(registry, server);
         var hostOptions = new ClientHostOptions
@@ -73,15 +103,33 @@ public static class Program
         log.LogInformation("enabled capabilities for version {version}", "3.4");
         log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.BoundUrls));
 
-        try
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onStop = stop.Token.Register(() => stopped.TrySetResult());
+        var ended = await Task.WhenAny(stopped.Task, server.Removed).ConfigureAwait(false);
+        if (ended == server.Removed)
         {
-            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+            log.LogWarning("the member has been permanently removed from the cluster; exiting");
+            return 0;
         }
-        catch (OperationCanceledException)
-        {
-            log.LogInformation("received a stop signal, shutting down server {name}", config.Name);
-        }
+        log.LogInformation("received a stop signal, shutting down server {name}", config.Name);
         return 0;
+    }
+
+    /// <summary>
+    /// For <c>--initial-cluster-state existing</c> on an empty data dir: asks the other peers of
+    /// <c>--initial-cluster</c> who this member is (it was added with <c>etcdctl member add</c>).
+    /// </summary>
+    private static async Task<ServerOptions> JoinOptionsAsync(ServerOptions options, ILogger log, CancellationToken cancel)
+    {
+        var peers = options.InitialCluster.Where(member => member.Key != options.Name).SelectMany(member => member.Value).ToList();
+        var joined = await ClusterJoin.DiscoverAsync(peers, options.AdvertisePeerUrls, log, cancel).ConfigureAwait(false);
+        log.LogInformation("joining cluster {cluster} as member {member}", joined.ClusterId.ToString("x16"), joined.MemberId.ToString("x16"));
+        return options with
+        {
+            JoinExisting = true,
+            JoinIdentity = (joined.MemberId, joined.ClusterId),
+            JoinPeers = joined.Members,
+        };
     }
 
     /// <summary>Maps the parsed etcd configuration onto what the member's actors need.</summary>

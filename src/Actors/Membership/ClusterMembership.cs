@@ -43,9 +43,11 @@ public sealed class ClusterMembership
     /// <summary>True when <paramref name="id"/> was removed from the cluster (any thread).</summary>
     public bool IsRemoved(ulong id) => _removedSnapshot.Contains(id);
 
-    /// <summary>Loads the persisted membership; returns false when the backend holds none (a fresh data dir).</summary>
+    /// <summary>Replaces the in-memory membership with the persisted one; returns false when the backend holds none (a fresh data dir).</summary>
     public bool Load(SqliteBackend backend)
     {
+        _members.Clear();
+        _removed.Clear();
         foreach (var (_, value) in backend.ReadBucket(MembersBucket))
         {
             var member = Member.Parser.ParseFrom(value);

@@ -5,6 +5,7 @@ using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Raft;
 using Akka.Etcd.Actors.Store;
+using Akka.Etcd.Actors.Transport;
 using Akka.Etcd.Actors.Watch;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Mvcc;
@@ -38,6 +39,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WalJournalActor _journal = null!;
+    private IRaftTransport? _transport;
     private MvccStoreActor _store = null!;
     private LeaseActor _lessor = null!;
     private LeaseIdGenerator _leaseIds = null!;
@@ -84,6 +86,24 @@ public sealed partial class EtcdServer : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The data dir belongs to another member or cluster.</exception>
     public static async Task<EtcdServer> StartAsync(ServerOptions options, ILoggerFactory loggers, CancellationToken cancel = default)
     {
+        var server = await OpenAsync(options, loggers, transportFactory: null, cancel).ConfigureAwait(false);
+        await server.WaitUntilReadyAsync(cancel).ConfigureAwait(false);
+        return server;
+    }
+
+    /// <summary>
+    /// Opens or bootstraps the data dir and starts the actors and the peer transport, without waiting for a leader:
+    /// the caller then serves the peer port (other members must reach this one before any election can end) and
+    /// calls <see cref="WaitUntilReadyAsync"/>.
+    /// </summary>
+    /// <param name="options">Member options.</param>
+    /// <param name="loggers">Logger factory.</param>
+    /// <param name="transportFactory">Creates the peer transport from (member ID, cluster ID); null for a member
+    /// that talks to no peers (single-member clusters and tests).</param>
+    /// <param name="cancel">Cancels start-up.</param>
+    public static Task<EtcdServer> OpenAsync(ServerOptions options, ILoggerFactory loggers,
+        Func<ulong, ulong, IRaftTransport>? transportFactory, CancellationToken cancel = default)
+    {
         var boot = MemberBootstrap.Resolve(options);
         if (options.JoinExisting && options.JoinIdentity is { } joined)
         {
@@ -91,11 +111,29 @@ public sealed partial class EtcdServer : IAsyncDisposable
         }
         var status = new ServerStatus { MemberId = boot.MemberId, ClusterId = boot.ClusterId };
         var server = new EtcdServer(options, status, loggers) { _members = boot.Members };
-        await server.OpenAsync(boot, cancel).ConfigureAwait(false);
-        return server;
+        if (transportFactory is not null)
+        {
+            server._transport = transportFactory(status.MemberId, status.ClusterId);
+        }
+        cancel.ThrowIfCancellationRequested();
+        server.Open(boot);
+        return Task.FromResult(server);
     }
 
-    private async Task OpenAsync(MemberBootstrap boot, CancellationToken cancel)
+    /// <summary>The peer transport, or null for a member without peers.</summary>
+    public IRaftTransport? Transport => _transport;
+
+    /// <summary>
+    /// Waits until a leader is known (a single-voter cluster elects itself at once), then publishes this member's
+    /// name and client URLs through the log, as etcd does before it prints "ready to serve client requests".
+    /// </summary>
+    public async Task WaitUntilReadyAsync(CancellationToken cancel = default)
+    {
+        await WaitForLeaderAsync(cancel).ConfigureAwait(false);
+        await PublishAttributesAsync(cancel).ConfigureAwait(false);
+    }
+
+    private void Open(MemberBootstrap boot)
     {
         Directory.CreateDirectory(Options.SnapDir);
         var walDir = Options.EffectiveWalDir;
@@ -156,22 +194,16 @@ public sealed partial class EtcdServer : IAsyncDisposable
         }
 
         var leases = new LeaseTable();
-        var store = MvccStore.Open(Path.Combine(Options.SnapDir, "db"), new MvccStoreOptions { LeaseExists = leases.Contains },
-            Loggers.CreateLogger("mvcc/store"));
-        leases.Load(store.Backend);
+        var backendPath = Path.Combine(Options.SnapDir, "db");
+        var storeOptions = new MvccStoreOptions { LeaseExists = leases.Contains };
+        var storeLogger = Loggers.CreateLogger("mvcc/store");
+        var store = MvccStore.Open(backendPath, storeOptions, storeLogger);
+        // Attachments are rebuilt from the keys' lease fields, as etcd's lessor does on recovery.
+        leases.LoadWithAttachments(store);
         if (!Membership.Load(store.Backend) && boot.Members.Count > 0 && !Options.JoinExisting)
         {
             Membership.Bootstrap(store.Backend, boot.Members);
             store.ForceCommit(durable: true);
-        }
-        if (leases.Count > 0)
-        {
-            // Attachments are rebuilt from the keys' lease fields, as etcd's lessor does on recovery.
-            var all = store.Range(new RangeRequest { Key = ByteString.CopyFrom(0), RangeEnd = ByteString.CopyFrom(0) });
-            foreach (var kv in all.Kvs)
-            {
-                leases.Restore(kv.Key, kv.Lease);
-            }
         }
         var (initialHardState, initialConfState) = storage.InitialState();
         var snapshotIndex = storage.Snapshot().Metadata?.Index ?? 0;
@@ -184,7 +216,11 @@ public sealed partial class EtcdServer : IAsyncDisposable
         _journal = new WalJournalActor(wal, Loggers.CreateLogger("wal/journal"));
         var minLeaseTtl = LessorOptions.MinTtlFor(Options.ElectionTicks, Options.HeartbeatIntervalMs);
         _store = new MvccStoreActor(store, Status, _waiters, index => _raft.Tell(new RaftMessage.Applied(index)),
-            leases, minLeaseTtl, Membership, Loggers.CreateLogger("mvcc/store-actor"));
+            leases, minLeaseTtl, Membership, Loggers.CreateLogger("mvcc/store-actor"))
+        {
+            Reopen = path => MvccStore.Open(path, storeOptions, storeLogger),
+            BackendPath = backendPath,
+        };
         _leaseIds = new LeaseIdGenerator(_ids.Next);
         _lessor = new LeaseActor(new Lessor(new LessorOptions { MinTtlSeconds = minLeaseTtl }), () => Environment.TickCount64,
             ProposeLeaseRevokeAsync, Loggers.CreateLogger("lease/lessor"),
@@ -204,7 +240,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
         Watches = new WatchHub(_store, store.CurrentRevision, () => ResponseHeaders.Create(Status, 0), new WatchStreamOptions(), Loggers);
         _store.Watches = Watches;
         _raft = new RaftActor(node, storage, _journal, _store, Status, _waiters, Options, snapshots,
-            _ => { }, Loggers.CreateLogger("raft/raft-actor"))
+            messages => _transport?.Send(messages), Loggers.CreateLogger("raft/raft-actor"))
         {
             LeadershipChanged = isLeader => _lessor.Tell(isLeader
                 ? new LeaseMessage.Promote(Options.ElectionTimeoutMs)
@@ -218,12 +254,14 @@ public sealed partial class EtcdServer : IAsyncDisposable
         _raft.Start();
         _timers = RunTimersAsync(_stopping.Token);
 
+        if (_transport is not null)
+        {
+            ConnectTransport(_transport);
+        }
         if (initialConfState.Voters.Count == 1 && initialConfState.Voters[0] == Status.MemberId)
         {
             _raft.CampaignNow();
         }
-        await WaitForLeaderAsync(cancel).ConfigureAwait(false);
-        await PublishAttributesAsync(cancel).ConfigureAwait(false);
     }
 
     private async Task WaitForLeaderAsync(CancellationToken cancel)
@@ -268,6 +306,10 @@ public sealed partial class EtcdServer : IAsyncDisposable
     {
         _stopping.Cancel();
         await _timers.ConfigureAwait(false);
+        if (_transport is not null)
+        {
+            await _transport.StopAsync().ConfigureAwait(false);
+        }
         await _raft.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);
         await _lessor.DisposeAsync().ConfigureAwait(false);

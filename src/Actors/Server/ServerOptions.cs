@@ -73,6 +73,9 @@ public sealed record ServerOptions
     /// </summary>
     public (ulong MemberId, ulong ClusterId)? JoinIdentity { get; init; }
 
+    /// <summary>For <see cref="JoinExisting"/>: the running cluster's members (ID, peer URLs) to connect to first.</summary>
+    public IReadOnlyList<(ulong Id, IReadOnlyList<string> PeerUrls)> JoinPeers { get; init; } = Array.Empty<(ulong, IReadOnlyList<string>)>();
+
     /// <summary>Raft pre-vote (<c>--pre-vote</c>).</summary>
     public bool PreVote { get; init; }
 

@@ -38,9 +38,12 @@ public sealed class LeaseTable
     /// <summary>Every key attachment (key, lease).</summary>
     public IEnumerable<KeyValuePair<ByteString, long>> Attachments => _leaseOfKey;
 
-    /// <summary>Loads the persisted lease records.</summary>
+    /// <summary>Replaces the table with the persisted lease records (attachments are restored separately).</summary>
     public void Load(SqliteBackend backend)
     {
+        _ttls.Clear();
+        _leaseOfKey.Clear();
+        _keysOfLease.Clear();
         foreach (var (key, value) in backend.ReadBucket(Bucket))
         {
             _ttls[BinaryPrimitives.ReadInt64BigEndian(key)] = BinaryPrimitives.ReadInt64BigEndian(value);
@@ -97,6 +100,21 @@ public sealed class LeaseTable
             }
             Attach(key, newLease, oldLease);
             changed(oldLease, newLease, key);
+        }
+    }
+
+    /// <summary>Loads lease records and rebuilds attachments from the store's keys (start-up and snapshot install).</summary>
+    public void LoadWithAttachments(Akka.Etcd.Storage.Mvcc.MvccStore store)
+    {
+        Load(store.Backend);
+        if (Count == 0)
+        {
+            return;
+        }
+        var zero = ByteString.CopyFrom(0);
+        foreach (var kv in store.Range(new Etcdserverpb.RangeRequest { Key = zero, RangeEnd = zero }).Kvs)
+        {
+            Restore(kv.Key, kv.Lease);
         }
     }
 

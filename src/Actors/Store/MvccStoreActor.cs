@@ -31,6 +31,12 @@ public abstract record StoreMessage
     /// <summary>Commits the backend batch (sent every backend batch interval, 100 ms).</summary>
     public sealed record CommitBatch : StoreMessage;
 
+    /// <summary>
+    /// Replaces the backend with the db file received with a leader's snapshot (<paramref name="DbPath"/>), then
+    /// reloads leases and membership from it; completes with the new consistent index.
+    /// </summary>
+    public sealed record InstallBackend(string DbPath, TaskCompletionSource<ulong> Done) : StoreMessage;
+
     /// <summary>Commits the backend durably and answers the applied index it covers (before a Raft snapshot).</summary>
     public sealed record PersistForSnapshot(TaskCompletionSource<ulong> Reply) : StoreMessage;
 }
@@ -42,7 +48,7 @@ public abstract record StoreMessage
 /// </summary>
 public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
 {
-    private readonly MvccStore _store;
+    private MvccStore _store;
     private readonly ServerStatus _status;
     private readonly ProposalWaiters _waiters;
     private readonly List<StoreMessage.Query> _parked = new();
@@ -114,12 +120,60 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
             case StoreMessage.CommitBatch:
                 _store.Commit();
                 break;
+            case StoreMessage.InstallBackend install:
+                try
+                {
+                    InstallBackendFile(install.DbPath);
+                    install.Done.TrySetResult(_applied);
+                }
+                catch (Exception ex)
+                {
+                    install.Done.TrySetException(ex);
+                    throw;
+                }
+                break;
             case StoreMessage.PersistForSnapshot persist:
                 _store.ForceCommit(durable: true);
                 persist.Reply.TrySetResult(_applied);
                 break;
         }
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Opens the store at a path (used to reopen after a backend install).</summary>
+    public Func<string, MvccStore>? Reopen { get; init; }
+
+    /// <summary>Path of the live backend file.</summary>
+    public string? BackendPath { get; init; }
+
+    private void InstallBackendFile(string dbPath)
+    {
+        if (Reopen is null || BackendPath is null)
+        {
+            throw new InvalidOperationException("this store cannot install a backend received with a snapshot");
+        }
+        _store.ForceCommit(durable: true);
+        _store.Dispose();
+        foreach (var suffix in new[] { "-wal", "-shm" })
+        {
+            if (File.Exists(BackendPath + suffix))
+            {
+                File.Delete(BackendPath + suffix);
+            }
+        }
+        File.Move(dbPath, BackendPath, overwrite: true);
+        _store = Reopen(BackendPath);
+        _leases.LoadWithAttachments(_store);
+        _membership.Load(_store.Backend);
+        _applied = _store.ConsistentIndex;
+        _status.AppliedIndex = _applied;
+        _status.Revision = _store.CurrentRevision;
+        Watches?.Restore(_store.CurrentRevision);
+        Lessor?.Tell(new LeaseMessage.Restore(_leases.Records.ToList(), _leases.Attachments.ToList(), null));
+        Logger.LogInformation("installed the backend received with a snapshot: consistent index {index}, revision {revision}",
+            _applied, _store.CurrentRevision);
+        RunParkedReads();
+        _onApplied?.Invoke(_applied);
     }
 
     private void RunParkedReads()
@@ -438,6 +492,18 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         {
             case StoreMessage.Query query:
                 query.Fail(reason);
+                break;
+            case StoreMessage.InstallBackend install:
+                try
+                {
+                    InstallBackendFile(install.DbPath);
+                    install.Done.TrySetResult(_applied);
+                }
+                catch (Exception ex)
+                {
+                    install.Done.TrySetException(ex);
+                    throw;
+                }
                 break;
             case StoreMessage.PersistForSnapshot persist:
                 persist.Reply.TrySetException(reason);

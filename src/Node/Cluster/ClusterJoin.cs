@@ -30,11 +30,12 @@ public static class ClusterJoin
     public const string ClusterIdHeader = "X-Etcd-Cluster-ID";
 
     /// <summary>
-    /// Asks each peer URL in turn (2 s each, up to <paramref name="attempts"/> rounds) and returns this member's ID and the cluster ID.
+    /// Asks each peer URL in turn (2 s each, up to <paramref name="attempts"/> rounds) and returns this member's ID,
+    /// the cluster ID and every member's ID and peer URLs.
     /// </summary>
     /// <exception cref="InvalidOperationException">No peer answered, or no listed member has our peer URLs
     /// (etcd: "member count is unequal" / "couldn't find local name"): add it first with <c>etcdctl member add</c>.</exception>
-    public static async Task<(ulong MemberId, ulong ClusterId)> DiscoverAsync(IReadOnlyList<string> peerUrls,
+    public static async Task<(ulong MemberId, ulong ClusterId, IReadOnlyList<(ulong Id, IReadOnlyList<string> PeerUrls)> Members)> DiscoverAsync(IReadOnlyList<string> peerUrls,
         IReadOnlyList<string> ownPeerUrls, ILogger logger, CancellationToken cancel, int attempts = 10)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
@@ -52,7 +53,8 @@ public static class ClusterJoin
                     var self = members.FirstOrDefault(m => m.PeerUrls.Any(own.Contains))
                         ?? throw new InvalidOperationException(
                             $"no member of cluster {clusterId:x16} has peer URLs {string.Join(",", ownPeerUrls)}; add it first with 'etcdctl member add'");
-                    return (ulong.Parse(self.Id, NumberStyles.HexNumber, CultureInfo.InvariantCulture), clusterId);
+                    var peers = members.Select(m => (ulong.Parse(m.Id, NumberStyles.HexNumber, CultureInfo.InvariantCulture), m.PeerUrls)).ToList();
+                    return (ulong.Parse(self.Id, NumberStyles.HexNumber, CultureInfo.InvariantCulture), clusterId, peers);
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or FormatException or InvalidOperationException and not ObjectDisposedException)
                 {

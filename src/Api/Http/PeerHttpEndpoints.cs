@@ -1,0 +1,38 @@
+using System.Text.Json;
+using Akka.Etcd.Actors.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Akka.Etcd.Api.Http;
+
+/// <summary>
+/// HTTP/1.1 endpoints on the peer port: <c>GET /members</c> lists the cluster's members as JSON
+/// (<c>[{"id":"hex","name":..,"peerURLs":[..],"clientURLs":[..],"isLearner":..}]</c>) with the cluster ID in the
+/// <c>X-Etcd-Cluster-ID</c> header (hex), as etcd's peer handler does, so a member joining with
+/// <c>--initial-cluster-state existing</c> learns its ID; <c>GET /version</c> as on the client port.
+/// </summary>
+public static class PeerHttpEndpoints
+{
+    /// <summary>Maps the endpoints onto <paramref name="routes"/>.</summary>
+    public static void Map(IEndpointRouteBuilder routes, EtcdServer server)
+    {
+        routes.MapGet("/members", (HttpContext context) =>
+        {
+            var members = server.MemberList().Members.Select(m => new Dictionary<string, object>
+            {
+                ["id"] = m.ID.ToString("x"),
+                ["name"] = m.Name,
+                ["peerURLs"] = m.PeerURLs.ToArray(),
+                ["clientURLs"] = m.ClientURLs.ToArray(),
+                ["isLearner"] = m.IsLearner,
+            }).ToList();
+            context.Response.Headers["X-Etcd-Cluster-ID"] = server.Status.ClusterId.ToString("x");
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(JsonSerializer.Serialize(members), context.RequestAborted);
+        });
+        routes.MapGet("/version", () => Results.Text(
+            $"{{\"etcdserver\":\"{EtcdServer.ServerVersion}\",\"etcdcluster\":\"{EtcdServer.ClusterVersion}\"}}",
+            "application/json"));
+    }
+}
