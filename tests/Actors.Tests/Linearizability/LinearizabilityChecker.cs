@@ -59,13 +59,14 @@ public static class LinearizabilityChecker
         return new LinearizabilityResult(LinearizabilityVerdict.Linearizable, null, string.Empty, steps);
     }
 
-    private static (LinearizabilityVerdict Verdict, List<KvOperation> Longest) CheckPartition(List<KvOperation> ops, long budget, ref long steps)
+    private static (LinearizabilityVerdict Verdict, Bitset Longest) CheckPartition(List<KvOperation> ops, long budget, ref long steps)
     {
         var head = BuildEventList(ops);
         var linearized = new Bitset(ops.Count);
         var cache = new HashSet<(Bitset Linearized, string? State)>();
         var calls = new Stack<(Event Call, string? StateBefore)>();
-        var longest = new List<KvOperation>();
+        var longest = linearized;
+        var longestCount = 0;
         string? state = null;
         var entry = head.Next;
         long taken = 0;
@@ -88,9 +89,10 @@ public static class LinearizabilityChecker
                         state = next;
                         linearized = candidate;
                         entry.Lift();
-                        if (calls.Count > longest.Count)
+                        if (calls.Count > longestCount)
                         {
-                            longest = calls.Reverse().Select(c => c.Call.Operation).ToList();
+                            longestCount = calls.Count;
+                            longest = linearized;
                         }
 
                         entry = head.Next;
@@ -150,18 +152,18 @@ public static class LinearizabilityChecker
         return head;
     }
 
-    private static string Explain(string key, List<KvOperation> ops, List<KvOperation> longest)
+    private static string Explain(string key, List<KvOperation> ops, Bitset longest)
     {
         var text = new StringBuilder();
-        text.AppendLine($"key {key}: {ops.Count} operations, no linearization; longest linearizable prefix ({longest.Count} ops):");
-        foreach (var op in longest.TakeLast(12))
+        var linearized = ops.Where((_, i) => longest.Contains(i)).OrderBy(o => o.Invoke).ToList();
+        text.AppendLine($"key {key}: {ops.Count} operations, no linearization; the longest linearizable prefix has {linearized.Count}, its last by invocation:");
+        foreach (var op in linearized.TakeLast(12))
         {
             text.AppendLine("  " + op);
         }
 
-        var linearized = longest.Select(o => o.Id).ToHashSet();
-        text.AppendLine("operations not linearized there (by invocation):");
-        foreach (var op in ops.Where(o => !linearized.Contains(o.Id)).OrderBy(o => o.Invoke).Take(30))
+        text.AppendLine("operations not linearized there, by invocation:");
+        foreach (var op in ops.Where((_, i) => !longest.Contains(i)).OrderBy(o => o.Invoke).Take(30))
         {
             text.AppendLine("  " + op);
         }
@@ -237,6 +239,8 @@ public static class LinearizabilityChecker
 
             _hash = hash.ToHashCode();
         }
+
+        public bool Contains(int index) => (_words[index / 64] & (1UL << (index % 64))) != 0;
 
         public Bitset With(int index)
         {

@@ -163,7 +163,7 @@ public sealed class LinearizabilityCheckerTests
         var result = LinearizabilityChecker.Check(history, maxSteps: 2_000_000);
         Assert.Equal(LinearizabilityVerdict.Linearizable, result.Verdict);
 
-        var victim = history.First(o => o.Kind == KvOperationKind.Get && o.Result is not null && o.Invoke > 10_000);
+        var victim = history.First(o => o.Kind == KvOperationKind.Get && o.Result is not null && o.Invoke > 2_000);
         var corrupted = history.Select(o => o.Id == victim.Id ? o with { Result = "never-written" } : o).ToList();
         Assert.Equal(LinearizabilityVerdict.NotLinearizable, LinearizabilityChecker.Check(corrupted, maxSteps: 2_000_000).Verdict);
     }
