@@ -151,7 +151,11 @@ internal sealed partial class ClusterSimulation
 
             member.Node.Tick();
             Process(member);
-            ScheduleTick(member, _options.TickMs);
+            if (member.Incarnation == incarnation)
+            {
+                // Not when the member crashed inside this tick: its restart starts a new tick chain.
+                ScheduleTick(member, _options.TickMs);
+            }
         });
     }
 
@@ -169,6 +173,10 @@ internal sealed partial class ClusterSimulation
             if (rd.SoftState is { } softState)
             {
                 member.Role = softState.State;
+                if (softState.State != RaftState.Leader)
+                {
+                    Trace($"member {member.Id} is {softState.State} in term {member.Term}, leader {softState.Lead}");
+                }
             }
 
             var saves = rd.Entries.Count > 0 || rd.HardState is not null || rd.Snapshot is not null;
@@ -319,6 +327,7 @@ internal sealed partial class ClusterSimulation
     private void Restart(ClusterMember member)
     {
         member.Start();
+        _invariants.ObserveState(member.Id, member.StateMachine.AppliedIndex, member.StateMachine.Fingerprint());
         Trace($"member {member.Id} restarts at applied {member.StateMachine.AppliedIndex}, durable last index {member.Durable.LastIndex}");
         ScheduleTick(member, _random.Next(1, _options.TickMs + 1));
         Process(member);
