@@ -79,7 +79,7 @@ public interface IRaftTransport : IAsyncDisposable
     /// Queues messages for their <c>To</c> peers and returns at once; never blocks, never throws. MsgSnap goes through
     /// the snapshot pipeline. Messages to unknown peers (or with <c>To == 0</c>) are ignored; when a peer's queue is
     /// full the message is dropped and <see cref="Unreachable"/> raised (a MsgSnap dropped that way also reports
-    /// SnapshotStatus false).
+    /// SnapshotStatus false). The messages are serialized later on transport threads: do not change them after the call.
     /// </summary>
     void Send(IReadOnlyList<Message> messages);
 

@@ -6,9 +6,10 @@ namespace Akka.Etcd.Api.Peer;
 /// The wire contract between our members' <see cref="PeerTransport"/> (client) and <see cref="PeerService"/> (server),
 /// carried by our gRPC layer over h2c on <c>--listen-peer-urls</c>. No new proto: both calls carry <c>Raftpb.Message</c>.
 /// <list type="bullet">
-/// <item><see cref="StreamPath"/> (duplex): the server first answers one acknowledgement message
-/// (<c>From</c> = its member ID, <c>To</c> = the caller's), then the client writes Raft messages that the server delivers in
-/// order; the stream lives until either side goes away.</item>
+/// <item><see cref="StreamPath"/> (duplex): the client opens with an empty link message (<c>To = 0</c>; such messages
+/// are never delivered), the server answers one acknowledgement message (<c>From</c> = its member ID, <c>To</c> = the
+/// caller's), then the client writes Raft messages that the server delivers in order; the stream lives until either
+/// side goes away.</item>
 /// <item><see cref="SnapshotPath"/> (duplex): the client writes the MsgSnap message itself (the header), then data
 /// messages (<c>Type = MsgSnap</c>, <c>Index</c> = byte offset of the chunk in the db file, <c>Context</c> = the chunk
 /// bytes, all else empty), then half-closes; the server writes the file, has it installed, and answers once with a

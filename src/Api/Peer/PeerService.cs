@@ -33,11 +33,15 @@ public sealed class PeerService
         var from = Authorize(context);
         using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _transport.StopToken);
         var token = call.Token;
+        _transport.Logger.LogDebug("accepted the message stream from peer {Peer} ({Address})", PeerProtocol.FormatId(from), context.Peer);
         try
         {
             await responses.WriteAsync(new Message { From = _transport.LocalId, To = from }, token).ConfigureAwait(false);
             while (await requests.MoveNext(token).ConfigureAwait(false))
-                _transport.OnReceived(requests.Current);
+            {
+                if (requests.Current.To != 0)
+                    _transport.OnReceived(requests.Current);
+            }
         }
         catch (Exception) when (_transport.StopToken.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {

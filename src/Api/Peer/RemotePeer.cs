@@ -79,6 +79,8 @@ internal sealed class RemotePeer
         CancellationTokenSource previous;
         lock (_snapshotsLock)
         {
+            if (_stopped)
+                return;
             _urls = urls;
             _urlIndex = 0;
             previous = _urlsChanged;
@@ -104,6 +106,8 @@ internal sealed class RemotePeer
         await Task.WhenAll(sends.Append(_loop)).ConfigureAwait(false);
         Interlocked.Exchange(ref _activeSinceTicks, 0);
         _stop.Dispose();
+        lock (_snapshotsLock)
+            _urlsChanged.Dispose();
     }
 
     private Uri CurrentUrl()
@@ -204,20 +208,26 @@ internal sealed class RemotePeer
         using var call = client.DuplexStreaming<Message, Message>(PeerProtocol.StreamPath, Message.Parser,
             _transport.RequestHeaders(Id), cancellationToken: connection.Token);
 
+        // The opening link message gets the request HEADERS onto the wire: HttpClient holds them until the first body
+        // write. It is not awaited before the answer: if the call fails, the write never starts.
+        var opened = call.RequestStream.WriteAsync(new Message(), connection.Token);
         var acknowledged = call.ResponseStream.MoveNext();
         try
         {
             if (!await acknowledged.WaitAsync(_transport.Options.DialTimeout, connection.Token).ConfigureAwait(false))
                 throw new EtcdException(RpcStatusCode.Unavailable, "the peer closed the stream without acknowledging it");
+            await opened.WaitAsync(_transport.Options.DialTimeout, connection.Token).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             Observe(acknowledged);
+            Observe(opened);
             throw new EtcdException(RpcStatusCode.DeadlineExceeded, "the peer did not acknowledge the stream in time");
         }
         catch
         {
             Observe(acknowledged);
+            Observe(opened);
             throw;
         }
 

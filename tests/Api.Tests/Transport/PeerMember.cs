@@ -4,6 +4,7 @@ using Akka.Etcd.Actors.Transport;
 using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Peer;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Raftpb;
 
@@ -22,6 +23,7 @@ internal sealed class PeerMember : IAsyncDisposable
     private readonly List<ulong> _unreachable = [];
     private readonly List<(ulong Peer, bool Ok)> _snapshotStatus = [];
     private readonly List<ulong> _removedBy = [];
+    private readonly List<string> _logs = [];
     private readonly List<(Func<bool> Condition, TaskCompletionSource Done)> _waiters = [];
     private ClientHost? _host;
 
@@ -29,7 +31,7 @@ internal sealed class PeerMember : IAsyncDisposable
     {
         Id = id;
         SnapshotDirectory = snapshotDirectory;
-        Transport = new PeerTransport(options, NullLogger.Instance);
+        Transport = new PeerTransport(options, new LogRecorder(_logs));
         Transport.Received += m => Record(() => _received.Add(m));
         Transport.Unreachable += p => Record(() => _unreachable.Add(p));
         Transport.SnapshotStatus += (p, ok) => Record(() => _snapshotStatus.Add((p, ok)));
@@ -38,6 +40,16 @@ internal sealed class PeerMember : IAsyncDisposable
     }
 
     public ulong Id { get; }
+
+    /// <summary>What the transport logged (all levels), for failure messages.</summary>
+    public string Logs
+    {
+        get
+        {
+            lock (_logs)
+                return string.Join(Environment.NewLine, _logs);
+        }
+    }
 
     public PeerTransport Transport { get; }
 
@@ -189,6 +201,19 @@ internal sealed class PeerMember : IAsyncDisposable
 
         foreach (var done in ready)
             done.TrySetResult();
+    }
+
+    private sealed class LogRecorder(List<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (lines)
+                lines.Add($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel}: {formatter(state, exception)} {exception?.GetType().Name} {exception?.Message}");
+        }
     }
 
     private static int FreePort()
