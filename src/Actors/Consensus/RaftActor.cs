@@ -125,6 +125,12 @@ public sealed class RaftActor : Actor<RaftMessage>
     /// </summary>
     public Action<ConfChange, Etcdserverpb.Member?>? ConfChangeApplied { get; init; }
 
+    /// <summary>
+    /// Called on the actor's loop when Raft accepted a snapshot from the leader, before it is persisted: installs
+    /// the backend db that came with it (etcd's applySnapshot), so the store and the Raft log move together.
+    /// </summary>
+    public Func<Snapshot, Task>? InstallSnapshotBackend { get; init; }
+
     /// <summary>The current configuration (voters and learners), as applied from the log.</summary>
     public ConfState ConfState => _confState;
 
@@ -203,9 +209,23 @@ public sealed class RaftActor : Actor<RaftMessage>
             var ready = _node.GetReady();
             await HandleReadyAsync(ready).ConfigureAwait(false);
             _node.Advance(ready);
+            CampaignIfSoleVoter();
         }
         PublishStatus();
         await MaybeSnapshotAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A member that is the only voter elects itself at once instead of waiting an election timeout (etcd
+    /// fast-forwards its election ticks on a fresh start for the same reason).
+    /// </summary>
+    private void CampaignIfSoleVoter()
+    {
+        if (_confState.Voters.Count == 1 && _confState.Voters[0] == _status.MemberId
+            && _confState.Learners.Count == 0 && _node.Status.State == RaftState.Follower)
+        {
+            _node.Campaign();
+        }
     }
 
     private void StartReadIndexRound()
@@ -248,6 +268,10 @@ public sealed class RaftActor : Actor<RaftMessage>
         }
         if (ready.Snapshot is { } snapshot && snapshot.Metadata is { Index: > 0 })
         {
+            if (InstallSnapshotBackend is { } install)
+            {
+                await install(snapshot).ConfigureAwait(false);
+            }
             _snapshots.Save(snapshot);
             var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _journal.Tell(new JournalMessage.SaveSnapshotMarker(snapshot.Metadata.Index, snapshot.Metadata.Term, durable));

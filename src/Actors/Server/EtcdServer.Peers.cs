@@ -79,14 +79,56 @@ public sealed partial class EtcdServer
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.DeleteOnClose);
     }
 
-    /// <summary>Installs the backend received with a leader's snapshot, then hands the MsgSnap to Raft.</summary>
-    private async Task InstallSnapshotAsync(Message message, string dbPath)
+    /// <summary>
+    /// A snapshot arrived from the leader with its backend db: the db is kept aside and the MsgSnap handed to Raft,
+    /// which decides whether to accept it (a stale snapshot is ignored). Only when Raft's Ready carries the snapshot
+    /// does <see cref="InstallAcceptedSnapshotAsync"/> replace the backend with that db.
+    /// </summary>
+    private Task InstallSnapshotAsync(Message message, string dbPath)
     {
+        var index = message.Snapshot?.Metadata?.Index ?? 0;
+        string? replaced;
+        lock (_receivedSnapshots)
+        {
+            _receivedSnapshots.TryGetValue(index, out replaced);
+            _receivedSnapshots[index] = dbPath;
+        }
+        if (replaced is not null && replaced != dbPath && File.Exists(replaced))
+        {
+            File.Delete(replaced);
+        }
+        _logger.LogInformation("received snapshot from {from} at raft index {index}", message.From.ToString("x16"), index);
+        _raft.Tell(new RaftMessage.Step(message));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Replaces the backend with the db received for the snapshot Raft has just accepted.</summary>
+    private async Task InstallAcceptedSnapshotAsync(Snapshot snapshot)
+    {
+        string? dbPath;
+        lock (_receivedSnapshots)
+        {
+            _receivedSnapshots.Remove(snapshot.Metadata.Index, out dbPath);
+            foreach (var stale in _receivedSnapshots.Where(s => s.Key < snapshot.Metadata.Index).ToList())
+            {
+                _receivedSnapshots.Remove(stale.Key);
+                if (File.Exists(stale.Value))
+                {
+                    File.Delete(stale.Value);
+                }
+            }
+        }
+        if (dbPath is null)
+        {
+            _logger.LogWarning("raft accepted a snapshot at index {index} without its backend db", snapshot.Metadata.Index);
+            return;
+        }
         var installed = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
         _store.Tell(new StoreMessage.InstallBackend(dbPath, installed));
-        var index = await installed.Task.ConfigureAwait(false);
-        _logger.LogInformation("installed snapshot from {from} at raft index {index}; backend consistent index {consistent}",
-            message.From.ToString("x16"), message.Snapshot?.Metadata?.Index ?? 0, index);
-        _raft.Tell(new RaftMessage.Step(message));
+        var consistentIndex = await installed.Task.ConfigureAwait(false);
+        _logger.LogInformation("applied snapshot at raft index {index}; backend consistent index {consistent}",
+            snapshot.Metadata.Index, consistentIndex);
     }
+
+    private readonly Dictionary<ulong, string> _receivedSnapshots = new();
 }

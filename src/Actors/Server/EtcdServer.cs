@@ -179,16 +179,20 @@ public sealed partial class EtcdServer : IAsyncDisposable
         {
             Directory.CreateDirectory(walDir);
             wal = WriteAheadLog.Create(walDir, walOptions, Status.MemberId, Status.ClusterId);
-            var confState = new ConfState();
-            confState.Voters.AddRange(boot.Members.Select(m => m.ID));
-            var snapshot = new Snapshot { Metadata = new SnapshotMetadata { Index = 1, Term = 1, ConfState = confState } };
-            snapshots.Save(snapshot);
-            wal.SaveSnapshotMarker(1, 1);
-            var hardState = new HardState { Term = 1, Commit = 1 };
-            wal.Append(hardState, Array.Empty<Entry>());
+            // As etcd's raft.StartNode: one committed ConfChangeAddNode entry per initial member at term 1,
+            // indexes 1..n. Applying them builds the Raft configuration and the membership on every member alike,
+            // and a member added later replays them like any other entry.
+            var entries = new List<Entry>();
+            foreach (var member in boot.Members)
+            {
+                var change = new ConfChange { Type = ConfChangeType.ConfChangeAddNode, NodeID = member.ID, Context = member.ToByteString() };
+                entries.Add(new Entry { Term = 1, Index = (ulong)entries.Count + 1, Type = EntryType.EntryConfChange, Data = change.ToByteString() });
+            }
+            var hardState = new HardState { Term = 1, Commit = (ulong)entries.Count };
+            wal.Append(hardState, entries);
             wal.Sync();
-            storage.ApplySnapshot(snapshot);
             storage.SetHardState(hardState);
+            storage.Append(entries);
             _logger.LogInformation("starting member {member} in cluster {cluster}",
                 Status.MemberId.ToString("x16"), Status.ClusterId.ToString("x16"));
         }
@@ -200,11 +204,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
         var store = MvccStore.Open(backendPath, storeOptions, storeLogger);
         // Attachments are rebuilt from the keys' lease fields, as etcd's lessor does on recovery.
         leases.LoadWithAttachments(store);
-        if (!Membership.Load(store.Backend) && boot.Members.Count > 0 && !Options.JoinExisting)
-        {
-            Membership.Bootstrap(store.Backend, boot.Members);
-            store.ForceCommit(durable: true);
-        }
+        Membership.Load(store.Backend);
         var (initialHardState, initialConfState) = storage.InitialState();
         var snapshotIndex = storage.Snapshot().Metadata?.Index ?? 0;
         // Raft re-delivers every committed entry after the snapshot: the store skips those at or below its
@@ -246,6 +246,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
                 ? new LeaseMessage.Promote(Options.ElectionTimeoutMs)
                 : new LeaseMessage.Demote()),
             ConfChangeApplied = OnConfChangeApplied,
+            InstallSnapshotBackend = InstallAcceptedSnapshotAsync,
         };
 
         _journal.Start();
@@ -258,10 +259,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
         {
             ConnectTransport(_transport);
         }
-        if (initialConfState.Voters.Count == 1 && initialConfState.Voters[0] == Status.MemberId)
-        {
-            _raft.CampaignNow();
-        }
+        _ = initialConfState;
     }
 
     private async Task WaitForLeaderAsync(CancellationToken cancel)
