@@ -1,0 +1,230 @@
+using System.Buffers;
+
+namespace Akka.Etcd.Api.Hosting.Hpack;
+
+/// <summary>What <see cref="AuthorityHeaderBlockRewriter.Rewrite"/> did with a header block.</summary>
+internal enum HeaderBlockRewrite
+{
+    /// <summary>Nothing to rewrite (or the rewrite was not safe or did not fit): pass the block on as it is.</summary>
+    Unchanged,
+
+    /// <summary>At least one <c>:authority</c> value lost its scheme; the new block is in the destination.</summary>
+    Rewritten,
+
+    /// <summary>The block is not valid HPACK; pass it (and the rest of the connection) on untouched, the server will refuse it.</summary>
+    Unparsable,
+}
+
+/// <summary>
+/// Rewrites HPACK header blocks (RFC 7541) of one HTTP/2 connection's client-to-server direction so that a literal
+/// <c>:authority</c> carrying a URL, as grpc-go sends for clientv3 3.4's raw endpoints
+/// (<c>:authority: http://127.0.0.1:2379</c>), carries only its authority part (<c>127.0.0.1:2379</c>): Kestrel validates
+/// <c>:authority</c> as a Host value and resets such streams with PROTOCOL_ERROR, where Go's server (etcd) accepts them.
+/// <para>
+/// Every representation of RFC 7541 §6 is walked; a literal field whose name is static index 1 or the literal
+/// <c>:authority</c> and whose value (plain or Huffman-coded) starts with <c>scheme://</c> is re-encoded with the same
+/// representation kind (incremental indexing, without indexing, never indexed) and name encoding, and a plain (H = 0)
+/// value running from after <c>://</c> to the first <c>/</c> (a URL's authority). All other octets are copied unchanged.
+/// </para>
+/// <para>
+/// Dynamic table invariant: the new value is always shorter than the original, so the entry the server's decoder adds
+/// (32 + name + value octets, §4.1) is never larger than the one the client's encoder added. With equal maximum sizes
+/// (table size updates pass unchanged) the server's table then always holds the client's entries, newest first, plus
+/// possibly older entries the client has already evicted; since indices count from the newest entry (§2.3.3), every
+/// index the client sends names the same entry on both sides. The one exception, an original entry larger than the
+/// whole table (the client empties its table, the server might keep the shorter one), is avoided by not rewriting such
+/// a field. Never lengthen a value here.
+/// </para>
+/// One instance per connection direction (it tracks the encoder's maximum table size); not thread-safe.
+/// </summary>
+internal sealed class AuthorityHeaderBlockRewriter
+{
+    /// <summary>SETTINGS_HEADER_TABLE_SIZE's initial value (RFC 7540 §6.5.2), the encoder's table size until it sends an update.</summary>
+    public const int DefaultDynamicTableSize = 4096;
+
+    private const int EntryOverhead = 32; // RFC 7541 §4.1
+    private const int AuthorityStaticIndex = 1; // RFC 7541 Appendix A
+    private const int StackScratchLength = 256;
+
+    /// <summary>Creates the rewriter for a connection whose encoder starts with a table of <paramref name="dynamicTableMaxSize"/> octets.</summary>
+    public AuthorityHeaderBlockRewriter(int dynamicTableMaxSize = DefaultDynamicTableSize) => DynamicTableMaxSize = dynamicTableMaxSize;
+
+    /// <summary>The encoder's current maximum dynamic table size in octets, from the last dynamic table size update seen.</summary>
+    public int DynamicTableMaxSize { get; private set; }
+
+    private static ReadOnlySpan<byte> AuthorityName => ":authority"u8;
+
+    private static ReadOnlySpan<byte> SchemeSeparator => "://"u8;
+
+    /// <summary>
+    /// Walks one complete header block (the concatenated fragments of a HEADERS frame and its CONTINUATION frames) and,
+    /// when a <c>:authority</c> value needs it, writes the rewritten block to <paramref name="destination"/>
+    /// (<paramref name="written"/> octets). A rewritten block that would not fit <paramref name="destination"/> yields
+    /// <see cref="HeaderBlockRewrite.Unchanged"/>. Dynamic table size updates are applied unless the block is unparsable.
+    /// </summary>
+    public HeaderBlockRewrite Rewrite(ReadOnlySpan<byte> block, Span<byte> destination, out int written)
+    {
+        written = 0;
+        var tableMaxSize = DynamicTableMaxSize;
+        var fieldSeen = false;
+        var rewritten = false;
+        var fits = true;
+        var copiedUpTo = 0; // once rewriting: block octets before this are in destination already
+        Span<byte> nameScratch = stackalloc byte[HpackHuffman.MaxDecodedLength(AuthorityName.Length)];
+        Span<byte> valueScratch = stackalloc byte[StackScratchLength];
+        var position = 0;
+        while (position < block.Length)
+        {
+            var representation = block[position];
+            if ((representation & 0x80) != 0) // indexed header field, §6.1
+            {
+                if (!HpackInteger.TryRead(block, ref position, 7, out var index) || index == 0)
+                    return HeaderBlockRewrite.Unparsable;
+                fieldSeen = true;
+                continue;
+            }
+
+            if ((representation & 0xE0) == 0x20) // dynamic table size update, §6.3: only before the first field
+            {
+                if (fieldSeen || !HpackInteger.TryRead(block, ref position, 5, out var size))
+                    return HeaderBlockRewrite.Unparsable;
+                tableMaxSize = size;
+                continue;
+            }
+
+            // Literal header field, §6.2: 01 = incremental indexing (6-bit name index), 0000 = without indexing,
+            // 0001 = never indexed (4-bit name index); name index 0 means a literal name follows.
+            var incrementalIndexing = (representation & 0xC0) == 0x40;
+            if (!HpackInteger.TryRead(block, ref position, incrementalIndexing ? 6 : 4, out var nameIndex))
+                return HeaderBlockRewrite.Unparsable;
+            var isAuthority = nameIndex == AuthorityStaticIndex;
+            if (nameIndex == 0)
+            {
+                if (!HpackString.TryRead(block, ref position, out var nameHuffman, out var nameOctets))
+                    return HeaderBlockRewrite.Unparsable;
+                if (!TryIsAuthorityName(block[nameOctets], nameHuffman, nameScratch, out isAuthority))
+                    return HeaderBlockRewrite.Unparsable;
+            }
+
+            var valueStart = position;
+            if (!HpackString.TryRead(block, ref position, out var valueHuffman, out var valueOctets))
+                return HeaderBlockRewrite.Unparsable;
+            fieldSeen = true;
+            if (!isAuthority)
+                continue;
+
+            var encodedValue = block[valueOctets];
+            byte[]? rented = null;
+            try
+            {
+                var scratch = valueScratch;
+                if (valueHuffman && HpackHuffman.MaxDecodedLength(encodedValue.Length) > scratch.Length)
+                    scratch = rented = ArrayPool<byte>.Shared.Rent(HpackHuffman.MaxDecodedLength(encodedValue.Length));
+                if (!HpackString.TryDecode(encodedValue, valueHuffman, scratch, out var value))
+                    return HeaderBlockRewrite.Unparsable;
+                if (!TryGetAuthorityOfUrl(value, out var authority))
+                    continue;
+                // Safety: an original entry larger than the table empties the client's table; ours might still fit.
+                if (incrementalIndexing && EntryOverhead + AuthorityName.Length + value.Length > tableMaxSize)
+                    continue;
+
+                rewritten = true;
+                if (fits)
+                    fits = TryAppend(destination, ref written, block[copiedUpTo..valueStart]) &&
+                        TryAppendPlainString(destination, ref written, value[authority]);
+                copiedUpTo = position;
+            }
+            finally
+            {
+                if (rented is not null)
+                    ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        DynamicTableMaxSize = tableMaxSize;
+        if (rewritten && fits && TryAppend(destination, ref written, block[copiedUpTo..]))
+            return HeaderBlockRewrite.Rewritten;
+        written = 0;
+        return HeaderBlockRewrite.Unchanged;
+    }
+
+    /// <summary>
+    /// Applies the dynamic table size updates at the start of a header block that is passed on without
+    /// <see cref="Rewrite"/> (too large to reassemble); <paramref name="firstFragment"/> is the HEADERS frame's fragment.
+    /// False when they cannot be read with certainty (malformed, or the fragment ends among them): stop rewriting then.
+    /// </summary>
+    public bool TryApplyLeadingTableSizeUpdates(ReadOnlySpan<byte> firstFragment)
+    {
+        var tableMaxSize = DynamicTableMaxSize;
+        var position = 0;
+        while (position < firstFragment.Length && (firstFragment[position] & 0xE0) == 0x20)
+        {
+            if (!HpackInteger.TryRead(firstFragment, ref position, 5, out tableMaxSize))
+                return false;
+        }
+
+        if (position == firstFragment.Length)
+            return false; // a CONTINUATION fragment may hold further updates
+        DynamicTableMaxSize = tableMaxSize;
+        return true;
+    }
+
+    /// <summary>
+    /// For a value <c>scheme://authority[/...]</c> (scheme per RFC 3986 §3.1: a letter, then letters, digits, '+', '-', '.'),
+    /// the range of its non-empty authority part; false for anything else (a plain <c>host:port</c> included).
+    /// </summary>
+    internal static bool TryGetAuthorityOfUrl(ReadOnlySpan<byte> value, out Range authority)
+    {
+        authority = default;
+        var separator = value.IndexOf(SchemeSeparator);
+        if (separator <= 0 || !char.IsAsciiLetter((char)value[0]))
+            return false;
+        foreach (var octet in value[1..separator])
+        {
+            if (!char.IsAsciiLetterOrDigit((char)octet) && octet is not ((byte)'+' or (byte)'-' or (byte)'.'))
+                return false;
+        }
+
+        var start = separator + SchemeSeparator.Length;
+        var length = value[start..].IndexOf((byte)'/');
+        if (length < 0)
+            length = value.Length - start;
+        if (length == 0)
+            return false;
+        authority = new Range(start, start + length);
+        return true;
+    }
+
+    private static bool TryIsAuthorityName(ReadOnlySpan<byte> octets, bool huffman, Span<byte> scratch, out bool isAuthority)
+    {
+        isAuthority = false;
+        if (!huffman)
+        {
+            isAuthority = octets.SequenceEqual(AuthorityName);
+            return true;
+        }
+
+        // A Huffman-coded name longer than this cannot decode to ten octets; validity is the server's business then.
+        if (octets.Length > AuthorityName.Length)
+            return true;
+        if (!HpackHuffman.TryDecode(octets, scratch, out var length))
+            return false;
+        isAuthority = scratch[..length].SequenceEqual(AuthorityName);
+        return true;
+    }
+
+    private static bool TryAppend(Span<byte> destination, ref int written, ReadOnlySpan<byte> octets)
+    {
+        if (!octets.TryCopyTo(destination[written..]))
+            return false;
+        written += octets.Length;
+        return true;
+    }
+
+    private static bool TryAppendPlainString(Span<byte> destination, ref int written, ReadOnlySpan<byte> value)
+    {
+        var length = HpackString.WritePlain(destination[written..], value);
+        written += length;
+        return length > 0;
+    }
+}
