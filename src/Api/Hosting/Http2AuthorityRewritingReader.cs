@@ -6,7 +6,7 @@ namespace Akka.Etcd.Api.Hosting;
 
 /// <summary>
 /// The input side of a cleartext HTTP/2 connection (starting with the 24-octet connection preface, RFC 7540 §3.5), seen
-/// through an <see cref="AuthorityHeaderBlockRewriter"/>: frames pass to Kestrel unchanged, except header blocks whose
+/// through the <see cref="AuthorityHeaderBlockRewriter"/>: frames pass to Kestrel unchanged, except header blocks whose
 /// <c>:authority</c> carries a URL (grpc-go's <c>http://127.0.0.1:2379</c> for clientv3 3.4's raw endpoints), which reach
 /// Kestrel as one HEADERS frame with the scheme removed.
 /// <para>
@@ -39,7 +39,6 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
 
     private readonly PipeReader _inner;
     private readonly int _maxFrameSize;
-    private readonly AuthorityHeaderBlockRewriter _rewriter;
 
     // Offsets count octets from the first octet of the preface.
     private long _bufferStart;   // the inner reader's first unconsumed octet
@@ -63,7 +62,6 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
     {
         _inner = inner;
         _maxFrameSize = maxFrameSize;
-        _rewriter = new AuthorityHeaderBlockRewriter();
         _nextFrame = PrefaceLength;
     }
 
@@ -275,7 +273,7 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
                     return StopRewriting();
                 fragmentsLength += continuationLength;
                 if (fragmentsLength > _maxFrameSize)
-                    return PassOversizedBlock(headersFrame, fragmentStart, fragmentEnd);
+                    return headersFrame.Length; // too large to reassemble: the CONTINUATION frames follow as they are
                 if (cursor.Length < FrameHeaderLength + continuationLength)
                     return 0;
                 blockLength += FrameHeaderLength + continuationLength;
@@ -303,7 +301,7 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
                 block = reassembled.AsSpan(0, fragmentsLength);
             }
 
-            var outcome = _rewriter.Rewrite(block, substitute.AsSpan(FrameHeaderLength + prefixLength, _maxFrameSize - prefixLength), out var written);
+            var outcome = AuthorityHeaderBlockRewriter.Rewrite(block, substitute.AsSpan(FrameHeaderLength + prefixLength, _maxFrameSize - prefixLength), out var written);
             if (outcome == HeaderBlockRewrite.Unparsable)
                 return StopRewriting(); // Kestrel: COMPRESSION_ERROR
             if (outcome == HeaderBlockRewrite.Unchanged)
@@ -332,24 +330,6 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
                 ArrayPool<byte>.Shared.Return(substitute);
             if (reassembled is not null)
                 ArrayPool<byte>.Shared.Return(reassembled);
-        }
-    }
-
-    /// <summary>A block too large to reassemble passes as it is: only its leading table size updates are taken into account.</summary>
-    private long PassOversizedBlock(in ReadOnlySequence<byte> headersFrame, int fragmentStart, int fragmentEnd)
-    {
-        var fragment = headersFrame.Slice(fragmentStart, fragmentEnd - fragmentStart);
-        var copy = ArrayPool<byte>.Shared.Rent((int)fragment.Length);
-        try
-        {
-            fragment.CopyTo(copy);
-            return _rewriter.TryApplyLeadingTableSizeUpdates(copy.AsSpan(0, (int)fragment.Length))
-                ? headersFrame.Length
-                : StopRewriting();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(copy);
         }
     }
 

@@ -27,30 +27,20 @@ internal enum HeaderBlockRewrite
 /// value running from after <c>://</c> to the first <c>/</c> (a URL's authority). All other octets are copied unchanged.
 /// </para>
 /// <para>
-/// Dynamic table invariant: the new value is always shorter than the original, so the entry the server's decoder adds
-/// (32 + name + value octets, §4.1) is never larger than the one the client's encoder added. With equal maximum sizes
-/// (table size updates pass unchanged) the server's table then always holds the client's entries, newest first, plus
-/// possibly older entries the client has already evicted; since indices count from the newest entry (§2.3.3), every
-/// index the client sends names the same entry on both sides. The one exception, an original entry larger than the
-/// whole table (the client empties its table, the server might keep the shorter one), is avoided by not rewriting such
-/// a field. Never lengthen a value here.
+/// Dynamic table invariant (why rewriting a field that is added to the dynamic table is safe): the new value is always
+/// shorter than the original, so each entry the server's decoder adds (32 + name + value octets, RFC 7541 §4.1) is
+/// never larger than the client encoder's entry for the same field, while table size updates pass unchanged (same
+/// maximum on both sides). Both sides evict oldest first (§4.4), so the server never has to evict an entry the client
+/// still holds: the client's table, newest first, is always a prefix of the server's (which may keep entries the client
+/// has evicted, or one the client could not fit at all and dropped with everything else), and since indices count from
+/// the newest entry (§2.3.3) every index the client sends names the same field on both sides. Never lengthen a value here.
 /// </para>
-/// One instance per connection direction (it tracks the encoder's maximum table size); not thread-safe.
+/// Stateless and thread-safe.
 /// </summary>
-internal sealed class AuthorityHeaderBlockRewriter
+internal static class AuthorityHeaderBlockRewriter
 {
-    /// <summary>SETTINGS_HEADER_TABLE_SIZE's initial value (RFC 7540 §6.5.2), the encoder's table size until it sends an update.</summary>
-    public const int DefaultDynamicTableSize = 4096;
-
-    private const int EntryOverhead = 32; // RFC 7541 §4.1
     private const int AuthorityStaticIndex = 1; // RFC 7541 Appendix A
     private const int StackScratchLength = 256;
-
-    /// <summary>Creates the rewriter for a connection whose encoder starts with a table of <paramref name="dynamicTableMaxSize"/> octets.</summary>
-    public AuthorityHeaderBlockRewriter(int dynamicTableMaxSize = DefaultDynamicTableSize) => DynamicTableMaxSize = dynamicTableMaxSize;
-
-    /// <summary>The encoder's current maximum dynamic table size in octets, from the last dynamic table size update seen.</summary>
-    public int DynamicTableMaxSize { get; private set; }
 
     private static ReadOnlySpan<byte> AuthorityName => ":authority"u8;
 
@@ -60,12 +50,11 @@ internal sealed class AuthorityHeaderBlockRewriter
     /// Walks one complete header block (the concatenated fragments of a HEADERS frame and its CONTINUATION frames) and,
     /// when a <c>:authority</c> value needs it, writes the rewritten block to <paramref name="destination"/>
     /// (<paramref name="written"/> octets). A rewritten block that would not fit <paramref name="destination"/> yields
-    /// <see cref="HeaderBlockRewrite.Unchanged"/>. Dynamic table size updates are applied unless the block is unparsable.
+    /// <see cref="HeaderBlockRewrite.Unchanged"/>.
     /// </summary>
-    public HeaderBlockRewrite Rewrite(ReadOnlySpan<byte> block, Span<byte> destination, out int written)
+    public static HeaderBlockRewrite Rewrite(ReadOnlySpan<byte> block, Span<byte> destination, out int written)
     {
         written = 0;
-        var tableMaxSize = DynamicTableMaxSize;
         var fieldSeen = false;
         var rewritten = false;
         var fits = true;
@@ -86,9 +75,8 @@ internal sealed class AuthorityHeaderBlockRewriter
 
             if ((representation & 0xE0) == 0x20) // dynamic table size update, §6.3: only before the first field
             {
-                if (fieldSeen || !HpackInteger.TryRead(block, ref position, 5, out var size))
+                if (fieldSeen || !HpackInteger.TryRead(block, ref position, 5, out _))
                     return HeaderBlockRewrite.Unparsable;
-                tableMaxSize = size;
                 continue;
             }
 
@@ -124,9 +112,6 @@ internal sealed class AuthorityHeaderBlockRewriter
                     return HeaderBlockRewrite.Unparsable;
                 if (!TryGetAuthorityOfUrl(value, out var authority))
                     continue;
-                // Safety: an original entry larger than the table empties the client's table; ours might still fit.
-                if (incrementalIndexing && EntryOverhead + AuthorityName.Length + value.Length > tableMaxSize)
-                    continue;
 
                 rewritten = true;
                 if (fits)
@@ -141,32 +126,10 @@ internal sealed class AuthorityHeaderBlockRewriter
             }
         }
 
-        DynamicTableMaxSize = tableMaxSize;
         if (rewritten && fits && TryAppend(destination, ref written, block[copiedUpTo..]))
             return HeaderBlockRewrite.Rewritten;
         written = 0;
         return HeaderBlockRewrite.Unchanged;
-    }
-
-    /// <summary>
-    /// Applies the dynamic table size updates at the start of a header block that is passed on without
-    /// <see cref="Rewrite"/> (too large to reassemble); <paramref name="firstFragment"/> is the HEADERS frame's fragment.
-    /// False when they cannot be read with certainty (malformed, or the fragment ends among them): stop rewriting then.
-    /// </summary>
-    public bool TryApplyLeadingTableSizeUpdates(ReadOnlySpan<byte> firstFragment)
-    {
-        var tableMaxSize = DynamicTableMaxSize;
-        var position = 0;
-        while (position < firstFragment.Length && (firstFragment[position] & 0xE0) == 0x20)
-        {
-            if (!HpackInteger.TryRead(firstFragment, ref position, 5, out tableMaxSize))
-                return false;
-        }
-
-        if (position == firstFragment.Length)
-            return false; // a CONTINUATION fragment may hold further updates
-        DynamicTableMaxSize = tableMaxSize;
-        return true;
     }
 
     /// <summary>
