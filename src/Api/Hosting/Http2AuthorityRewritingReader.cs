@@ -107,16 +107,16 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
         {
             case Handout.InnerPrefix:
             {
-                var consumedTo = _bufferStart + _innerBuffer.Slice(_innerBuffer.Start, consumed).Length;
+                var consumedTo = _bufferStart + OffsetIn(_innerBuffer, consumed);
                 // All of it examined while an incomplete header block is held back: wait for more octets.
                 var waitsForMore = examined.Equals(_handedOut.End) && _handedOut.Length < _innerBuffer.Length && _substitute is null;
-                var examinedTo = _bufferStart + (waitsForMore ? _innerBuffer.Length : _innerBuffer.Slice(_innerBuffer.Start, examined).Length);
+                var examinedTo = _bufferStart + (waitsForMore ? _innerBuffer.Length : OffsetIn(_innerBuffer, examined));
                 AdvanceInner(consumedTo, examinedTo);
                 break;
             }
             case Handout.Substitute:
             {
-                _substituteOffset += (int)_handedOut.Slice(_handedOut.Start, consumed).Length;
+                _substituteOffset += (int)OffsetIn(_handedOut, consumed);
                 if (_substituteOffset == _substituteLength)
                 {
                     var blockEnd = _bufferStart + _substitutedLength;
@@ -166,6 +166,9 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
     {
         var buffer = result.Buffer;
         _innerBuffer = buffer;
+        if (_substitute is null && !_passThrough)
+            Classify(buffer);
+
         if (_substitute is not null && _bufferStart == _nextFrame && !result.IsCanceled)
         {
             _handedOut = new ReadOnlySequence<byte>(_substitute, _substituteOffset, _substituteLength - _substituteOffset);
@@ -173,9 +176,6 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
             handedOut = new ReadResult(_handedOut, isCanceled: false, isCompleted: false);
             return true;
         }
-
-        if (_substitute is null && !_passThrough)
-            Classify(buffer);
 
         var approved = _passThrough ? buffer.Length : Math.Min(buffer.Length, _nextFrame - _bufferStart);
         if (approved < buffer.Length && result.IsCompleted && _substitute is null)
@@ -201,28 +201,60 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
         var offset = _nextFrame - _bufferStart;
         if (offset >= buffer.Length)
             return;
-        var rest = buffer.Slice(offset);
-        Span<byte> header = stackalloc byte[FrameHeaderLength];
-        while (rest.Length >= FrameHeaderLength)
+        // Frames are walked in the current segment's span; sequences are sliced only where a frame crosses segments.
+        var reader = new SequenceReader<byte>(buffer.Slice(offset));
+        Span<byte> copiedHeader = stackalloc byte[FrameHeaderLength];
+        while (reader.Remaining >= FrameHeaderLength)
         {
-            ReadFrameHeader(rest, header);
-            long passed;
-            if (header[3] != HeadersType)
+            var unread = reader.UnreadSpan;
+            scoped ReadOnlySpan<byte> header;
+            if (unread.Length >= FrameHeaderLength)
             {
-                passed = FrameHeaderLength + FramePayloadLength(header);
+                header = unread[..FrameHeaderLength];
             }
             else
             {
-                passed = ClassifyHeaderBlock(rest, header);
+                reader.TryCopyTo(copiedHeader);
+                header = copiedHeader;
+            }
+
+            long passed = FrameHeaderLength + FramePayloadLength(header);
+            if (header[3] == HeadersType)
+            {
+                passed = unread.Length >= passed && (header[4] & EndHeadersFlag) != 0 && passed <= FrameHeaderLength + _maxFrameSize
+                    ? ClassifyHeadersFrame(unread[..(int)passed], reader.UnreadSequence)
+                    : ClassifyHeaderBlock(reader.UnreadSequence, header);
                 if (passed == 0)
                     return;
             }
 
             _nextFrame += passed;
-            if (rest.Length <= passed)
+            if (reader.Remaining <= passed)
                 return;
-            rest = rest.Slice(passed);
+            reader.Advance(passed);
         }
+    }
+
+    /// <summary>
+    /// The common case of <see cref="ClassifyHeaderBlock"/>: a whole HEADERS frame with END_HEADERS in one span, scanned
+    /// in place; the sequence path takes over for anything to rewrite or malformed.
+    /// </summary>
+    private long ClassifyHeadersFrame(ReadOnlySpan<byte> frame, in ReadOnlySequence<byte> rest)
+    {
+        var flags = frame[4];
+        var fragmentStart = FrameHeaderLength;
+        var fragmentEnd = frame.Length;
+        if ((flags & PaddedFlag) != 0)
+        {
+            fragmentEnd -= frame.Length > FrameHeaderLength ? frame[FrameHeaderLength] : fragmentEnd;
+            fragmentStart++;
+        }
+
+        if ((flags & PriorityFlag) != 0)
+            fragmentStart += PriorityLength;
+        return fragmentEnd >= fragmentStart && AuthorityHeaderBlockRewriter.Scan(frame[fragmentStart..fragmentEnd]) == HeaderBlockRewrite.Unchanged
+            ? frame.Length
+            : ClassifyHeaderBlock(rest, frame[..FrameHeaderLength]); // to rewrite, or malformed
     }
 
     /// <summary>
@@ -284,9 +316,8 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
             }
         }
 
-        var prefixLength = (flags & PriorityFlag) != 0 ? PriorityLength : 0;
-        var substitute = ArrayPool<byte>.Shared.Rent(FrameHeaderLength + _maxFrameSize);
         byte[]? reassembled = null;
+        byte[]? substitute = null;
         try
         {
             ReadOnlySpan<byte> block;
@@ -301,11 +332,19 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
                 block = reassembled.AsSpan(0, fragmentsLength);
             }
 
-            var outcome = AuthorityHeaderBlockRewriter.Rewrite(block, substitute.AsSpan(FrameHeaderLength + prefixLength, _maxFrameSize - prefixLength), out var written);
+            var outcome = AuthorityHeaderBlockRewriter.Scan(block);
             if (outcome == HeaderBlockRewrite.Unparsable)
                 return StopRewriting(); // Kestrel: COMPRESSION_ERROR
             if (outcome == HeaderBlockRewrite.Unchanged)
                 return blockLength;
+
+            var prefixLength = (flags & PriorityFlag) != 0 ? PriorityLength : 0;
+            substitute = ArrayPool<byte>.Shared.Rent(FrameHeaderLength + _maxFrameSize);
+            outcome = AuthorityHeaderBlockRewriter.Rewrite(block, substitute.AsSpan(FrameHeaderLength + prefixLength, _maxFrameSize - prefixLength), out var written);
+            if (outcome == HeaderBlockRewrite.Unparsable)
+                return StopRewriting();
+            if (outcome == HeaderBlockRewrite.Unchanged)
+                return blockLength; // the rewritten block would not fit one frame
 
             var payloadLength = prefixLength + written;
             substitute[0] = (byte)(payloadLength >> 16);
@@ -382,6 +421,9 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
         else
             frames.Slice(0, FrameHeaderLength).CopyTo(header);
     }
+
+    private static long OffsetIn(in ReadOnlySequence<byte> buffer, SequencePosition position) =>
+        buffer.GetOffset(position) - buffer.GetOffset(buffer.Start);
 
     private static int FramePayloadLength(ReadOnlySpan<byte> header) => (header[0] << 16) | (header[1] << 8) | header[2];
 

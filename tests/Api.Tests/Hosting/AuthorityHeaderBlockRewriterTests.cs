@@ -29,6 +29,7 @@ public class AuthorityHeaderBlockRewriterTests
     private static byte[] Rewrite(byte[] block, HeaderBlockRewrite expected)
     {
         var destination = new byte[16_384];
+        Assert.Equal(expected, AuthorityHeaderBlockRewriter.Scan(block));
         Assert.Equal(expected, AuthorityHeaderBlockRewriter.Rewrite(block, destination, out var written));
         return expected == HeaderBlockRewrite.Rewritten ? destination[..written] : block;
     }
@@ -141,6 +142,7 @@ public class AuthorityHeaderBlockRewriterTests
     [InlineData("3f")] // size update integer truncated
     public void Invalid_hpack_is_reported_unparsable(string hex)
     {
+        Assert.Equal(HeaderBlockRewrite.Unparsable, AuthorityHeaderBlockRewriter.Scan(Block(SizeUpdate(100), Hex(hex))));
         Assert.Equal(HeaderBlockRewrite.Unparsable, AuthorityHeaderBlockRewriter.Rewrite(Block(SizeUpdate(100), Hex(hex)), new byte[1024], out var written));
         Assert.Equal(0, written);
     }
@@ -153,6 +155,7 @@ public class AuthorityHeaderBlockRewriterTests
         var block = Block(Indexed(2), Literal(IncrementalIndexing, AuthorityIndex, "http://" + host, true));
         var expected = Block(Indexed(2), Literal(IncrementalIndexing, AuthorityIndex, host, false));
         Assert.True(expected.Length > block.Length);
+        Assert.Equal(HeaderBlockRewrite.Rewritten, AuthorityHeaderBlockRewriter.Scan(block));
         Assert.Equal(HeaderBlockRewrite.Unchanged, AuthorityHeaderBlockRewriter.Rewrite(block, new byte[expected.Length - 1], out var written));
         Assert.Equal(0, written);
         var destination = new byte[expected.Length];

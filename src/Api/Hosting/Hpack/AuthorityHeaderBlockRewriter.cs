@@ -47,90 +47,20 @@ internal static class AuthorityHeaderBlockRewriter
     private static ReadOnlySpan<byte> SchemeSeparator => "://"u8;
 
     /// <summary>
-    /// Walks one complete header block (the concatenated fragments of a HEADERS frame and its CONTINUATION frames) and,
-    /// when a <c>:authority</c> value needs it, writes the rewritten block to <paramref name="destination"/>
-    /// (<paramref name="written"/> octets). A rewritten block that would not fit <paramref name="destination"/> yields
-    /// <see cref="HeaderBlockRewrite.Unchanged"/>.
+    /// Walks one complete header block (the concatenated fragments of a HEADERS frame and its CONTINUATION frames) without
+    /// writing anything: <see cref="HeaderBlockRewrite.Rewritten"/> when <see cref="Rewrite"/> would rewrite it (given room),
+    /// <see cref="HeaderBlockRewrite.Unchanged"/> when there is nothing to rewrite, <see cref="HeaderBlockRewrite.Unparsable"/>
+    /// for invalid HPACK. Cheap enough for every block: strings are skipped, only a <c>:authority</c> value is decoded.
     /// </summary>
-    public static HeaderBlockRewrite Rewrite(ReadOnlySpan<byte> block, Span<byte> destination, out int written)
-    {
-        written = 0;
-        var fieldSeen = false;
-        var rewritten = false;
-        var fits = true;
-        var copiedUpTo = 0; // once rewriting: block octets before this are in destination already
-        Span<byte> nameScratch = stackalloc byte[HpackHuffman.MaxDecodedLength(AuthorityName.Length)];
-        Span<byte> valueScratch = stackalloc byte[StackScratchLength];
-        var position = 0;
-        while (position < block.Length)
-        {
-            var representation = block[position];
-            if ((representation & 0x80) != 0) // indexed header field, §6.1
-            {
-                if (!HpackInteger.TryRead(block, ref position, 7, out var index) || index == 0)
-                    return HeaderBlockRewrite.Unparsable;
-                fieldSeen = true;
-                continue;
-            }
+    public static HeaderBlockRewrite Scan(ReadOnlySpan<byte> block) => Walk(block, [], scanOnly: true, out _);
 
-            if ((representation & 0xE0) == 0x20) // dynamic table size update, §6.3: only before the first field
-            {
-                if (fieldSeen || !HpackInteger.TryRead(block, ref position, 5, out _))
-                    return HeaderBlockRewrite.Unparsable;
-                continue;
-            }
-
-            // Literal header field, §6.2: 01 = incremental indexing (6-bit name index), 0000 = without indexing,
-            // 0001 = never indexed (4-bit name index); name index 0 means a literal name follows.
-            var incrementalIndexing = (representation & 0xC0) == 0x40;
-            if (!HpackInteger.TryRead(block, ref position, incrementalIndexing ? 6 : 4, out var nameIndex))
-                return HeaderBlockRewrite.Unparsable;
-            var isAuthority = nameIndex == AuthorityStaticIndex;
-            if (nameIndex == 0)
-            {
-                if (!HpackString.TryRead(block, ref position, out var nameHuffman, out var nameOctets))
-                    return HeaderBlockRewrite.Unparsable;
-                if (!TryIsAuthorityName(block[nameOctets], nameHuffman, nameScratch, out isAuthority))
-                    return HeaderBlockRewrite.Unparsable;
-            }
-
-            var valueStart = position;
-            if (!HpackString.TryRead(block, ref position, out var valueHuffman, out var valueOctets))
-                return HeaderBlockRewrite.Unparsable;
-            fieldSeen = true;
-            if (!isAuthority)
-                continue;
-
-            var encodedValue = block[valueOctets];
-            byte[]? rented = null;
-            try
-            {
-                var scratch = valueScratch;
-                if (valueHuffman && HpackHuffman.MaxDecodedLength(encodedValue.Length) > scratch.Length)
-                    scratch = rented = ArrayPool<byte>.Shared.Rent(HpackHuffman.MaxDecodedLength(encodedValue.Length));
-                if (!HpackString.TryDecode(encodedValue, valueHuffman, scratch, out var value))
-                    return HeaderBlockRewrite.Unparsable;
-                if (!TryGetAuthorityOfUrl(value, out var authority))
-                    continue;
-
-                rewritten = true;
-                if (fits)
-                    fits = TryAppend(destination, ref written, block[copiedUpTo..valueStart]) &&
-                        TryAppendPlainString(destination, ref written, value[authority]);
-                copiedUpTo = position;
-            }
-            finally
-            {
-                if (rented is not null)
-                    ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-
-        if (rewritten && fits && TryAppend(destination, ref written, block[copiedUpTo..]))
-            return HeaderBlockRewrite.Rewritten;
-        written = 0;
-        return HeaderBlockRewrite.Unchanged;
-    }
+    /// <summary>
+    /// Walks one complete header block and, when a <c>:authority</c> value needs it, writes the rewritten block to
+    /// <paramref name="destination"/> (<paramref name="written"/> octets). A rewritten block that would not fit
+    /// <paramref name="destination"/> yields <see cref="HeaderBlockRewrite.Unchanged"/>.
+    /// </summary>
+    public static HeaderBlockRewrite Rewrite(ReadOnlySpan<byte> block, Span<byte> destination, out int written) =>
+        Walk(block, destination, scanOnly: false, out written);
 
     /// <summary>
     /// For a value <c>scheme://authority[/...]</c> (scheme per RFC 3986 §3.1: a letter, then letters, digits, '+', '-', '.'),
@@ -158,7 +88,110 @@ internal static class AuthorityHeaderBlockRewriter
         return true;
     }
 
-    private static bool TryIsAuthorityName(ReadOnlySpan<byte> octets, bool huffman, Span<byte> scratch, out bool isAuthority)
+    private static HeaderBlockRewrite Walk(ReadOnlySpan<byte> block, Span<byte> destination, bool scanOnly, out int written)
+    {
+        written = 0;
+        var fieldSeen = false;
+        var rewritten = false;
+        var fits = true;
+        var copiedUpTo = 0; // once rewriting: block octets before this are in destination already
+        var position = 0;
+        while (position < block.Length)
+        {
+            var representation = block[position];
+            if ((representation & 0x80) != 0) // indexed header field, §6.1
+            {
+                if (!HpackInteger.TryRead(block, ref position, 7, out var index) || index == 0)
+                    return HeaderBlockRewrite.Unparsable;
+                fieldSeen = true;
+                continue;
+            }
+
+            if ((representation & 0xE0) == 0x20) // dynamic table size update, §6.3: only before the first field
+            {
+                if (fieldSeen || !HpackInteger.TryRead(block, ref position, 5, out _))
+                    return HeaderBlockRewrite.Unparsable;
+                continue;
+            }
+
+            // Literal header field, §6.2: 01 = incremental indexing (6-bit name index), 0000 = without indexing,
+            // 0001 = never indexed (4-bit name index); name index 0 means a literal name follows.
+            var incrementalIndexing = (representation & 0xC0) == 0x40;
+            if (!HpackInteger.TryRead(block, ref position, incrementalIndexing ? 6 : 4, out var nameIndex))
+                return HeaderBlockRewrite.Unparsable;
+            var isAuthority = nameIndex == AuthorityStaticIndex;
+            if (nameIndex == 0)
+            {
+                if (!HpackString.TryRead(block, ref position, out var nameHuffman, out var nameOctets) ||
+                    !TryIsAuthorityName(block[nameOctets], nameHuffman, out isAuthority))
+                    return HeaderBlockRewrite.Unparsable;
+            }
+
+            var valueStart = position;
+            if (!HpackString.TryRead(block, ref position, out var valueHuffman, out var valueOctets))
+                return HeaderBlockRewrite.Unparsable;
+            fieldSeen = true;
+            if (!isAuthority)
+                continue;
+
+            var outcome = RewriteAuthorityValue(block[valueOctets], valueHuffman, scanOnly || !fits ? [] : destination[written..],
+                block[copiedUpTo..valueStart], out var appended);
+            if (outcome != HeaderBlockRewrite.Rewritten)
+            {
+                if (outcome == HeaderBlockRewrite.Unparsable)
+                    return outcome;
+                continue;
+            }
+
+            if (scanOnly)
+                return HeaderBlockRewrite.Rewritten;
+            rewritten = true;
+            fits &= appended > 0;
+            written += appended;
+            copiedUpTo = position;
+        }
+
+        if (rewritten && fits && TryAppend(destination, ref written, block[copiedUpTo..]))
+            return HeaderBlockRewrite.Rewritten;
+        written = 0;
+        return HeaderBlockRewrite.Unchanged;
+    }
+
+    /// <summary>
+    /// Decodes a <c>:authority</c> value: <see cref="HeaderBlockRewrite.Unchanged"/> when it is not a URL, else
+    /// <see cref="HeaderBlockRewrite.Rewritten"/> with <paramref name="preceding"/> (the block octets since the last rewrite,
+    /// up to this field's value) and the authority as a plain string appended to <paramref name="destination"/>
+    /// (<paramref name="appended"/> octets, 0 when they do not fit).
+    /// </summary>
+    private static HeaderBlockRewrite RewriteAuthorityValue(ReadOnlySpan<byte> encoded, bool huffman, Span<byte> destination,
+        ReadOnlySpan<byte> preceding, out int appended)
+    {
+        appended = 0;
+        byte[]? rented = null;
+        try
+        {
+            Span<byte> scratch = stackalloc byte[StackScratchLength];
+            var decodedLength = huffman ? HpackHuffman.MaxDecodedLength(encoded.Length) : 0;
+            if (decodedLength > scratch.Length)
+                scratch = rented = ArrayPool<byte>.Shared.Rent(decodedLength);
+            if (!HpackString.TryDecode(encoded, huffman, scratch, out var value))
+                return HeaderBlockRewrite.Unparsable;
+            if (!TryGetAuthorityOfUrl(value, out var authority))
+                return HeaderBlockRewrite.Unchanged;
+
+            var written = 0;
+            if (TryAppend(destination, ref written, preceding) && TryAppendPlainString(destination, ref written, value[authority]))
+                appended = written;
+            return HeaderBlockRewrite.Rewritten;
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static bool TryIsAuthorityName(ReadOnlySpan<byte> octets, bool huffman, out bool isAuthority)
     {
         isAuthority = false;
         if (!huffman)
@@ -170,6 +203,7 @@ internal static class AuthorityHeaderBlockRewriter
         // A Huffman-coded name longer than this cannot decode to ten octets; validity is the server's business then.
         if (octets.Length > AuthorityName.Length)
             return true;
+        Span<byte> scratch = stackalloc byte[HpackHuffman.MaxDecodedLength(AuthorityName.Length)];
         if (!HpackHuffman.TryDecode(octets, scratch, out var length))
             return false;
         isAuthority = scratch[..length].SequenceEqual(AuthorityName);
