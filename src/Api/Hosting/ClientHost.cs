@@ -81,12 +81,13 @@ public sealed class ClientHost : IAsyncDisposable
             limits.Http2.KeepAlivePingDelay = _options.KeepAlivePingDelay;
             limits.Http2.KeepAlivePingTimeout = _options.KeepAlivePingTimeout;
             var prefaceTimeout = _options.PrefaceTimeout;
+            var maxFrameSize = limits.Http2.MaxFrameSize;
             foreach (var url in listenUrls)
             {
                 Action<ListenOptions> configure = listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
-                    listen.Use(next => connection => Http2PrefaceDetection.OnConnectionAsync(connection, next, prefaceTimeout));
+                    listen.Use(next => connection => Http2PrefaceDetection.OnConnectionAsync(connection, next, prefaceTimeout, maxFrameSize));
                 };
                 if (url.UnixSocketPath is { } socketPath)
                     kestrel.ListenUnixSocket(socketPath, configure);

@@ -15,14 +15,21 @@ namespace Akka.Etcd.Api.Hosting;
 /// <see cref="ITlsApplicationProtocolFeature"/> reporting "h2" (plus an <see cref="ITlsConnectionFeature"/> without
 /// certificate, since Kestrel's protocol selection only trusts ALPN when a TLS feature is present; no
 /// <see cref="Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature"/> is set, so HTTP/2's TLS checks stay off).
-/// Kestrel then expects the scheme "https", so the server must set <c>AllowAlternateSchemes</c>. Stateless and thread-safe.
+/// Kestrel then expects the scheme "https", so the server must set <c>AllowAlternateSchemes</c>. An HTTP/2 connection's
+/// input is then read through an <see cref="Http2AuthorityRewritingReader"/>, so that grpc-go's
+/// <c>:authority: http://host:port</c> (clientv3 3.4 with scheme-prefixed endpoints) reaches Kestrel as <c>host:port</c>.
+/// Stateless and thread-safe.
 /// </summary>
 internal static class Http2PrefaceDetection
 {
     private static ReadOnlySpan<byte> Preface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
 
-    /// <summary>Runs the detection, then the rest of the connection pipeline (not at all if the peek times out).</summary>
-    public static async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next, TimeSpan prefaceTimeout)
+    /// <summary>
+    /// Runs the detection, then the rest of the connection pipeline (not at all if the peek times out).
+    /// <paramref name="maxFrameSize"/> is Kestrel's HTTP/2 SETTINGS_MAX_FRAME_SIZE in octets.
+    /// </summary>
+    public static async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next, TimeSpan prefaceTimeout,
+        int maxFrameSize = Http2AuthorityRewritingReader.DefaultMaxFrameSize)
     {
         bool isHttp2;
         using (var timeout = new CancellationTokenSource(prefaceTimeout))
@@ -41,6 +48,8 @@ internal static class Http2PrefaceDetection
         {
             connection.Features.Set<ITlsApplicationProtocolFeature>(H2PriorKnowledge.Instance);
             connection.Features.Set<ITlsConnectionFeature>(H2PriorKnowledge.Instance);
+            var transport = connection.Transport;
+            connection.Transport = new RewrittenInput(new Http2AuthorityRewritingReader(transport.Input, maxFrameSize), transport.Output);
         }
 
         await next(connection).ConfigureAwait(false);
@@ -84,6 +93,14 @@ internal static class Http2PrefaceDetection
 
         isPreface = length == preface.Length;
         return isPreface;
+    }
+
+    /// <summary>The connection's transport with its input read through a rewriting reader.</summary>
+    private sealed class RewrittenInput(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
     }
 
     /// <summary>The ALPN result "h2" of a connection that has no TLS at all.</summary>
