@@ -42,6 +42,8 @@ public static class Program
             builder.ClearProviders();
             builder.SetMinimumLevel(logProvider.MinimumLevel);
             builder.AddProvider(logProvider);
+            // Kestrel's per-request and per-connection chatter is not etcd's; keep its warnings and errors only.
+            builder.AddFilter("Microsoft", level => level >= LogLevel.Warning && level >= logProvider.MinimumLevel);
         });
         var log = loggers.CreateLogger("etcdmain/main");
         try
