@@ -22,6 +22,22 @@ public sealed class ClusterMembership
     private readonly Dictionary<ulong, Member> _members = new();
     private readonly HashSet<ulong> _removed = new();
     private volatile IReadOnlyList<Member> _snapshot = Array.Empty<Member>();
+    private volatile string? _clusterVersion;
+
+    /// <summary>Backend bucket of cluster-wide settings; key <c>clusterVersion</c> holds the cluster version.</summary>
+    public const string ClusterBucket = "cluster";
+
+    private static readonly byte[] ClusterVersionKey = System.Text.Encoding.UTF8.GetBytes("clusterVersion");
+
+    /// <summary>The cluster version the leader recorded (e.g. <c>3.4.0</c>), or null before it did (any thread).</summary>
+    public string? ClusterVersion => _clusterVersion;
+
+    /// <summary>Records the cluster version (applied from a ClusterVersionSet entry).</summary>
+    public void SetClusterVersion(SqliteBackend backend, string version)
+    {
+        _clusterVersion = version;
+        backend.PutBucketValue(ClusterBucket, ClusterVersionKey, System.Text.Encoding.UTF8.GetBytes(version));
+    }
     private volatile IReadOnlySet<ulong> _removedSnapshot = new HashSet<ulong>();
 
     /// <summary>Current members ordered by ID (an immutable snapshot; safe from any thread).</summary>
@@ -57,6 +73,8 @@ public sealed class ClusterMembership
         {
             _removed.Add(BinaryPrimitives.ReadUInt64BigEndian(key));
         }
+        var version = backend.GetBucketValue(ClusterBucket, ClusterVersionKey);
+        _clusterVersion = version is null ? null : System.Text.Encoding.UTF8.GetString(version);
         Publish();
         return _members.Count > 0;
     }

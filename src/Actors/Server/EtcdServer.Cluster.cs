@@ -175,6 +175,13 @@ public sealed partial class EtcdServer
                 await ProposeAsync(request.Clone(), checkQuota: false, cancel).ConfigureAwait(false);
                 _logger.LogInformation("published local member to cluster through raft: {name} {clientUrls} cluster {cluster}",
                     Options.Name, string.Join(",", Options.AdvertiseClientUrls), Status.ClusterId.ToString("x16"));
+                if (Status.IsLeader && Membership.ClusterVersion is null)
+                {
+                    // etcd's leader records the cluster version once it has started (monitorVersions).
+                    await ProposeAsync(new InternalRaftRequest { ClusterVersionSet = new ClusterVersionSetRequest { Ver = ClusterVersion } },
+                        checkQuota: false, cancel).ConfigureAwait(false);
+                    _logger.LogInformation("set initial cluster version to {version}", ClusterVersion);
+                }
                 return;
             }
             catch (EtcdException ex)
@@ -184,6 +191,12 @@ public sealed partial class EtcdServer
             }
         }
     }
+
+    /// <summary>
+    /// A quorum no-op through the log: completes once a committed entry proposed now has been applied here (what
+    /// etcd 3.4's <c>/health</c> does with a QGET). Errors: NoLeader, Timeout.
+    /// </summary>
+    public Task QuorumNoopAsync(CancellationToken cancel) => ProposeAsync(new InternalRaftRequest(), checkQuota: false, cancel);
 
     /// <summary>The Raft status of this member (leader, term, per-follower progress on the leader).</summary>
     public async Task<RaftStatus> RaftStatusAsync(CancellationToken cancel)

@@ -404,6 +404,19 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         {
             return ApplyLeaseRevoke(revoke, index);
         }
+        if (request.ClusterVersionSet is { } version)
+        {
+            _membership.SetClusterVersion(_store.Backend, version.Ver);
+            _store.ApplyNoop(index);
+            return new EmptyResponse();
+        }
+        if (request.Put is null && request.DeleteRange is null && request.Txn is null && request.Compaction is null
+            && request.ClusterMemberAttrSet is null && request.LeaseCheckpoint is null)
+        {
+            // A quorum no-op: the request only had to pass through the log.
+            _store.ApplyNoop(index);
+            return new EmptyResponse();
+        }
         if (request.ClusterMemberAttrSet is { } attributes)
         {
             _membership.SetAttributes(_store.Backend, attributes.MemberID, attributes.MemberAttributes);

@@ -45,7 +45,15 @@ public static class HttpEndpoints
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             timeout.CancelAfter(TimeSpan.FromSeconds(1));
-            await server.RangeAsync(new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health"), Serializable = serializable }, timeout.Token);
+            if (serializable)
+            {
+                await server.RangeAsync(new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health"), Serializable = true }, timeout.Token);
+            }
+            else
+            {
+                // As etcd 3.4: a quorum request through the log.
+                await server.QuorumNoopAsync(timeout.Token);
+            }
             return true;
         }
         catch (Exception)
