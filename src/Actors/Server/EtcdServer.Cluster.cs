@@ -50,8 +50,8 @@ public sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// Cluster.MemberRemove. Errors: MemberNotFound; MemberNotEnoughStarted when removing a voter would leave
-    /// fewer voters than a quorum of the current configuration can be formed from (etcd's strict reconfig check).
+    /// Cluster.MemberRemove. Errors: MemberNotFound; MemberNotEnoughStarted when, after removing a voter, the voters
+    /// this member can reach would not form a quorum of the remaining voters (etcd's strict reconfig check).
     /// </summary>
     public async Task<MemberRemoveResponse> MemberRemoveAsync(MemberRemoveRequest request, CancellationToken cancel)
     {
@@ -59,8 +59,12 @@ public sealed partial class EtcdServer
         var member = members.FirstOrDefault(m => m.ID == request.ID) ?? throw EtcdErrors.MemberNotFound;
         if (!member.IsLearner)
         {
-            var voters = members.Count(m => !m.IsLearner);
-            if (voters <= 1)
+            // etcd's strict reconfig check (mayRemoveMember): after the removal, the voters this member can reach
+            // (itself plus peers with a connected stream) must still form a quorum of the remaining voters.
+            var voters = members.Where(m => !m.IsLearner).Select(m => m.ID).ToList();
+            var remaining = voters.Count - 1;
+            var active = voters.Count(id => id != request.ID && (id == Status.MemberId || (_transport?.IsActive(id) ?? false)));
+            if (remaining < 1 || active < remaining / 2 + 1)
             {
                 throw EtcdErrors.MemberNotEnoughStarted;
             }

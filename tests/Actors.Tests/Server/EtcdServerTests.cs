@@ -118,6 +118,33 @@ public sealed class EtcdServerTests : IDisposable
     }
 
     [Fact]
+    public async Task Leases_and_their_keys_survive_a_restart_and_a_revoke_deletes_the_keys_in_one_revision()
+    {
+        var options = Options();
+        long lease;
+        await using (var server = await Start(options))
+        {
+            var grant = await server.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None);
+            lease = grant.ID;
+            Assert.NotEqual(0, lease);
+            await server.PutAsync(new PutRequest { Key = B("l/a"), Value = B("1"), Lease = lease }, CancellationToken.None);
+            await server.PutAsync(new PutRequest { Key = B("l/b"), Value = B("2"), Lease = lease }, CancellationToken.None);
+        }
+        await using var restarted = await Start(options);
+        var ttl = await restarted.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease, Keys = true }, CancellationToken.None);
+        Assert.Equal(60, ttl.GrantedTTL);
+        Assert.InRange(ttl.TTL, 1, 60);
+        Assert.Equal(new[] { "l/a", "l/b" }, ttl.Keys.Select(k => k.ToStringUtf8()).ToArray());
+        var before = await restarted.RangeAsync(new RangeRequest { Key = B("l/"), RangeEnd = B("l0") }, CancellationToken.None);
+        var revoke = await restarted.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, CancellationToken.None);
+        Assert.Equal(before.Header.Revision + 1, revoke.Header.Revision);
+        var after = await restarted.RangeAsync(new RangeRequest { Key = B("l/"), RangeEnd = B("l0") }, CancellationToken.None);
+        Assert.Empty(after.Kvs);
+        var gone = await restarted.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease }, CancellationToken.None);
+        Assert.Equal(-1, gone.TTL);
+    }
+
+    [Fact]
     public async Task A_data_dir_of_another_member_is_refused()
     {
         await using (await Start(Options()))
