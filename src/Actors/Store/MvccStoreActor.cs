@@ -507,16 +507,7 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
                 query.Fail(reason);
                 break;
             case StoreMessage.InstallBackend install:
-                try
-                {
-                    InstallBackendFile(install.DbPath);
-                    install.Done.TrySetResult(_applied);
-                }
-                catch (Exception ex)
-                {
-                    install.Done.TrySetException(ex);
-                    throw;
-                }
+                install.Done.TrySetException(reason);
                 break;
             case StoreMessage.PersistForSnapshot persist:
                 persist.Reply.TrySetException(reason);
