@@ -54,8 +54,14 @@ public sealed record EndpointStatusRow(string Endpoint, ulong ClusterId, ulong M
 public sealed record MemberRow(ulong Id, string Name, IReadOnlyList<string> PeerUrls, IReadOnlyList<string> ClientUrls,
     bool IsLearner)
 {
-    /// <summary>The ID as etcdctl prints it in tables and takes it as an argument: 16 lowercase hex digits.</summary>
-    public string HexId => Id.ToString("x16", CultureInfo.InvariantCulture);
+    /// <summary>The ID as etcdctl prints it in tables (Go's <c>%x</c>: lowercase hex, no padding) and takes it as an argument.</summary>
+    public string HexId => Id.ToString("x", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// An ID as etcdctl's <c>member add/remove/promote</c> messages print it: Go's <c>%16x</c>, lowercase hex
+    /// right-aligned in 16 columns with spaces (not zeros).
+    /// </summary>
+    public static string Padded(ulong id) => id.ToString("x", CultureInfo.InvariantCulture).PadLeft(16);
 }
 
 /// <summary>What <c>etcdctl member list -w json</c> printed: the header's cluster ID and the members in order.</summary>
