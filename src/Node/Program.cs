@@ -81,6 +81,7 @@ public static class Program
             }, loggers.CreateLogger("rafthttp/transport"));
             return transport;
         }, stop.Token).ConfigureAwait(false);
+        server.PromoteForwarder = LeaderForwarding.PromoteAsync;
         var peerRegistry = new GrpcServiceRegistry();
         new PeerService(transport!).Register(peerRegistry);
         var peerHostOptions = new ClientHostOptions

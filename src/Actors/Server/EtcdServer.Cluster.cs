@@ -98,20 +98,38 @@ public sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// Cluster.MemberPromote: a learner becomes a voter. Served by the leader, which knows the learner's progress.
+    /// How a follower hands Cluster.MemberPromote to the leader, which alone knows the learner's progress (etcd's
+    /// PromoteMember forwards it to the leader too): called with the leader's member entry and the request, it returns
+    /// the leader's response or throws the leader's error. Null: a follower answers NotLeader. Set once by the host
+    /// before clients are served.
+    /// </summary>
+    public Func<Member, MemberPromoteRequest, CancellationToken, Task<MemberPromoteResponse>>? PromoteForwarder { get; set; }
+
+    /// <summary>
+    /// Cluster.MemberPromote: a learner becomes a voter. Served by the leader, which knows the learner's progress;
+    /// a follower forwards it through <see cref="PromoteForwarder"/> and answers with its own header.
     /// Errors: MemberNotFound, MemberNotLearner, LearnerNotReady (its match index is below 90% of the leader's),
-    /// NotLeader on a follower.
+    /// NotLeader on a follower without a forwarder or a known leader.
     /// </summary>
     public async Task<MemberPromoteResponse> MemberPromoteAsync(MemberPromoteRequest request, CancellationToken cancel)
     {
-        var member = CurrentMembers().FirstOrDefault(m => m.ID == request.ID) ?? throw EtcdErrors.MemberNotFound;
+        var members = CurrentMembers();
+        var member = members.FirstOrDefault(m => m.ID == request.ID) ?? throw EtcdErrors.MemberNotFound;
         if (!member.IsLearner)
         {
             throw EtcdErrors.MemberNotLearner;
         }
         if (!Status.IsLeader)
         {
-            throw EtcdErrors.NotLeader;
+            var leader = members.FirstOrDefault(m => m.ID == Status.Leader && m.ID != Status.MemberId);
+            var forwarder = PromoteForwarder;
+            if (forwarder is null || leader is null)
+            {
+                throw EtcdErrors.NotLeader;
+            }
+            var forwarded = await forwarder(leader, request, cancel).ConfigureAwait(false);
+            forwarded.Header = MemberList().Header;
+            return forwarded;
         }
         var status = await RaftStatusAsync(cancel).ConfigureAwait(false);
         var leaderMatch = status.Progress.TryGetValue(Status.MemberId, out var own) ? own.Match : 0;

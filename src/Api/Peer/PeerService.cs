@@ -39,6 +39,10 @@ public sealed class PeerService
             await responses.WriteAsync(new Message { From = _transport.LocalId, To = from }, token).ConfigureAwait(false);
             while (await requests.MoveNext(token).ConfigureAwait(false))
             {
+                // A stream opened before its sender was removed stays up; end it with errMemberRemoved at the next
+                // message, so the removed member learns it (and exits) even when it never got the ConfChange entry.
+                if (_transport.IsMemberRemoved?.Invoke(from) == true)
+                    throw new EtcdException(RpcStatusCode.FailedPrecondition, PeerProtocol.MemberRemoved);
                 if (requests.Current.To != 0)
                     _transport.OnReceived(requests.Current);
             }

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Akka.Etcd.EndToEnd.Tests.Harness;
+
+/// <summary>
+/// One member process of a multi-member cluster (etcd 3.4 or akka-etcd, same flags) on loopback, with its data dir
+/// inside the cluster's temp root. Unlike <see cref="MemberProcess"/>, starting does not wait for health: a member of
+/// a new cluster is healthy only once a quorum runs, so <see cref="ClusterProcesses"/> starts all, then waits.
+/// Captures stdout/stderr into <see cref="Log"/>. Start/Kill/Restart are not thread-safe (call them from the test);
+/// <see cref="Log"/>, <see cref="IsRunning"/> and <see cref="ExitCode"/> can be read from any thread.
+/// </summary>
+public sealed class ClusterMember : IAsyncDisposable
+{
+    /// <summary>How long <see cref="WaitHealthyAsync"/> waits by default.</summary>
+    public static readonly TimeSpan HealthDeadline = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan HealthPollInterval = TimeSpan.FromMilliseconds(50);
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
+
+    private readonly StringBuilder _log = new();
+    private readonly string[] _flags;
+    private Process? _process;
+    private TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _starts;
+
+    /// <summary>
+    /// Describes a member; nothing runs until <see cref="Start"/>.
+    /// </summary>
+    /// <param name="kind">Which binary runs.</param>
+    /// <param name="name">The member name (<c>--name</c>), e.g. <c>m1</c>.</param>
+    /// <param name="clientPort">Loopback port for <c>--listen-client-urls</c>/<c>--advertise-client-urls</c>.</param>
+    /// <param name="peerPort">Loopback port for <c>--listen-peer-urls</c>/<c>--initial-advertise-peer-urls</c>.</param>
+    /// <param name="dataRoot">Directory that holds this member's data dir <c>NAME.data</c>.</param>
+    /// <param name="clusterFlags">Flags after the per-member ones: <c>--initial-cluster</c>, token, state, extras.</param>
+    public ClusterMember(ServerKind kind, string name, int clientPort, int peerPort, string dataRoot,
+        IEnumerable<string> clusterFlags)
+    {
+        Kind = kind;
+        Name = name;
+        ClientPort = clientPort;
+        PeerPort = peerPort;
+        ClientUrl = $"http://127.0.0.1:{clientPort}";
+        PeerUrl = $"http://127.0.0.1:{peerPort}";
+        DataDir = Path.Combine(dataRoot, name + ".data");
+        _flags =
+        [
+            "--name", name,
+            "--data-dir", DataDir,
+            "--listen-client-urls", ClientUrl,
+            "--advertise-client-urls", ClientUrl,
+            "--listen-peer-urls", PeerUrl,
+            "--initial-advertise-peer-urls", PeerUrl,
+            .. clusterFlags,
+        ];
+    }
+
+    /// <summary>Which binary runs.</summary>
+    public ServerKind Kind { get; }
+
+    /// <summary>The member name (<c>--name</c>).</summary>
+    public string Name { get; }
+
+    /// <summary>The client port on 127.0.0.1.</summary>
+    public int ClientPort { get; }
+
+    /// <summary>The peer port on 127.0.0.1.</summary>
+    public int PeerPort { get; }
+
+    /// <summary>Client URL, <c>http://127.0.0.1:PORT</c>.</summary>
+    public string ClientUrl { get; }
+
+    /// <summary>Peer URL, <c>http://127.0.0.1:PORT</c>.</summary>
+    public string PeerUrl { get; }
+
+    /// <summary>The data dir (<c>--data-dir</c>); kept across restarts.</summary>
+    public string DataDir { get; }
+
+    /// <summary>The server flags, identical for every start.</summary>
+    public IReadOnlyList<string> Flags => _flags;
+
+    /// <summary>True while the current process has not exited.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Exit code of the last process once it exited by itself or was killed; null while running or never started.</summary>
+    public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
+
+    /// <summary>An etcdctl runner for this member's client URL only.</summary>
+    public Etcdctl Etcdctl(params string[] globalFlags) => new(ClientUrl, globalFlags);
+
+    /// <summary>Everything the server wrote to stdout and stderr so far, across restarts.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log) return _log.ToString();
+        }
+    }
+
+    /// <summary>The last <paramref name="lines"/> lines of <see cref="Log"/>, for failure messages.</summary>
+    public string LogTail(int lines = 40)
+    {
+        var all = Log.Split('\n');
+        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+    }
+
+    /// <summary>Launches the process (after killing a previous one) without waiting for health.</summary>
+    /// <exception cref="InvalidOperationException">The binary is missing.</exception>
+    public void Start()
+    {
+        Kill();
+        var info = StartInfo();
+        var start = ++_starts;
+        Append($"--- {Kind} {Name} start #{start}: {info.FileName} {string.Join(' ', info.ArgumentList)} ---");
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Append(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Append(e.Data); };
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.Exited += (_, _) => exited.TrySetResult();
+        _process?.Dispose();
+        _process = process;
+        _exited = exited;
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>
+    /// Polls <c>GET /health</c> until it answers <c>"health":"true"</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The process exited, or it was not healthy within
+    /// <paramref name="deadline"/> (default <see cref="HealthDeadline"/>); the message carries the log tail.</exception>
+    public async Task WaitHealthyAsync(TimeSpan? deadline = null)
+    {
+        var limit = deadline ?? HealthDeadline;
+        var process = _process ?? throw new InvalidOperationException($"{Name} was never started");
+        var exited = _exited.Task;
+        using var cancel = new CancellationTokenSource(limit);
+        using var timer = new PeriodicTimer(HealthPollInterval);
+        while (true)
+        {
+            if (exited.IsCompleted)
+                throw new InvalidOperationException(
+                    $"{Kind} {Name} exited with code {process.ExitCode} before it was healthy; log:\n{LogTail()}");
+            if (await IsHealthyAsync(cancel.Token)) return;
+            try
+            {
+                await Task.WhenAny(timer.WaitForNextTickAsync(cancel.Token).AsTask(), exited).WaitAsync(cancel.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new InvalidOperationException(
+                    $"{Kind} {Name} was not healthy at {ClientUrl}/health within {limit}; log:\n{LogTail()}");
+            }
+        }
+    }
+
+    /// <summary>Waits until the process exits by itself and returns its exit code.</summary>
+    /// <exception cref="TimeoutException">Still running after <paramref name="deadline"/>.</exception>
+    public async Task<int> WaitForExitAsync(TimeSpan deadline)
+    {
+        var process = _process ?? throw new InvalidOperationException($"{Name} was never started");
+        try
+        {
+            await _exited.Task.WaitAsync(deadline);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{Kind} {Name} still runs after {deadline}; log:\n{LogTail()}");
+        }
+        process.WaitForExit(); // Drains the redirected output.
+        return process.ExitCode;
+    }
+
+    /// <summary>SIGKILLs the process (no graceful shutdown) and waits for it to be gone. No-op if not running.</summary>
+    public void Kill()
+    {
+        var process = _process;
+        if (process is null || process.HasExited) return;
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited between the check and the kill.
+        }
+        process.WaitForExit();
+        Append($"--- {Kind} {Name} killed (SIGKILL) ---");
+    }
+
+    /// <summary>Kills the process if it runs, starts it again on the same data dir and ports, waits for health.</summary>
+    /// <exception cref="InvalidOperationException">Same as <see cref="WaitHealthyAsync"/>.</exception>
+    public async Task RestartAsync()
+    {
+        Start();
+        await WaitHealthyAsync();
+    }
+
+    /// <summary>Kills the process; the data dir is deleted with the cluster's temp root.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process?.Dispose();
+        _process = null;
+        return ValueTask.CompletedTask;
+    }
+
+    private ProcessStartInfo StartInfo()
+    {
+        ProcessStartInfo info;
+        if (Kind == ServerKind.Etcd)
+        {
+            info = new ProcessStartInfo(EtcdAvailable.Etcd());
+        }
+        else
+        {
+            var dll = Path.Combine(AppContext.BaseDirectory, "akka-etcd.dll");
+            if (!File.Exists(dll)) throw new InvalidOperationException($"{dll} is missing; build src/Node");
+            info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
+            info.ArgumentList.Add(dll);
+        }
+        foreach (var flag in _flags) info.ArgumentList.Add(flag);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.RedirectStandardInput = true;
+        info.UseShellExecute = false;
+        return info;
+    }
+
+    private async Task<bool> IsHealthyAsync(CancellationToken cancel)
+    {
+        try
+        {
+            using var response = await Http.GetAsync(ClientUrl + "/health", cancel);
+            if (!response.IsSuccessStatusCode) return false;
+            var body = await response.Content.ReadAsStringAsync(cancel);
+            return body.Replace(" ", "").Contains("\"health\":\"true\"", StringComparison.Ordinal);
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void Append(string line)
+    {
+        lock (_log) _log.AppendLine(line);
+    }
+}

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+
+namespace Akka.Etcd.EndToEnd.Tests.Harness;
+
+/// <summary>
+/// A cluster of N member processes (etcd 3.4 or akka-etcd, same flags) on loopback: members <c>m1..mN</c> with free
+/// client and peer ports, <c>--initial-cluster-token</c> <see cref="Token"/>, <c>--initial-cluster-state new</c>, data
+/// dirs in one temp root deleted on dispose. Member IDs and the cluster ID derive from the peer URLs and the token,
+/// so an etcd cluster and an akka-etcd cluster started on the same ports must report the same IDs.
+/// Not thread-safe: drive it from the test; the etcdctl helpers may run concurrently.
+/// </summary>
+public sealed class ClusterProcesses : IAsyncDisposable
+{
+    /// <summary>The <c>--initial-cluster-token</c> of every cluster started here.</summary>
+    public const string Token = "akka-etcd-e2e-cluster";
+
+    /// <summary>Default deadline for a cluster to start, publish its members and agree on a leader.</summary>
+    public static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly List<ClusterMember> _members = new();
+    private readonly IReadOnlyList<string> _extraFlags;
+
+    private ClusterProcesses(ServerKind kind, string dataRoot, IReadOnlyList<string> extraFlags)
+    {
+        Kind = kind;
+        DataRoot = dataRoot;
+        _extraFlags = extraFlags;
+    }
+
+    /// <summary>Which binary every member runs.</summary>
+    public ServerKind Kind { get; }
+
+    /// <summary>The temp directory holding every member's data dir; deleted on dispose.</summary>
+    public string DataRoot { get; }
+
+    /// <summary>Every member started so far, including joined and removed ones, in start order.</summary>
+    public IReadOnlyList<ClusterMember> Members => _members;
+
+    /// <summary>The members whose process currently runs.</summary>
+    public IReadOnlyList<ClusterMember> Running => _members.Where(m => m.IsRunning).ToArray();
+
+    /// <summary>
+    /// The ports a cluster of <paramref name="size"/> members uses: client and peer port of m1, then m2, ...
+    /// </summary>
+    public static int[] FreePorts(int size) => LoopbackPorts.Free(2 * size);
+
+    /// <summary>
+    /// Starts <paramref name="size"/> members, waits until every one is healthy, every member in
+    /// <c>member list</c> has published its name and client URL, and all agree on one leader.
+    /// </summary>
+    /// <param name="kind">Which binary runs.</param>
+    /// <param name="size">Number of voting members.</param>
+    /// <param name="extraFlags">Flags given to every member, e.g. <c>--snapshot-count 100</c>.</param>
+    /// <param name="ports">2 × size ports (client, peer per member) from <see cref="FreePorts"/>; fresh ones when null.</param>
+    /// <exception cref="InvalidOperationException">A member exited or the cluster was not ready within
+    /// <see cref="StartDeadline"/>; the message carries the logs.</exception>
+    public static async Task<ClusterProcesses> StartAsync(ServerKind kind, int size = 3,
+        IReadOnlyList<string>? extraFlags = null, int[]? ports = null)
+    {
+        ports ??= FreePorts(size);
+        if (ports.Length != 2 * size) throw new ArgumentException($"need {2 * size} ports, got {ports.Length}", nameof(ports));
+        var root = Directory.CreateTempSubdirectory($"akka-etcd-cluster-{kind.ToString().ToLowerInvariant()}-").FullName;
+        var cluster = new ClusterProcesses(kind, root, extraFlags ?? []);
+        var initialCluster = string.Join(',',
+            Enumerable.Range(0, size).Select(i => $"m{i + 1}=http://127.0.0.1:{ports[2 * i + 1]}"));
+        try
+        {
+            for (var i = 0; i < size; i++)
+            {
+                var member = cluster.Describe($"m{i + 1}", ports[2 * i], ports[2 * i + 1], initialCluster, "new");
+                cluster._members.Add(member);
+                member.Start();
+            }
+            await Task.WhenAll(cluster._members.Select(m => m.WaitHealthyAsync(StartDeadline)));
+            await cluster.WaitUntilPublishedAsync(size, StartDeadline);
+            await cluster.WaitForLeaderAsync(StartDeadline);
+            return cluster;
+        }
+        catch (Exception e)
+        {
+            var logs = cluster.LogTails();
+            await cluster.DisposeAsync();
+            throw new InvalidOperationException($"{kind} cluster of {size} did not start: {e.Message}\n{logs}", e);
+        }
+    }
+
+    /// <summary>
+    /// Describes (does not start) a new member <paramref name="name"/> on fresh ports that joins this cluster with
+    /// <c>--initial-cluster-state existing</c> and the given <c>--initial-cluster</c> (as <c>member add</c> printed it).
+    /// The member is tracked and killed on dispose.
+    /// </summary>
+    public ClusterMember DescribeJoiner(string name, string initialCluster, int clientPort, int peerPort)
+    {
+        var member = Describe(name, clientPort, peerPort, initialCluster, "existing");
+        _members.Add(member);
+        return member;
+    }
+
+    /// <summary>The member named <paramref name="name"/>.</summary>
+    public ClusterMember this[string name] => _members.Single(m => m.Name == name);
+
+    /// <summary>The member whose client URL is <paramref name="clientUrl"/>.</summary>
+    public ClusterMember ByClientUrl(string clientUrl) => _members.Single(m => m.ClientUrl == clientUrl);
+
+    /// <summary>An etcdctl runner whose <c>--endpoints</c> lists every running member's client URL.</summary>
+    public Etcdctl Etcdctl(params string[] globalFlags) =>
+        new(string.Join(',', Running.Select(m => m.ClientUrl)), globalFlags);
+
+    /// <summary>
+    /// Runs <c>etcdctl endpoint status -w json</c> against each of <paramref name="members"/> (default: the running
+    /// ones) and returns the rows of those that answered.
+    /// </summary>
+    public async Task<IReadOnlyList<EndpointStatusRow>> StatusAsync(IEnumerable<ClusterMember>? members = null)
+    {
+        var endpoints = string.Join(',', (members ?? Running).Select(m => m.ClientUrl));
+        var result = await new Etcdctl(endpoints, "--dial-timeout=1s", "--command-timeout=1s")
+            .RunAsync(["endpoint", "status", "-w", "json"], stdin: null, timeout: TimeSpan.FromSeconds(10));
+        var json = result.Stdout.Trim();
+        return json.StartsWith('[') ? EndpointStatusRow.ParseAll(json) : [];
+    }
+
+    /// <summary>
+    /// Polls <see cref="StatusAsync"/> on the running members until every one answers and all report the same leader,
+    /// which is one of them and satisfies <paramref name="accept"/> (any when null).
+    /// </summary>
+    /// <returns>The leader, its member ID, and how long the wait took (an upper bound: the end of the poll that saw it).</returns>
+    /// <exception cref="TimeoutException">No such agreement within <paramref name="deadline"/>; the message has the
+    /// last statuses and the log tails.</exception>
+    public async Task<(ClusterMember Leader, ulong LeaderId, TimeSpan Waited)> WaitForLeaderAsync(TimeSpan deadline,
+        Func<ulong, bool>? accept = null)
+    {
+        var clock = Stopwatch.StartNew();
+        using var poll = new PeriodicTimer(PollInterval);
+        IReadOnlyList<EndpointStatusRow> last = [];
+        while (true)
+        {
+            var running = Running;
+            last = await StatusAsync(running);
+            if (last.Count == running.Count && last.Count > 0)
+            {
+                var leader = last[0].Leader;
+                if (leader != 0 && (accept?.Invoke(leader) ?? true) && last.All(r => r.Leader == leader))
+                {
+                    var row = last.FirstOrDefault(r => r.MemberId == leader);
+                    if (row is not null) return (ByClientUrl(row.Endpoint), leader, clock.Elapsed);
+                }
+            }
+            if (clock.Elapsed >= deadline)
+                throw new TimeoutException(
+                    $"no agreed, accepted leader within {deadline}; last status:\n" +
+                    string.Join('\n', last) + "\n" + LogTails());
+            await poll.WaitForNextTickAsync();
+        }
+    }
+
+    /// <summary>
+    /// Polls <c>member list -w json</c> until it has <paramref name="count"/> members, each with a name and a client
+    /// URL (etcd's "started"), and returns that listing.
+    /// </summary>
+    /// <exception cref="TimeoutException">Not so within <paramref name="deadline"/>.</exception>
+    /// <param name="count">Expected number of members.</param>
+    /// <param name="deadline">How long to poll.</param>
+    /// <param name="via">Whose client URLs etcdctl talks to (default: every running member); leave learners out,
+    /// etcd 3.4 learners refuse the request.</param>
+    public async Task<MemberListing> WaitUntilPublishedAsync(int count, TimeSpan deadline,
+        IEnumerable<ClusterMember>? via = null)
+    {
+        var clock = Stopwatch.StartNew();
+        using var poll = new PeriodicTimer(PollInterval);
+        var ctl = new Etcdctl(string.Join(',', (via ?? Running).Select(m => m.ClientUrl)),
+            "--dial-timeout=1s", "--command-timeout=2s");
+        var last = "";
+        while (true)
+        {
+            var result = await ctl.RunAsync(["member", "list", "-w", "json"], stdin: null, timeout: TimeSpan.FromSeconds(10));
+            last = result.Stdout + result.Stderr;
+            if (result.Succeeded)
+            {
+                var listing = MemberListing.Parse(result.Stdout);
+                if (listing.Members.Count == count && listing.Members.All(m => m.Name.Length > 0 && m.ClientUrls.Count > 0))
+                    return listing;
+            }
+            if (clock.Elapsed >= deadline)
+                throw new TimeoutException($"member list did not show {count} started members within {deadline}; last:\n{last}");
+            await poll.WaitForNextTickAsync();
+        }
+    }
+
+    /// <summary>Every member's log tail, headed by its name, for failure messages.</summary>
+    public string LogTails(int lines = 30) =>
+        string.Join('\n', _members.Select(m => $"--- {m.Kind} {m.Name} log (tail) ---\n{m.LogTail(lines)}"));
+
+    /// <summary>Kills every member and deletes <see cref="DataRoot"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var member in _members) await member.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataRoot, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Already gone.
+        }
+    }
+
+    private ClusterMember Describe(string name, int clientPort, int peerPort, string initialCluster, string state) =>
+        new(Kind, name, clientPort, peerPort, DataRoot,
+        [
+            "--initial-cluster", initialCluster,
+            "--initial-cluster-token", Token,
+            "--initial-cluster-state", state,
+            .. _extraFlags,
+        ]);
+}
