@@ -110,7 +110,9 @@ public sealed partial class EtcdServer : IAsyncDisposable
             boot = boot with { MemberId = joined.MemberId, ClusterId = joined.ClusterId };
         }
         var status = new ServerStatus { MemberId = boot.MemberId, ClusterId = boot.ClusterId };
-        var server = new EtcdServer(options, status, loggers) { _members = boot.Members };
+        // A joining member knows the cluster only from its peers (JoinPeers) and the log; the IDs computed from
+        // --initial-cluster are not the cluster's (members added at run time get time-derived IDs).
+        var server = new EtcdServer(options, status, loggers) { _members = options.JoinExisting ? Array.Empty<Member>() : boot.Members };
         if (transportFactory is not null)
         {
             server._transport = transportFactory(status.MemberId, status.ClusterId);
@@ -319,7 +321,8 @@ public sealed partial class EtcdServer : IAsyncDisposable
     /// <summary>The cluster's members as applied from the log (MemberList); the bootstrap list until any is applied.</summary>
     public MemberListResponse MemberList()
     {
-        var response = new MemberListResponse { Header = ResponseHeaders.Create(Status, Status.Revision) };
+        // etcd's Cluster service leaves the header revision out.
+        var response = new MemberListResponse { Header = ResponseHeaders.Create(Status, 0) };
         var members = Membership.Members;
         response.Members.AddRange(members.Count > 0 ? members : _members);
         return response;

@@ -289,7 +289,7 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         _store.ApplyNoop(entry.Index);
         Logger.LogInformation("applied conf change {type} of member {member} at index {index}",
             change.Type.ToString(), change.NodeID.ToString("x16"), entry.Index);
-        var response = new MemberListResponse { Header = ResponseHeaders.Create(_status, _store.CurrentRevision) };
+        var response = new MemberListResponse { Header = ResponseHeaders.Create(_status, 0) }; // no revision, as etcd's Cluster service
         response.Members.AddRange(_membership.Members);
         _waiters.Trigger(change.ID, response);
     }
