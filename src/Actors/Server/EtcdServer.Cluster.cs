@@ -19,7 +19,8 @@ public sealed partial class EtcdServer
     /// <summary>
     /// Cluster.MemberAdd: a new voter or learner with the given peer URLs, through a ConfChange in the log.
     /// The ID is derived from the peer URLs, the cluster token and the current unix time, as etcd does.
-    /// Errors: MemberBadURLs, PeerURLExist, TooManyLearners.
+    /// Errors: MemberBadURLs, PeerURLExist, TooManyLearners, and etcd's strict reconfig errors MemberNotEnoughStarted
+    /// (a voter would not leave a started quorum) and Unhealthy (not every voter connected for 5 s).
     /// </summary>
     public async Task<MemberAddResponse> MemberAddAsync(MemberAddRequest request, CancellationToken cancel)
     {
@@ -36,6 +37,7 @@ public sealed partial class EtcdServer
         {
             throw EtcdErrors.TooManyLearners;
         }
+        MayAddMember(members, request.IsLearner);
         var member = new Member
         {
             ID = MemberIdentity.ComputeMemberId(request.PeerURLs, Options.InitialClusterToken, DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
@@ -219,6 +221,36 @@ public sealed partial class EtcdServer
     /// etcd 3.4's <c>/health</c> does with a QGET). Errors: NoLeader, Timeout.
     /// </summary>
     public Task QuorumNoopAsync(CancellationToken cancel) => ProposeAsync(new InternalRaftRequest(), checkQuota: false, cancel);
+
+    /// <summary>
+    /// etcd's strict reconfig check for adds (mayAddMember): a voter may only be added when the started voters
+    /// still form a quorum of the grown cluster, and any member only while this member has been connected to every
+    /// voter for at least 5 s (etcd's HealthInterval). Errors: MemberNotEnoughStarted, Unhealthy.
+    /// </summary>
+    private void MayAddMember(IReadOnlyList<Member> members, bool isLearner)
+    {
+        if (_transport is null)
+        {
+            return;
+        }
+        var voters = members.Where(m => !m.IsLearner).Select(m => m.ID).ToList();
+        if (!isLearner)
+        {
+            var started = voters.Count(id => id == Status.MemberId || _transport.IsActive(id));
+            if (started < (voters.Count + 1) / 2 + 1)
+            {
+                throw EtcdErrors.MemberNotEnoughStarted;
+            }
+        }
+        var healthySince = DateTime.UtcNow - TimeSpan.FromSeconds(5);
+        foreach (var id in voters)
+        {
+            if (id != Status.MemberId && (_transport.ActiveSince(id) is not { } since || since > healthySince))
+            {
+                throw EtcdErrors.Unhealthy;
+            }
+        }
+    }
 
     /// <summary>The Raft status of this member (leader, term, per-follower progress on the leader).</summary>
     public async Task<RaftStatus> RaftStatusAsync(CancellationToken cancel)
