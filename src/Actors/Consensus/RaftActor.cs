@@ -131,12 +131,6 @@ public sealed class RaftActor : Actor<RaftMessage>
     /// </summary>
     public Func<Snapshot, Task>? InstallSnapshotBackend { get; init; }
 
-    /// <summary>The current configuration (voters and learners), as applied from the log.</summary>
-    public ConfState ConfState => _confState;
-
-    /// <summary>Makes this member campaign now (a single-voter cluster elects itself at once).</summary>
-    public void CampaignNow() => Tell(new RaftMessage.Step(new Message { Type = MessageType.MsgHup, From = _status.MemberId, To = _status.MemberId }));
-
     /// <inheritdoc />
     protected override ValueTask OnReceiveAsync(RaftMessage message)
     {
@@ -159,13 +153,14 @@ public sealed class RaftActor : Actor<RaftMessage>
                 _readWaitingForRound.Add(read.Reply);
                 break;
             case RaftMessage.Step step:
-                if (step.Message.Type == MessageType.MsgHup)
-                {
-                    _node.Campaign();
-                }
-                else
+                try
                 {
                     _node.Step(step.Message);
+                }
+                catch (ArgumentException ex)
+                {
+                    // A local-only message type from the network: drop it rather than stop the member.
+                    Logger.LogWarning("dropped {type} from {from}: {error}", step.Message.Type.ToString(), step.Message.From.ToString("x16"), ex.Message);
                 }
                 break;
             case RaftMessage.Applied applied:

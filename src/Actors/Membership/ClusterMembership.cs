@@ -79,16 +79,6 @@ public sealed class ClusterMembership
         return _members.Count > 0;
     }
 
-    /// <summary>Writes the initial members of a new cluster (from <c>--initial-cluster</c>).</summary>
-    public void Bootstrap(SqliteBackend backend, IEnumerable<Member> members)
-    {
-        foreach (var member in members)
-        {
-            Put(backend, member.Clone());
-        }
-        Publish();
-    }
-
     /// <summary>Adds a member (ConfChangeAddNode / AddLearnerNode). A re-add of a learner as voter promotes it.</summary>
     public void AddOrPromote(SqliteBackend backend, Member member)
     {

@@ -207,7 +207,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
         // Attachments are rebuilt from the keys' lease fields, as etcd's lessor does on recovery.
         leases.LoadWithAttachments(store);
         Membership.Load(store.Backend);
-        var (initialHardState, initialConfState) = storage.InitialState();
+        var initialHardState = storage.InitialState().HardState;
         var snapshotIndex = storage.Snapshot().Metadata?.Index ?? 0;
         // Raft re-delivers every committed entry after the snapshot: the store skips those at or below its
         // consistent index, while the RaftActor re-applies their conf changes to the Raft core (as etcd does).
@@ -261,7 +261,6 @@ public sealed partial class EtcdServer : IAsyncDisposable
         {
             ConnectTransport(_transport);
         }
-        _ = initialConfState;
     }
 
     private async Task WaitForLeaderAsync(CancellationToken cancel)
