@@ -5,6 +5,16 @@ using static Akka.Etcd.Actors.Tests.Watch.StreamProbe;
 
 namespace Akka.Etcd.Actors.Tests.Watch;
 
+/// <summary>
+/// Runs alone (no other test class in parallel): the memory figure is read from the whole process heap, which
+/// concurrent tests would inflate.
+/// </summary>
+[CollectionDefinition(nameof(WatchScaleTests), DisableParallelization = true)]
+public sealed class WatchScaleCollection
+{
+}
+
+[Collection(nameof(WatchScaleTests))]
 public class WatchScaleTests
 {
     private readonly ITestOutputHelper _output;
