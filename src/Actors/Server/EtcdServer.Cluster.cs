@@ -24,10 +24,7 @@ public sealed partial class EtcdServer
     /// </summary>
     public async Task<MemberAddResponse> MemberAddAsync(MemberAddRequest request, CancellationToken cancel)
     {
-        if (request.PeerURLs.Count == 0 || request.PeerURLs.Any(url => !Uri.TryCreate(url, UriKind.Absolute, out _)))
-        {
-            throw EtcdErrors.MemberBadURLs;
-        }
+        CheckPeerUrls(request.PeerURLs);
         var members = CurrentMembers();
         if (members.Any(m => m.PeerURLs.Intersect(request.PeerURLs).Any()))
         {
@@ -82,10 +79,7 @@ public sealed partial class EtcdServer
     {
         var members = CurrentMembers();
         var existing = members.FirstOrDefault(m => m.ID == request.ID) ?? throw EtcdErrors.MemberNotFound;
-        if (request.PeerURLs.Count == 0 || request.PeerURLs.Any(url => !Uri.TryCreate(url, UriKind.Absolute, out _)))
-        {
-            throw EtcdErrors.MemberBadURLs;
-        }
+        CheckPeerUrls(request.PeerURLs);
         if (members.Any(m => m.ID != request.ID && m.PeerURLs.Intersect(request.PeerURLs).Any()))
         {
             throw EtcdErrors.PeerURLExist;
@@ -258,6 +252,14 @@ public sealed partial class EtcdServer
         var reply = AskExtensions.NewReply<RaftStatus>();
         _raft.Tell(new RaftMessage.QueryProgress(reply));
         return await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
+    }
+
+    private static void CheckPeerUrls(IReadOnlyCollection<string> peerUrls)
+    {
+        if (peerUrls.Count == 0 || peerUrls.Any(url => !Uri.TryCreate(url, UriKind.Absolute, out _)))
+        {
+            throw EtcdErrors.MemberBadURLs;
+        }
     }
 
     private IReadOnlyList<Member> CurrentMembers()

@@ -18,9 +18,7 @@ public static class HttpEndpoints
     /// <summary>Maps the endpoints onto <paramref name="routes"/>.</summary>
     public static void Map(IEndpointRouteBuilder routes, EtcdServer server)
     {
-        routes.MapGet("/version", () => Results.Text(
-            $"{{\"etcdserver\":\"{EtcdServer.ServerVersion}\",\"etcdcluster\":\"{EtcdServer.ClusterVersion}\"}}",
-            "application/json"));
+        MapVersion(routes);
         routes.MapGet("/health", async (HttpContext context) =>
         {
             var healthy = await IsHealthyAsync(server, context.Request.Query["serializable"] == "true", context.RequestAborted);
@@ -34,6 +32,12 @@ public static class HttpEndpoints
             return context.Response.WriteAsync(Metrics(server), context.RequestAborted);
         });
     }
+
+    /// <summary>Maps <c>GET /version</c> (served on the client and the peer port alike).</summary>
+    public static void MapVersion(IEndpointRouteBuilder routes) =>
+        routes.MapGet("/version", () => Results.Text(
+            $"{{\"etcdserver\":\"{EtcdServer.ServerVersion}\",\"etcdcluster\":\"{EtcdServer.ClusterVersion}\"}}",
+            "application/json"));
 
     private static async Task<bool> IsHealthyAsync(EtcdServer server, bool serializable, CancellationToken cancel)
     {

@@ -31,8 +31,6 @@ public static class PeerHttpEndpoints
             context.Response.ContentType = "application/json";
             return context.Response.WriteAsync(JsonSerializer.Serialize(members), context.RequestAborted);
         });
-        routes.MapGet("/version", () => Results.Text(
-            $"{{\"etcdserver\":\"{EtcdServer.ServerVersion}\",\"etcdcluster\":\"{EtcdServer.ClusterVersion}\"}}",
-            "application/json"));
+        HttpEndpoints.MapVersion(routes);
     }
 }
