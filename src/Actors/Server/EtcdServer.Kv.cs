@@ -32,15 +32,15 @@ public sealed partial class EtcdServer
         (DeleteRangeResponse)await ProposeAsync(new InternalRaftRequest { DeleteRange = request }, checkQuota: false, cancel).ConfigureAwait(false);
 
     /// <summary>
-    /// KV.Txn: a txn that only reads is served like a Range (linearizable unless every range in it is
-    /// serializable), as etcd does; any other txn goes through Raft.
+    /// KV.Txn: a txn whose branches hold only ranges is served like a Range (linearizable unless every range in it
+    /// is serializable), as etcd's isTxnReadonly decides; any other txn goes through Raft.
     /// </summary>
     public async Task<TxnResponse> TxnAsync(TxnRequest request, CancellationToken cancel)
     {
-        if (IsReadOnly(request))
+        if (MvccStore.IsReadOnly(request))
         {
             var minIndex = IsSerializable(request) ? 0 : await ReadIndexAsync(cancel).ConfigureAwait(false);
-            var response = await QueryAsync(minIndex, store => store.Txn(request, store.ConsistentIndex), cancel).ConfigureAwait(false);
+            var response = await QueryAsync(minIndex, store => store.Txn(request), cancel).ConfigureAwait(false);
             ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), Status);
             return response;
         }
@@ -55,7 +55,6 @@ public sealed partial class EtcdServer
     public async Task<StatusResponse> StatusAsync(CancellationToken cancel)
     {
         var (revision, dbSize, inUse) = await QueryAsync(0, store => (store.CurrentRevision, store.DbSizeBytes, store.DbSizeInUseBytes), cancel).ConfigureAwait(false);
-        DbSizeBytes = dbSize;
         var response = new StatusResponse
         {
             Header = ResponseHeaders.Create(Status, revision),
@@ -95,7 +94,7 @@ public sealed partial class EtcdServer
         {
             store.ForceCommit(durable: true);
             store.Defragment();
-            DbSizeBytes = store.DbSizeBytes;
+            Status.DbSizeBytes = store.DbSizeBytes;
             return store.CurrentRevision;
         }, cancel).ConfigureAwait(false);
         return new DefragmentResponse { Header = ResponseHeaders.Create(Status, revision) };
@@ -205,44 +204,11 @@ public sealed partial class EtcdServer
         }
     }
 
-    private static bool IsReadOnly(TxnRequest txn)
-    {
-        foreach (var op in txn.Success)
-        {
-            if (!IsReadOnly(op))
-            {
-                return false;
-            }
-        }
-        foreach (var op in txn.Failure)
-        {
-            if (!IsReadOnly(op))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static bool IsReadOnly(RequestOp op) => op.RequestCase switch
-    {
-        RequestOp.RequestOneofCase.RequestRange => true,
-        RequestOp.RequestOneofCase.RequestTxn => IsReadOnly(op.RequestTxn),
-        RequestOp.RequestOneofCase.None => true,
-        _ => false,
-    };
-
     private static bool IsSerializable(TxnRequest txn)
     {
         foreach (var op in txn.Success.Concat(txn.Failure))
         {
-            var serializable = op.RequestCase switch
-            {
-                RequestOp.RequestOneofCase.RequestRange => op.RequestRange.Serializable,
-                RequestOp.RequestOneofCase.RequestTxn => IsSerializable(op.RequestTxn),
-                _ => true,
-            };
-            if (!serializable)
+            if (!op.RequestRange.Serializable)
             {
                 return false;
             }

@@ -75,8 +75,8 @@ public sealed partial class EtcdServer : IAsyncDisposable
     /// <summary>The watch hub: one WatcherActor per client Watch stream, fed by every applied revision.</summary>
     public WatchHub Watches { get; private set; } = null!;
 
-    /// <summary>The backend size in bytes as of the last Status or metrics read.</summary>
-    public long DbSizeBytes { get; private set; }
+    /// <summary>The backend size in bytes (refreshed at every backend batch commit, 100 ms); what the quota checks.</summary>
+    public long DbSizeBytes => Status.DbSizeBytes;
 
     /// <summary>
     /// Opens or bootstraps the member's data dir and starts its actors; completes once a leader is known

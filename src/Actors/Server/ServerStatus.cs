@@ -14,6 +14,7 @@ public sealed class ServerStatus
     private long _appliedIndex;
     private long _leaderChanges;
     private long _revision;
+    private long _dbSizeBytes;
 
     /// <summary>This member's ID.</summary>
     public required ulong MemberId { get; init; }
@@ -55,6 +56,9 @@ public sealed class ServerStatus
 
     /// <summary>The MVCC store's current revision, published by the MvccStoreActor after each apply.</summary>
     public long Revision { get => Volatile.Read(ref _revision); set => Volatile.Write(ref _revision, value); }
+
+    /// <summary>Backend file size in bytes, published by the MvccStoreActor at every batch commit (100 ms) and install.</summary>
+    public long DbSizeBytes { get => Volatile.Read(ref _dbSizeBytes); set => Volatile.Write(ref _dbSizeBytes, value); }
 
     /// <summary>Highest Raft index applied to the MVCC store.</summary>
     public ulong AppliedIndex { get => (ulong)Volatile.Read(ref _appliedIndex); set => Volatile.Write(ref _appliedIndex, (long)value); }

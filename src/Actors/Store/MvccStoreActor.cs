@@ -81,6 +81,7 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         _applied = store.ConsistentIndex;
         _status.AppliedIndex = _applied;
         _status.Revision = store.CurrentRevision;
+        _status.DbSizeBytes = store.DbSizeBytes;
     }
 
     /// <summary>The LeaseActor told about every grant, revoke and key attachment, in apply order (set before the first apply).</summary>
@@ -119,6 +120,7 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
                 break;
             case StoreMessage.CommitBatch:
                 _store.Commit();
+                _status.DbSizeBytes = _store.DbSizeBytes;
                 break;
             case StoreMessage.InstallBackend install:
                 try
@@ -168,6 +170,7 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         _applied = _store.ConsistentIndex;
         _status.AppliedIndex = _applied;
         _status.Revision = _store.CurrentRevision;
+        _status.DbSizeBytes = _store.DbSizeBytes;
         Watches?.Restore(_store.CurrentRevision);
         Lessor?.Tell(new LeaseMessage.Restore(_leases.Records.ToList(), _leases.Attachments.ToList(), null));
         Logger.LogInformation("installed the backend received with a snapshot: consistent index {index}, revision {revision}",
