@@ -23,6 +23,14 @@ namespace Akka.Etcd.Api.Hosting;
 /// </summary>
 public sealed class ClientHost : IAsyncDisposable
 {
+    /// <summary>
+    /// How long an HTTP/2 connection with no open stream stays up: a year, i.e. "never", as etcd's client port (grpc-go
+    /// closes idle connections only with MaxConnectionIdle, which etcd does not set). Not <see cref="TimeSpan.MaxValue"/>:
+    /// Kestrel adds the timeout to a monotonic timestamp, the sum overflows, and every connection whose preface is still
+    /// unread at the next 1 s heartbeat is then closed with GOAWAY(NO_ERROR) ("the connection is draining" in grpc-go).
+    /// </summary>
+    internal static readonly TimeSpan IdleConnectionTimeout = TimeSpan.FromDays(365);
+
     private readonly ClientHostOptions _options;
     private readonly GrpcServiceRegistry _registry;
     private readonly Action<IEndpointRouteBuilder>? _mapRoutes;
@@ -74,7 +82,7 @@ public sealed class ClientHost : IAsyncDisposable
             limits.MaxRequestBodySize = null;
             limits.MinRequestBodyDataRate = null;
             limits.MinResponseDataRate = null;
-            limits.KeepAliveTimeout = TimeSpan.MaxValue;
+            limits.KeepAliveTimeout = IdleConnectionTimeout;
             limits.Http2.MaxStreamsPerConnection = _options.MaxStreamsPerConnection;
             limits.Http2.InitialConnectionWindowSize = _options.InitialConnectionWindowSize;
             limits.Http2.InitialStreamWindowSize = _options.InitialStreamWindowSize;

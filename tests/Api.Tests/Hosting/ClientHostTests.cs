@@ -150,6 +150,54 @@ public class ClientHostTests
         Assert.Equal("foo\nbar\n", await stdout);
     }
 
+    [Fact]
+    public async Task Idle_http2_connection_is_not_sent_goaway_by_kestrels_heartbeat()
+    {
+        // Regression: KeepAliveTimeout = TimeSpan.MaxValue overflowed Kestrel's timeout timestamp, so its 1 s heartbeat
+        // closed every HTTP/2 connection that had no open stream (GOAWAY NO_ERROR: grpc-go's "the connection is
+        // draining"). A connection idle across several heartbeats must stay open and keep answering.
+        await using var host = await TestHost.StartAsync(RangeRegistry(), routes: MapHealth);
+        using var socket = await ConnectAsync(host.Endpoint);
+        await socket.SendAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
+        await socket.SendAsync(new byte[] { 0, 0, 0, 4, 0, 0, 0, 0, 0 }); // empty client SETTINGS
+
+        var idleFor = TimeSpan.FromSeconds(2.5); // Kestrel's heartbeat runs every second: at least two of them.
+        var frameTypes = new List<byte>();
+        var stopwatch = Stopwatch.StartNew();
+        while (stopwatch.Elapsed < idleFor)
+        {
+            using var quiet = new CancellationTokenSource(idleFor - stopwatch.Elapsed);
+            byte[] header;
+            try
+            {
+                header = await ReceiveExactlyAsync(socket, 9, quiet.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                break; // Nothing more arrived while idle: what we want.
+            }
+
+            frameTypes.Add(header[3]);
+            await ReceiveExactlyAsync(socket, (header[0] << 16) | (header[1] << 8) | header[2]);
+        }
+
+        Assert.DoesNotContain((byte)7, frameTypes); // 0x7 = GOAWAY
+
+        // Still usable: a PING is answered with a PING ACK.
+        await socket.SendAsync(new byte[] { 0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 });
+        while (true)
+        {
+            var header = await ReceiveExactlyAsync(socket, 9);
+            var payload = await ReceiveExactlyAsync(socket, (header[0] << 16) | (header[1] << 8) | header[2]);
+            Assert.NotEqual(7, header[3]);
+            if (header[3] == 6 && (header[4] & 1) == 1)
+            {
+                Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }, payload);
+                break;
+            }
+        }
+    }
+
     private static async Task<Socket> ConnectAsync(Uri endpoint)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -159,11 +207,12 @@ public class ClientHostTests
 
     private static async Task SendPieceAsync(Socket socket, byte[] piece) => await socket.SendAsync(piece);
 
-    private static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count)
+    private static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count, CancellationToken cancellationToken = default)
     {
         var buffer = new byte[count];
         var read = 0;
-        using var timeout = new CancellationTokenSource(TestHost.Timeout);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TestHost.Timeout);
         while (read < count)
         {
             var n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, timeout.Token);
