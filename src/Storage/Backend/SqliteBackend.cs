@@ -1,9 +1,20 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SQLitePCL;
 
 namespace Akka.Etcd.Storage.Backend;
+
+/// <summary>One row of the <c>kv</c> table as the key index sees it; <paramref name="key"/> is valid only during the call.</summary>
+/// <param name="main">Main revision.</param>
+/// <param name="sub">Sub revision.</param>
+/// <param name="tombstone">True for a delete marker.</param>
+/// <param name="key">The key bytes (SQLite's buffer: copy to keep).</param>
+/// <param name="createRevision">Main revision that created the key's generation (0 for a tombstone).</param>
+/// <param name="version">Puts in the key's generation so far (0 for a tombstone).</param>
+internal delegate void IndexRowVisitor(long main, int sub, bool tombstone, ReadOnlySpan<byte> key, long createRevision, long version);
 
 /// <summary>
 /// The SQLite file behind the MVCC store (etcd's bbolt backend, mvcc/backend): <c>&lt;data-dir&gt;/member/snap/db</c>.
@@ -347,6 +358,33 @@ public sealed class SqliteBackend : IDisposable
         {
             visit(new KvRow(reader.GetInt64(0), (int)reader.GetInt64(1), reader.GetInt64(2) != 0, ReadBlob(reader, 3),
                 withValues ? ReadBlob(reader, 7) : [], reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6)));
+        }
+    }
+
+    /// <summary>
+    /// Visits every row of <c>kv</c> in revision order with what the key index needs (no value, no lease), straight from
+    /// SQLite's row buffers: the key span is only valid during the call (copy it to keep it). Used at start-up to rebuild
+    /// the index, where Microsoft.Data.Sqlite's per-column overhead and per-row key arrays dominated (1M rows: ~2.5 s).
+    /// The callback must not use the backend.
+    /// </summary>
+    /// <exception cref="SqliteException">SQLite fails to prepare or step the scan.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void ForEachIndexRow(IndexRowVisitor visit)
+    {
+        ThrowIfDisposed();
+        var db = _connection.Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, "SELECT main, sub, tombstone, key, create_rev, version FROM kv ORDER BY main, sub",
+            out var statement);
+        SqliteException.ThrowExceptionForRC(rc, db);
+        using (statement)
+        {
+            while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            {
+                visit(raw.sqlite3_column_int64(statement, 0), (int)raw.sqlite3_column_int64(statement, 1),
+                    raw.sqlite3_column_int64(statement, 2) != 0, raw.sqlite3_column_blob(statement, 3),
+                    raw.sqlite3_column_int64(statement, 4), raw.sqlite3_column_int64(statement, 5));
+            }
+            if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, db);
         }
     }
 

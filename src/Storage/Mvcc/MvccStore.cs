@@ -145,16 +145,15 @@ public sealed partial class MvccStore : IDisposable
         if (finished is { } f) _compactRevision = f;
 
         long lastMain = 0;
-        _backend.ForEachRevision(1, long.MaxValue, withValues: false, row =>
+        _backend.ForEachIndexRow((main, sub, tombstone, key, createRevision, version) =>
         {
-            lastMain = row.Main;
-            var entry = _index.Find(row.Key);
-            if (row.Tombstone)
+            lastMain = main;
+            if (tombstone)
             {
-                if (entry is { IsLive: true }) entry.AddTombstone(row.Main, row.Sub);
+                if (_index.Find(key) is { IsLive: true } entry) entry.AddTombstone(main, sub);
                 return;
             }
-            (entry ?? _index.GetOrAdd(row.Key)).AddPut(row.Main, row.Sub, row.CreateRevision, row.Version);
+            _index.GetOrAdd(key).AddPut(main, sub, createRevision, version);
         });
         _currentRevision = Math.Max(1, lastMain);
         if (_currentRevision < _compactRevision) _currentRevision = _compactRevision;

@@ -44,6 +44,30 @@ public sealed class KeyIndexTests
         }
     }
 
+    [Fact]
+    public void Ascending_inserts_fill_leaves_and_later_inserts_between_them_stay_ordered()
+    {
+        var index = new KeyIndex();
+        const int keys = 10 * KeyIndex.LeafCapacity + 5;
+        for (var i = 0; i < keys; i++)
+            index.GetOrAdd(BigEndian(2 * i)).AddPut(i + 2, 0, i + 2, 1);
+        Assert.Equal(11, index.LeafCount);
+
+        // odd keys land inside full leaves (splits), then one more append after the last key
+        for (var i = 0; i < keys; i += 7)
+            index.GetOrAdd(BigEndian(2 * i + 1)).AddPut(keys + i + 2, 0, keys + i + 2, 1);
+        index.GetOrAdd(BigEndian(2 * keys)).AddPut(3 * keys, 0, 3 * keys, 1);
+
+        var all = Collect(index.All());
+        Assert.Equal(index.Count, all.Length);
+        for (var i = 1; i < all.Length; i++) Assert.True(KeyIndex.CompareKeys(all[i - 1], all[i]) < 0);
+        for (var i = 0; i < keys; i++) Assert.NotNull(index.Find(BigEndian(2 * i)));
+        Assert.Null(index.Find(BigEndian(3)));
+        Assert.NotNull(index.Find(BigEndian(2 * keys)));
+    }
+
+    static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+
     static string Hex(byte[][] keys) => string.Join(',', keys.Select(Convert.ToHexString));
 
     static int LowerBound(byte[][] sorted, byte[] key)

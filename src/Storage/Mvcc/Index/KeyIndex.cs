@@ -26,6 +26,9 @@ internal sealed class KeyIndex
     /// <summary>Number of keys held (live or with only history left).</summary>
     public int Count { get; private set; }
 
+    /// <summary>Number of leaves (how full they are: <see cref="Count"/> / (LeafCount × <see cref="LeafCapacity"/>)).</summary>
+    internal int LeafCount => _leafCount;
+
     /// <summary>Unsigned lexicographic comparison of key bytes (etcd's bytes.Compare).</summary>
     public static int CompareKeys(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => a.SequenceCompareTo(b);
 
@@ -53,7 +56,14 @@ internal sealed class KeyIndex
         if (pos < leaf.Count && CompareKeys(leaf.Items[pos].Key, key) == 0) return leaf.Items[pos];
 
         var entry = new KeyEntry(key.ToArray());
-        if (leaf.Count == LeafCapacity)
+        if (leaf.Count == LeafCapacity && pos == LeafCapacity && leafIndex == _leafCount - 1)
+        {
+            // Appending past the last key (sequential keys, the restore of an ordered load): start a new leaf instead of
+            // splitting, so appended leaves stay full (8 bytes of leaf slot per key instead of 16).
+            leaf = InsertLeafAfter(leafIndex);
+            pos = 0;
+        }
+        else if (leaf.Count == LeafCapacity)
         {
             var right = SplitLeaf(leafIndex);
             if (pos > leaf.Count)
@@ -110,13 +120,20 @@ internal sealed class KeyIndex
     Leaf SplitLeaf(int leafIndex)
     {
         var leaf = _leaves[leafIndex];
-        var right = new Leaf();
         var half = leaf.Count / 2;
         var moved = leaf.Count - half;
+        var right = InsertLeafAfter(leafIndex);
         Array.Copy(leaf.Items, half, right.Items, 0, moved);
         Array.Clear(leaf.Items, half, moved);
         leaf.Count = half;
         right.Count = moved;
+        return right;
+    }
+
+    /// <summary>Inserts an empty leaf after <paramref name="leafIndex"/>; the caller fills it before any lookup.</summary>
+    Leaf InsertLeafAfter(int leafIndex)
+    {
+        var right = new Leaf();
         if (_leafCount == _leaves.Length) Array.Resize(ref _leaves, _leaves.Length * 2);
         Array.Copy(_leaves, leafIndex + 1, _leaves, leafIndex + 2, _leafCount - leafIndex - 1);
         _leaves[leafIndex + 1] = right;
