@@ -425,6 +425,9 @@ run_check_perf() {
   tr '\r' '\n' <"$out.raw" | grep -E '^(PASS|FAIL|Slowest|Stddev|Error|\{|context|etcdserver|rpc error)' >"$out.out" || true
   [[ -s "$out.out" ]] || tail -n 3 "$out.raw" >"$out.out"
   echo "$rc" >"$out.rc"
+  # The progress bar reaching 60 / 60 means the load ran to its end: an error after that comes from the final
+  # Delete of the prefix (30 s deadline), which etcdctl runs before it prints its summary.
+  if tr '\r' '\n' <"$out.raw" | grep '^ *60 / 60' >/dev/null; then echo "after the 60 s load" >"$out.phase"; fi
   stop_cluster "$slot" "${pids[@]}"
 }
 
@@ -432,14 +435,20 @@ run_check_perf() {
 perf_cell() {
   local out="$WORK/check-perf-$1-$2"
   [[ -f "$out.out" ]] || { echo "not run"; return; }
-  awk -v rc="$(cat "$out.rc")" '
+  local phase=""
+  [[ -f "$out.phase" ]] && phase=$(cat "$out.phase")
+  awk -v rc="$(cat "$out.rc")" -v phase="$phase" '
     /[0-9]+ writes\/s/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "writes/s") tp = $i }
     /^(PASS: )?Slowest request took/ { s = $NF; sub(/s$/, "", s); slow = sprintf("%.3f", s) }
     /^(PASS: )?Stddev/ { s = $NF; sub(/s$/, "", s); sd = sprintf("%.3f", s) }
     /ERROR\(/ { errors++ }
+    /^Error: / { failure = $0 }
     END {
       verdict = (rc == 0) ? "PASS" : (rc == 124 ? "TIMEOUT" : "FAIL")
-      if (tp == "") { printf "%s (no summary; exit code %s)", verdict, rc; exit }
+      if (tp == "") {
+        printf "%s (no summary, exit code %s%s%s)", verdict, rc, failure != "" ? ": " failure : "", phase != "" ? ", " phase : ""
+        exit
+      }
       printf "%s (%s writes/s, slowest %s s, stddev %s s%s)", verdict, tp, slow, sd, errors ? ", " errors " error kinds" : ""
     }' "$out.out"
 }
