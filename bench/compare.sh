@@ -54,7 +54,7 @@ while [[ $# -gt 0 ]]; do
     --no-check-perf) CHECK_PERF=0 ;;
     --port-base) PORT_BASE="$2"; shift ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -202,7 +202,7 @@ start_cluster() {
   local limit=$((MEMBERS == 1 ? 30 : 60))
   local deadline=$((SECONDS + limit)) ready
   while ((SECONDS < deadline)); do
-    cluster_exited "$slot" "$tag" && return 1
+    if cluster_exited "$slot" "$tag"; then stop_cluster "$slot" "${CLUSTER_PIDS[@]}"; return 1; fi
     ready=1
     for ((i = 1; i <= MEMBERS; i++)); do
       if ! ETCDCTL_API=3 "$ETCDCTL_BIN" --endpoints="127.0.0.1:$(client_port "$slot" "$i")" --dial-timeout=1s \
@@ -220,6 +220,7 @@ start_cluster() {
     echo "  $name:" >&2
     tail -n 5 "$WORK/logs/$name.log" | sed 's/^/    /' >&2
   done
+  stop_cluster "$slot" "${CLUSTER_PIDS[@]}" # so that a half-started slot does not load the CPUs during the other's runs
   return 1
 }
 
@@ -422,8 +423,8 @@ run_check_perf() {
   local rc=0
   ETCDCTL_API=3 timeout --foreground 240 "$ETCDCTL_BIN" --endpoints="$(endpoints "$slot")" check perf --load="$load" \
     >"$out.raw" 2>&1 || rc=$?
-  tr '\r' '\n' <"$out.raw" | grep -E '^(PASS|FAIL|Slowest|Stddev|Error|\{|context|etcdserver|rpc error)' >"$out.out" || true
-  [[ -s "$out.out" ]] || tail -n 3 "$out.raw" >"$out.out"
+  tr '\r' '\n' <"$out.raw" | grep -E '^(PASS|FAIL|Slowest|Stddev|Error)' >"$out.out" || true
+  [[ -s "$out.out" ]] || tr '\r' '\n' <"$out.raw" | grep -v '^ *[0-9]* / 60 ' | tail -n 3 >"$out.out" || true
   echo "$rc" >"$out.rc"
   # The progress bar reaching 60 / 60 means the load ran to its end: an error after that comes from the final
   # Delete of the prefix (30 s deadline), which etcdctl runs before it prints its summary.
