@@ -28,7 +28,10 @@ public sealed class Ready
     /// <summary>Committed entries to apply to the state machine (already persisted, or in <see cref="Entries"/>).</summary>
     public IReadOnlyList<Entry> CommittedEntries { get; init; } = [];
 
-    /// <summary>Messages to send to other members, after the entries are persisted.</summary>
+    /// <summary>
+    /// Messages to send to other members, after the entries are persisted; a leader may send its MsgApp, MsgHeartbeat
+    /// and MsgSnap before (Raft thesis 10.2.1) provided it steps no response before its own write is durable.
+    /// </summary>
     public IReadOnlyList<Message> Messages { get; init; } = [];
 
     /// <summary>Whether the HardState and entries must be synced to disk (term, vote or entries changed).</summary>

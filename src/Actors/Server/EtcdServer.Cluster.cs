@@ -280,26 +280,13 @@ public sealed partial class EtcdServer
         {
             change.Context = member.ToByteString();
         }
-        var applied = _waiters.Register(id);
+        var applied = _waiters.Register(id, RequestDeadlineMs(), cancel);
         if (!_raft.Tell(new RaftMessage.ProposeConfChange(change)))
         {
             _waiters.Cancel(id);
             throw EtcdErrors.Stopped;
         }
-        try
-        {
-            return (MemberListResponse)await applied.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            _waiters.Cancel(id);
-            throw EtcdErrors.Timeout;
-        }
-        catch (OperationCanceledException)
-        {
-            _waiters.Cancel(id);
-            throw;
-        }
+        return (MemberListResponse)await applied.ConfigureAwait(false);
     }
 
     private void OnConfChangeApplied(ConfChange change, Member? member)

@@ -139,27 +139,18 @@ public sealed partial class EtcdServer
         {
             throw EtcdErrors.NoLeader;
         }
-        var applied = _waiters.Register(id);
+        // The deadline is enforced by the member's timer sweeping the waiters (ExpireDue), not by a timer per put.
+        var applied = _waiters.Register(id, RequestDeadlineMs(), cancel);
         if (!_raft.Tell(new RaftMessage.Propose(id, data)))
         {
             _waiters.Cancel(id);
             throw EtcdErrors.Stopped;
         }
-        try
-        {
-            return await applied.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            _waiters.Cancel(id);
-            throw EtcdErrors.Timeout;
-        }
-        catch (OperationCanceledException)
-        {
-            _waiters.Cancel(id);
-            throw;
-        }
+        return await applied.ConfigureAwait(false);
     }
+
+    /// <summary>The deadline of a request starting now, on the <see cref="Environment.TickCount64"/> clock (ms).</summary>
+    private long RequestDeadlineMs() => Environment.TickCount64 + (long)_requestTimeout.TotalMilliseconds;
 
     /// <summary>Gets a read index from Raft (batched with concurrent reads); the read must wait for it to be applied.</summary>
     private async Task<ulong> ReadIndexAsync(CancellationToken cancel)

@@ -286,6 +286,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
             while (await tick.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
                 _raft.Tell(RaftMessage.Tick.Instance);
+                _waiters.ExpireDue(Environment.TickCount64, static () => EtcdErrors.Timeout);
                 sinceCommit += TimeSpan.FromMilliseconds(Options.HeartbeatIntervalMs);
                 if (sinceCommit >= backendInterval)
                 {
