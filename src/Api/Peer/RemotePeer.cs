@@ -15,6 +15,9 @@ namespace Akka.Etcd.Api.Peer;
 /// </summary>
 internal sealed class RemotePeer
 {
+    /// <summary>Most messages framed into one write of the stream (bounds the write buffer with MaxSizePerMsg-sized MsgApps).</summary>
+    private const int MaxMessagesPerWrite = 64;
+
     private readonly PeerTransport _transport;
     private readonly Channel<Message> _queue;
     private readonly CancellationTokenSource _stop;
@@ -242,11 +245,16 @@ internal sealed class RemotePeer
         var closed = WatchForCloseAsync(call.ResponseStream, connection);
         try
         {
+            // Everything queued goes out in one write and one flush (etcd's streamWriter flushes when its queue is
+            // empty, too): a leader's MsgApp to a peer and a follower's forwarded MsgProps travel in bursts.
             var reader = _queue.Reader;
+            var batch = new List<Message>(MaxMessagesPerWrite);
             while (await reader.WaitToReadAsync(connection.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var message))
-                    await call.RequestStream.WriteAsync(message, connection.Token).ConfigureAwait(false);
+                batch.Clear();
+                while (batch.Count < MaxMessagesPerWrite && reader.TryRead(out var message))
+                    batch.Add(message);
+                await call.RequestStream.WriteBatchAsync(batch, connection.Token).ConfigureAwait(false);
             }
         }
         catch (Exception) when (closed.IsCompleted)

@@ -342,6 +342,41 @@ public class GrpcServerTests
     }
 
     [Fact]
+    public async Task Batched_writes_arrive_as_separate_messages_in_order_mixed_with_single_writes()
+    {
+        var registry = new GrpcServiceRegistry().AddDuplexStreaming<RangeRequest, RangeResponse>(Watch, RangeRequest.Parser,
+            async (requests, writer, context) =>
+            {
+                await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
+                    await writer.WriteAsync(Echo(request), context.CancellationToken);
+            });
+        await using var host = await TestHost.StartAsync(registry);
+
+        using var call = host.Client.DuplexStreaming<RangeRequest, RangeResponse>(Watch, RangeResponse.Parser);
+        var sent = new List<string>();
+        RangeRequest Next(int size)
+        {
+            var key = $"k{sent.Count}-" + new string('v', size);
+            sent.Add(key);
+            return new RangeRequest { Key = ByteString.CopyFromUtf8(key) };
+        }
+
+        await call.RequestStream.WriteBatchAsync([Next(1), Next(300), Next(0)]).WaitAsync(TestHost.Timeout);
+        await call.RequestStream.WriteAsync(Next(5)).WaitAsync(TestHost.Timeout);
+        await call.RequestStream.WriteBatchAsync([]).WaitAsync(TestHost.Timeout); // nothing to send: no frame
+        // A batch bigger than the retained buffer (1 MiB) and than one HTTP/2 frame.
+        await call.RequestStream.WriteBatchAsync(Enumerable.Range(0, 5).Select(_ => Next(300_000)).ToList()).WaitAsync(TestHost.Timeout);
+        await call.RequestStream.WriteBatchAsync([Next(2)]).WaitAsync(TestHost.Timeout);
+        await call.RequestStream.CompleteAsync();
+
+        var echoed = new List<string>();
+        while (await call.ResponseStream.MoveNext().WaitAsync(TestHost.Timeout))
+            echoed.Add(call.ResponseStream.Current.Kvs[0].Key.ToStringUtf8());
+        Assert.Equal(sent, echoed);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => call.RequestStream.WriteBatchAsync([Next(1)]));
+    }
+
+    [Fact]
     public async Task Client_cancel_fires_the_handler_token()
     {
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
