@@ -112,10 +112,29 @@ public static class Program
         if (ended == server.Removed)
         {
             log.LogWarning("the member has been permanently removed from the cluster; exiting");
-            return 0;
         }
-        log.LogInformation("received a stop signal, shutting down server {name}", config.Name);
+        else
+        {
+            log.LogInformation("received a stop signal, shutting down server {name}", config.Name);
+        }
+        await ShutdownAsync(host, server, peerHost, log).ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>
+    /// The graceful stop, in etcd's order (embed.Etcd.Close): client listeners first, then the member's
+    /// <see cref="EtcdServer.StopAsync"/> (a leader of a multi-voter cluster hands leadership to a connected voter,
+    /// bounded by <see cref="EtcdServer.RequestTimeout"/>, so the others need not wait an election timeout), then
+    /// the peer listener, whose incoming streams the stopped transport has ended. Each step is idempotent, so the
+    /// <c>await using</c> disposals that follow are no-ops.
+    /// </summary>
+    private static async Task ShutdownAsync(ClientHost clientHost, EtcdServer server, ClientHost peerHost, ILogger log)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await clientHost.DisposeAsync().ConfigureAwait(false);
+        await server.StopAsync().ConfigureAwait(false);
+        await peerHost.DisposeAsync().ConfigureAwait(false);
+        log.LogInformation("stopped serving in {took} ms", clock.ElapsedMilliseconds);
     }
 
     /// <summary>

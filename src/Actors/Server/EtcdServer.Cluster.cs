@@ -143,8 +143,10 @@ public sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// Maintenance.MoveLeader: the leader hands leadership to a voter and answers once it has moved.
-    /// Errors: NotLeader on a follower, BadLeaderTransferee for an unknown member or a learner, Timeout.
+    /// Maintenance.MoveLeader: the leader hands leadership to a voter and answers once it has moved (etcd's
+    /// etcdserver/server.go MoveLeader, bounded here by 5 election timeouts or <paramref name="cancel"/>).
+    /// Errors: NotLeader on a follower, BadLeaderTransferee for an unknown member or a learner,
+    /// <see cref="TimeoutLeaderTransfer"/> when the target has not become leader in time.
     /// </summary>
     public async Task<MoveLeaderResponse> MoveLeaderAsync(MoveLeaderRequest request, CancellationToken cancel)
     {
@@ -152,26 +154,116 @@ public sealed partial class EtcdServer
         {
             throw EtcdErrors.NotLeader;
         }
-        var target = CurrentMembers().FirstOrDefault(m => m.ID == request.TargetID);
+        if (request.TargetID != Status.MemberId)
+        {
+            await MoveLeaderCoreAsync(request.TargetID, TimeSpan.FromMilliseconds(Options.ElectionTimeoutMs * 5L), cancel).ConfigureAwait(false);
+        }
+        else if (CurrentMembers().FirstOrDefault(m => m.ID == request.TargetID) is null)
+        {
+            throw EtcdErrors.BadLeaderTransferee;
+        }
+        return new MoveLeaderResponse { Header = ResponseHeaders.Create(Status, Status.Revision) };
+    }
+
+    /// <summary>
+    /// etcd's <c>ErrTimeoutLeaderTransfer</c>: the transferee did not become leader before the deadline. etcd's gRPC
+    /// layer has no mapping for it, so clients see code Unknown with this text.
+    /// </summary>
+    public static EtcdException TimeoutLeaderTransfer =>
+        new(RpcStatusCode.Unknown, "etcdserver: request timed out, leader transfer took too long");
+
+    /// <summary>
+    /// etcd's <c>TransferLeadership</c>, the first step of a graceful stop: when this member leads a cluster with
+    /// other voters, hands leadership to the voter whose peer stream has been connected longest
+    /// (<see cref="LongestConnected"/>) and waits until it leads, at most <see cref="RequestTimeout"/>
+    /// (5 s + 2 × election timeout, etcd's <c>ReqTimeout()</c>) or until <paramref name="cancel"/>.
+    /// Returns the new leader's member ID, or 0 when nothing had to move (not the leader, or the only voter).
+    /// Errors: Unhealthy when no other voter is connected, <see cref="TimeoutLeaderTransfer"/>,
+    /// <see cref="OperationCanceledException"/> on <paramref name="cancel"/>. Thread-safe.
+    /// </summary>
+    public async Task<ulong> TransferLeadershipAsync(CancellationToken cancel = default)
+    {
+        var local = Status.MemberId.ToString("x16");
+        if (!Status.IsLeader)
+        {
+            _logger.LogInformation("skipped leadership transfer; local server is not leader: local-member-id {local} current-leader-member-id {leader}",
+                local, Status.Leader.ToString("x16"));
+            return 0;
+        }
+        var voters = CurrentMembers().Where(m => !m.IsLearner).Select(m => m.ID).ToList();
+        if (voters.Count < 2)
+        {
+            _logger.LogInformation("skipped leadership transfer for single voting member cluster: local-member-id {local}", local);
+            return 0;
+        }
+        var transport = _transport;
+        var transferee = transport is null ? null : LongestConnected(voters.Where(id => id != Status.MemberId), transport.ActiveSince);
+        if (transferee is not { } target)
+        {
+            throw EtcdErrors.Unhealthy;
+        }
+        await MoveLeaderCoreAsync(target, RequestTimeout, cancel).ConfigureAwait(false);
+        return target;
+    }
+
+    /// <summary>
+    /// etcd's <c>ReqTimeout()</c>: 5 s + 2 × election timeout, the bound of a proposal and of the leadership transfer
+    /// of a graceful stop.
+    /// </summary>
+    public TimeSpan RequestTimeout => _requestTimeout;
+
+    /// <summary>
+    /// etcd's <c>longestConnected</c> (etcdserver/util.go): among <paramref name="candidates"/>, the one whose peer
+    /// stream connected earliest (<paramref name="activeSince"/> returns null for a member that is down); null when
+    /// none is connected. Ties go to the first candidate listed. Pure.
+    /// </summary>
+    internal static ulong? LongestConnected(IEnumerable<ulong> candidates, Func<ulong, DateTime?> activeSince)
+    {
+        ulong? longest = null;
+        var oldest = DateTime.MaxValue;
+        foreach (var id in candidates)
+        {
+            if (activeSince(id) is { } since && since < oldest)
+            {
+                oldest = since;
+                longest = id;
+            }
+        }
+        return longest;
+    }
+
+    /// <summary>
+    /// etcd's <c>MoveLeader</c>: asks Raft to transfer leadership to <paramref name="transferee"/> (a voter, not this
+    /// member) and polls every half heartbeat until it leads. Logs etcd's "leadership transfer starting" and
+    /// "leadership transfer finished" lines. Errors: BadLeaderTransferee, <see cref="TimeoutLeaderTransfer"/> after
+    /// <paramref name="timeout"/>, <see cref="OperationCanceledException"/>.
+    /// </summary>
+    private async Task MoveLeaderCoreAsync(ulong transferee, TimeSpan timeout, CancellationToken cancel)
+    {
+        var target = CurrentMembers().FirstOrDefault(m => m.ID == transferee);
         if (target is null || target.IsLearner)
         {
             throw EtcdErrors.BadLeaderTransferee;
         }
-        if (request.TargetID != Status.MemberId)
+        var lead = Status.Leader;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        _logger.LogInformation("leadership transfer starting: local-member-id {local} current-leader-member-id {leader} transferee-member-id {transferee}",
+            Status.MemberId.ToString("x16"), lead.ToString("x16"), transferee.ToString("x16"));
+        if (!_raft.Tell(new RaftMessage.TransferLeadership(transferee)))
         {
-            _raft.Tell(new RaftMessage.TransferLeadership(request.TargetID));
-            var deadline = DateTime.UtcNow + TimeSpan.FromMilliseconds(Options.ElectionTimeoutMs * 5L);
-            using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(5, Options.HeartbeatIntervalMs / 2)));
-            while (Status.Leader != request.TargetID)
-            {
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw EtcdErrors.Timeout;
-                }
-                await poll.WaitForNextTickAsync(cancel).ConfigureAwait(false);
-            }
+            throw EtcdErrors.Stopped;
         }
-        return new MoveLeaderResponse { Header = ResponseHeaders.Create(Status, Status.Revision) };
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(5, Options.HeartbeatIntervalMs / 2)));
+        while (Status.Leader != transferee)
+        {
+            if (started.Elapsed > timeout)
+            {
+                throw TimeoutLeaderTransfer;
+            }
+            await poll.WaitForNextTickAsync(cancel).ConfigureAwait(false);
+        }
+        _logger.LogInformation("leadership transfer finished: local-member-id {local} old-leader-member-id {old} new-leader-member-id {leader} took {took}",
+            Status.MemberId.ToString("x16"), lead.ToString("x16"), transferee.ToString("x16"), started.Elapsed);
     }
 
     /// <summary>

@@ -45,6 +45,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
     private LeaseIdGenerator _leaseIds = null!;
     private RaftActor _raft = null!;
     private Task _timers = Task.CompletedTask;
+    private int _disposed;
     private IReadOnlyList<Member> _members = Array.Empty<Member>();
 
     private EtcdServer(ServerOptions options, ServerStatus status, ILoggerFactory loggers)
@@ -301,9 +302,39 @@ public sealed partial class EtcdServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the actors in order (Raft, store, journal); acknowledged writes are already durable.</summary>
+    /// <summary>
+    /// etcd's graceful <c>Stop()</c>: first <see cref="TransferLeadershipAsync"/> (a leader of a multi-voter cluster
+    /// hands leadership to its longest-connected voter, bounded by <see cref="RequestTimeout"/>), logging a warning
+    /// "leadership transfer failed" and stopping anyway when it does not succeed; then <see cref="DisposeAsync"/>.
+    /// <paramref name="cancel"/> only cuts the transfer short. Never throws for a failed transfer. Call once, from
+    /// the host's shutdown path; later calls and <see cref="DisposeAsync"/> are no-ops after it.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancel = default)
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            try
+            {
+                await TransferLeadershipAsync(cancel).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is EtcdException or OperationCanceledException or TimeoutException)
+            {
+                _logger.LogWarning("leadership transfer failed: local-member-id {local} error {error}", Status.MemberId.ToString("x16"), ex.Message);
+            }
+        }
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// etcd's <c>HardStop()</c>: stops the actors in order (Raft, store, journal) without coordinating with the other
+    /// members; acknowledged writes are already durable. Idempotent: only the first call stops.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         _stopping.Cancel();
         await _timers.ConfigureAwait(false);
         if (_transport is not null)

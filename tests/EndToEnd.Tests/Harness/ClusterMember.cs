@@ -189,6 +189,29 @@ public sealed class ClusterMember : IAsyncDisposable
         Append($"--- {Kind} {Name} killed (SIGKILL) ---");
     }
 
+    /// <summary>
+    /// Sends SIGTERM (a graceful stop, as <c>systemctl stop</c> or <c>kill</c> do) and waits until the process exits.
+    /// Returns how long the exit took after the signal. No-op (zero) if not running.
+    /// </summary>
+    /// <exception cref="TimeoutException">Still running after <paramref name="deadline"/> (it is left running).</exception>
+    public async Task<TimeSpan> TerminateAsync(TimeSpan deadline)
+    {
+        var process = _process;
+        if (process is null || process.HasExited) return TimeSpan.Zero;
+        var clock = Stopwatch.StartNew();
+        if (SendSignal(process.Id, SigTerm) != 0 && !process.HasExited)
+            throw new InvalidOperationException($"kill(SIGTERM) of {Name} (pid {process.Id}) failed");
+        await WaitForExitAsync(deadline);
+        var took = clock.Elapsed;
+        Append($"--- {Kind} {Name} terminated (SIGTERM), exited after {took.TotalMilliseconds:F0} ms ---");
+        return took;
+    }
+
+    private const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     /// <summary>Kills the process if it runs, starts it again on the same data dir and ports, waits for health.</summary>
     /// <exception cref="InvalidOperationException">Same as <see cref="WaitHealthyAsync"/>.</exception>
     public async Task RestartAsync()
