@@ -29,9 +29,6 @@ internal sealed class ReadOnlyQueue
         public HashSet<ulong> Acks { get; } = [];
     }
 
-    /// <summary>Number of requests awaiting confirmation.</summary>
-    public int PendingCount => _queue.Count;
-
     /// <summary>
     /// Queues <paramref name="request"/> (a MsgReadIndex) to be answered with <paramref name="index"/> (the commit
     /// index when it arrived) and returns the confirmation context its heartbeat must carry.
