@@ -76,8 +76,10 @@ public sealed class RaftActor : Actor<RaftMessage>
     private ConfState _confState;
     private readonly Action<IReadOnlyList<Message>> _send;
     private readonly List<TaskCompletionSource<ulong>> _readWaitingForRound = new();
-    private readonly Dictionary<ulong, List<TaskCompletionSource<ulong>>> _readsInFlight = new();
-    private ulong _readRequestSeq;
+    private readonly Dictionary<ulong, ReadBatch> _readsInFlight = new();
+    private readonly RequestIdGenerator _readIds;
+    private readonly long _readIndexRetryTicks;
+    private long _ticks;
     private ulong _appliedIndex;
     private ulong _snapshotIndex;
     private bool _snapshotInProgress;
@@ -110,6 +112,25 @@ public sealed class RaftActor : Actor<RaftMessage>
         _snapshotIndex = storage.Snapshot().Metadata?.Index ?? 0;
         _appliedIndex = status.AppliedIndex;
         _confState = storage.InitialState().ConfState;
+        _readIds = new RequestIdGenerator(status.MemberId);
+        _readIndexRetryTicks = Math.Max(1, (ReadIndexRetryMs + options.HeartbeatIntervalMs - 1) / Math.Max(1, options.HeartbeatIntervalMs));
+    }
+
+    /// <summary>
+    /// How long (ms) a batch of reads waits for its read state before its ReadIndex is asked again with the same
+    /// context (etcd 3.5's readIndexRetryTime): a MsgReadIndex or its answer can be lost on the way (a follower
+    /// that momentarily knows no leader drops it), and without a retry the reads would wait for the request timeout.
+    /// </summary>
+    public const int ReadIndexRetryMs = 500;
+
+    /// <summary>The reads sharing one Raft ReadIndex, its context, and the tick it was last asked at.</summary>
+    private sealed class ReadBatch(ByteString ctx, List<TaskCompletionSource<ulong>> replies, long askedAtTick)
+    {
+        public ByteString Ctx { get; } = ctx;
+
+        public List<TaskCompletionSource<ulong>> Replies { get; } = replies;
+
+        public long AskedAtTick { get; set; } = askedAtTick;
     }
 
     /// <summary>
@@ -137,7 +158,9 @@ public sealed class RaftActor : Actor<RaftMessage>
         switch (message)
         {
             case RaftMessage.Tick:
+                _ticks++;
                 _node.Tick();
+                RetryOverdueReads();
                 break;
             case RaftMessage.Propose propose:
                 try
@@ -234,12 +257,32 @@ public sealed class RaftActor : Actor<RaftMessage>
             _readWaitingForRound.Clear();
             return;
         }
-        var id = ++_readRequestSeq;
-        var ctx = new byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(ctx, id);
-        _readsInFlight[id] = new List<TaskCompletionSource<ulong>>(_readWaitingForRound);
+        // Unique across members and restarts (member ID prefix, clock-seeded), as etcd's request IDs are.
+        var id = _readIds.Next();
+        var buffer = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(buffer, id);
+        var ctx = ByteString.CopyFrom(buffer);
+        _readsInFlight[id] = new ReadBatch(ctx, [.. _readWaitingForRound], _ticks);
         _readWaitingForRound.Clear();
-        _node.ReadIndex(ByteString.CopyFrom(ctx));
+        _node.ReadIndex(ctx);
+    }
+
+    /// <summary>Asks again, with the same context, for every read batch unanswered for <see cref="ReadIndexRetryMs"/>.</summary>
+    private void RetryOverdueReads()
+    {
+        if (_readsInFlight.Count == 0 || !_status.HasLeader)
+        {
+            return;
+        }
+        foreach (var batch in _readsInFlight.Values)
+        {
+            if (_ticks - batch.AskedAtTick >= _readIndexRetryTicks)
+            {
+                batch.AskedAtTick = _ticks;
+                Logger.LogDebug("read index {ctx} unanswered for {ms} ms: asking again", batch.Ctx.ToBase64(), ReadIndexRetryMs);
+                _node.ReadIndex(batch.Ctx);
+            }
+        }
     }
 
     private async ValueTask HandleReadyAsync(Ready ready)
@@ -324,9 +367,9 @@ public sealed class RaftActor : Actor<RaftMessage>
             if (readState.RequestCtx.Length == 8)
             {
                 var id = BinaryPrimitives.ReadUInt64BigEndian(readState.RequestCtx.Span);
-                if (_readsInFlight.Remove(id, out var replies))
+                if (_readsInFlight.Remove(id, out var batch))
                 {
-                    foreach (var reply in replies)
+                    foreach (var reply in batch.Replies)
                     {
                         reply.TrySetResult(readState.Index);
                     }
@@ -391,9 +434,9 @@ public sealed class RaftActor : Actor<RaftMessage>
 
     private void FailReadsInFlight(EtcdException error)
     {
-        foreach (var replies in _readsInFlight.Values)
+        foreach (var batch in _readsInFlight.Values)
         {
-            foreach (var reply in replies)
+            foreach (var reply in batch.Replies)
             {
                 reply.TrySetException(error.Clone());
             }

@@ -21,7 +21,7 @@ internal sealed class RaftCore
     private readonly List<Message> _pendingReadIndexMessages = [];
     private int _randomizedElectionTimeout;
     private int _heartbeatElapsed;
-    private ReadOnlyQueue _readOnly = new();
+    private readonly ReadOnlyQueue _readOnly = new();
 
     private enum CampaignType
     {
@@ -359,7 +359,7 @@ internal sealed class RaftCore
         }
 
         PendingConfIndex = 0;
-        _readOnly = new ReadOnlyQueue();
+        _readOnly.Reset();
         _pendingReadIndexMessages.Clear();
     }
 
@@ -827,10 +827,9 @@ internal sealed class RaftCore
 
     private void ConfirmReadIndex(Message m)
     {
-        var ctx = m.Entries[0].Data;
-        _readOnly.AddRequest(Log.Committed, m);
-        _readOnly.RecvAck(Id, ctx);
-        BroadcastHeartbeat(ctx);
+        var confirmation = _readOnly.AddRequest(Log.Committed, m);
+        _readOnly.RecvAck(Id, confirmation);
+        BroadcastHeartbeat(confirmation);
     }
 
     private bool CommittedEntryInCurrentTerm() => Log.TermOrZero(Log.Committed) == Term;
