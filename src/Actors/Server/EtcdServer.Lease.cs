@@ -2,6 +2,7 @@ using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
+using Microsoft.Extensions.Logging;
 
 namespace Akka.Etcd.Actors.Server;
 
@@ -27,27 +28,76 @@ public sealed partial class EtcdServer
         (LeaseRevokeResponse)await ProposeAsync(new InternalRaftRequest { LeaseRevoke = request }, checkQuota: false, cancel).ConfigureAwait(false);
 
     /// <summary>
-    /// One keep-alive of Lease.LeaseKeepAlive: renews the lease on the leader and answers its TTL in seconds,
-    /// 0 for an unknown (or just expired) lease. Errors: NotLeader on a follower.
+    /// How a follower reaches the leader's lessor for keep-alives and time-to-live queries (etcd's leasehttp over the
+    /// peer port). <see cref="LeaseHttpClient.Shared"/> unless the host or a test sets another before clients are served.
+    /// </summary>
+    public LeaseHttpClient LeaseForwarding { get; set; } = LeaseHttpClient.Shared;
+
+    /// <summary>
+    /// One keep-alive of Lease.LeaseKeepAlive (etcd's LeaseRenew): the leader renews the lease on its lessor; any
+    /// other member (or a leader whose lessor is not primary yet) forwards it to the leader's peer URLs
+    /// (<see cref="LeaseHttpProtocol.RenewPath"/>) and retries until the request timeout. Answers the TTL in seconds,
+    /// 0 for an unknown (or just expired) lease, under this member's header taken before the renew (as etcd).
+    /// Errors: NoLeader (no leader within the request timeout), Timeout (the leader could not be reached in time),
+    /// Stopped; <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires.
     /// </summary>
     public async Task<LeaseKeepAliveResponse> LeaseKeepAliveAsync(long id, CancellationToken cancel)
     {
-        var reply = AskExtensions.NewReply<long>();
-        _lessor.Tell(new LeaseMessage.KeepAlive(id, reply));
-        var ttl = await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
-        return new LeaseKeepAliveResponse { Header = ResponseHeaders.Create(Status, Status.Revision), ID = id, TTL = ttl };
+        var response = new LeaseKeepAliveResponse { Header = ResponseHeaders.Create(Status, Status.Revision), ID = id };
+        if (Status.IsLeader)
+        {
+            try
+            {
+                response.TTL = await RenewOnLessorAsync(id, cancel).ConfigureAwait(false);
+                return response;
+            }
+            catch (EtcdException ex) when (ex.Message == EtcdErrors.NotLeader.Message)
+            {
+                // Leader, but its lessor is not primary yet (or was just demoted): forward, as etcd does on ErrNotPrimary.
+            }
+        }
+        try
+        {
+            response.TTL = await ForwardToLeaderAsync((url, token) => LeaseForwarding.RenewAsync(url, id, token), cancel)
+                .ConfigureAwait(false);
+        }
+        catch (EtcdException ex) when (ex.Message == EtcdErrors.LeaseNotFound.Message)
+        {
+            response.TTL = 0;
+        }
+        return response;
     }
 
-    /// <summary>Lease.LeaseTimeToLive: remaining and granted TTL (seconds) and optionally the keys; TTL -1 for an unknown lease.</summary>
+    /// <summary>
+    /// Lease.LeaseTimeToLive: remaining and granted TTL (seconds) and optionally the keys; TTL -1 for an unknown lease.
+    /// The leader answers from its lessor after a read index; any other member forwards the query to the leader's
+    /// peer URLs (<see cref="LeaseHttpProtocol.TimeToLivePath"/>), which alone knows the remaining TTL, and answers
+    /// with its own header. Errors: NoLeader, Timeout, Stopped, as <see cref="LeaseKeepAliveAsync"/>.
+    /// </summary>
     public async Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel)
     {
+        if (!Status.IsLeader)
+        {
+            var header = ResponseHeaders.Create(Status, Status.Revision);
+            LeaseTimeToLiveResponse forwarded;
+            try
+            {
+                forwarded = await ForwardToLeaderAsync((url, token) => LeaseForwarding.TimeToLiveAsync(url, request, token), cancel)
+                    .ConfigureAwait(false);
+            }
+            catch (EtcdException ex) when (ex.Message == EtcdErrors.LeaseNotFound.Message)
+            {
+                forwarded = new LeaseTimeToLiveResponse { ID = request.ID, TTL = -1 };
+            }
+            forwarded.Header = header;
+            return forwarded;
+        }
         await ReadIndexAsync(cancel).ConfigureAwait(false);
-        var reply = AskExtensions.NewReply<LeaseTimeToLive>();
-        _lessor.Tell(new LeaseMessage.TimeToLive(request.ID, request.Keys, reply));
         var response = new LeaseTimeToLiveResponse { Header = ResponseHeaders.Create(Status, Status.Revision), ID = request.ID };
         try
         {
-            var ttl = await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
+            var ttl = await AskLessorAsync<LeaseTimeToLive>(reply => new LeaseMessage.TimeToLive(request.ID, request.Keys, reply), cancel)
+                .ConfigureAwait(false);
             response.TTL = ttl.TtlSeconds;
             response.GrantedTTL = ttl.GrantedTtlSeconds;
             response.Keys.AddRange(ttl.Keys);
@@ -56,6 +106,44 @@ public sealed partial class EtcdServer
         {
             response.TTL = -1;
         }
+        return response;
+    }
+
+    /// <summary>
+    /// Serves a keep-alive forwarded by a follower (<see cref="LeaseHttpProtocol.RenewPath"/>, etcd's leaseHandler):
+    /// waits up to <see cref="LeaseHttpProtocol.ApplyTimeout"/> for the applied index to reach the commit index (so a
+    /// lease the follower saw granted is known here), then renews on this member's lessor. Returns the TTL in seconds.
+    /// </summary>
+    /// <exception cref="TimeoutException">The applied index did not catch up in time (answer 408).</exception>
+    /// <exception cref="EtcdException"><see cref="EtcdErrors.LeaseNotFound"/> for an unknown or expired lease (404);
+    /// <see cref="EtcdErrors.NotLeader"/> when this lessor is not the primary (400); Stopped.</exception>
+    public async Task<long> RenewForwardedLeaseAsync(long id, CancellationToken cancel)
+    {
+        await WaitAppliedCommitAsync(cancel).ConfigureAwait(false);
+        var ttl = await RenewOnLessorAsync(id, cancel).ConfigureAwait(false);
+        return ttl > 0 ? ttl : throw EtcdErrors.LeaseNotFound;
+    }
+
+    /// <summary>
+    /// Serves a time-to-live query forwarded by a follower (<see cref="LeaseHttpProtocol.TimeToLivePath"/>): after the
+    /// same applied-index wait as <see cref="RenewForwardedLeaseAsync"/>, answers ID, remaining TTL, granted TTL (seconds)
+    /// and, if asked, the keys, with an empty header (as etcd's leaseHandler).
+    /// </summary>
+    /// <exception cref="TimeoutException">The applied index did not catch up in time (answer 408).</exception>
+    /// <exception cref="EtcdException"><see cref="EtcdErrors.LeaseNotFound"/> for an unknown lease (404); Stopped.</exception>
+    public async Task<LeaseTimeToLiveResponse> ForwardedLeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel)
+    {
+        await WaitAppliedCommitAsync(cancel).ConfigureAwait(false);
+        var ttl = await AskLessorAsync<LeaseTimeToLive>(reply => new LeaseMessage.TimeToLive(request.ID, request.Keys, reply), cancel)
+            .ConfigureAwait(false);
+        var response = new LeaseTimeToLiveResponse
+        {
+            Header = new ResponseHeader(),
+            ID = request.ID,
+            TTL = ttl.TtlSeconds,
+            GrantedTTL = ttl.GrantedTtlSeconds,
+        };
+        response.Keys.AddRange(ttl.Keys);
         return response;
     }
 
@@ -77,4 +165,104 @@ public sealed partial class EtcdServer
     /// <summary>Proposes the revoke of an expired lease (called by the LeaseActor on the leader).</summary>
     private Task ProposeLeaseRevokeAsync(long id) =>
         ProposeAsync(new InternalRaftRequest { LeaseRevoke = new LeaseRevokeRequest { ID = id } }, checkQuota: false, _stopping.Token);
+
+    /// <summary>Renews on this member's lessor: the TTL in seconds, 0 for an unknown lease; NotLeader if not primary.</summary>
+    private Task<long> RenewOnLessorAsync(long id, CancellationToken cancel) =>
+        AskLessorAsync<long>(reply => new LeaseMessage.KeepAlive(id, reply), cancel);
+
+    /// <summary>Sends the LeaseActor a message carrying a reply promise and awaits it within the request timeout.</summary>
+    private async Task<T> AskLessorAsync<T>(Func<TaskCompletionSource<T>, LeaseMessage> message, CancellationToken cancel)
+    {
+        var reply = AskExtensions.NewReply<T>();
+        if (!_lessor.Tell(message(reply)))
+        {
+            throw EtcdErrors.Stopped;
+        }
+        try
+        {
+            return await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw EtcdErrors.Timeout;
+        }
+    }
+
+    /// <summary>
+    /// etcd's ApplyWait as the leaseHandler uses it: completes once the applied index reaches the commit index seen at
+    /// the call; throws <see cref="TimeoutException"/> after <see cref="LeaseHttpProtocol.ApplyTimeout"/>.
+    /// </summary>
+    private async Task WaitAppliedCommitAsync(CancellationToken cancel)
+    {
+        var commit = Status.CommitIndex;
+        if (Status.AppliedIndex >= commit)
+        {
+            return;
+        }
+        await QueryAsync(commit, _ => true, cancel).WaitAsync(LeaseHttpProtocol.ApplyTimeout, cancel).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// etcd's forward loop of LeaseRenew and LeaseTimeToLive: until the request timeout, waits for a leader, then tries
+    /// each of its peer URLs with <paramref name="call"/>; a <see cref="LeaseForwardException"/> moves on to the next URL
+    /// (after a heartbeat's pause once all failed). <see cref="EtcdErrors.LeaseNotFound"/> is passed through.
+    /// </summary>
+    private async Task<T> ForwardToLeaderAsync<T>(Func<string, CancellationToken, Task<T>> call, CancellationToken cancel)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel, _stopping.Token);
+        deadline.CancelAfter(_requestTimeout);
+        var pause = TimeSpan.FromMilliseconds(Math.Max(1, Options.HeartbeatIntervalMs));
+        LeaseForwardException? lastError = null;
+        try
+        {
+            while (true)
+            {
+                var leader = await WaitLeaderAsync(pause, deadline.Token).ConfigureAwait(false);
+                foreach (var url in leader.PeerURLs)
+                {
+                    try
+                    {
+                        return await call(url, deadline.Token).ConfigureAwait(false);
+                    }
+                    catch (LeaseForwardException ex)
+                    {
+                        lastError = ex;
+                    }
+                }
+                await Task.Delay(pause, deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (_stopping.IsCancellationRequested)
+            {
+                throw EtcdErrors.Stopped;
+            }
+            if (lastError is not null)
+            {
+                _logger.LogWarning("failed to forward a lease request to the leader: {error}", lastError.Message);
+            }
+            throw Status.HasLeader ? EtcdErrors.Timeout : EtcdErrors.NoLeader;
+        }
+    }
+
+    /// <summary>
+    /// etcd's waitLeader: the leader's member entry, polling every <paramref name="pause"/> while there is none;
+    /// NoLeader if the leader is not a known member or has no peer URLs.
+    /// </summary>
+    private async Task<Member> WaitLeaderAsync(TimeSpan pause, CancellationToken cancel)
+    {
+        while (!Status.HasLeader)
+        {
+            await Task.Delay(pause, cancel).ConfigureAwait(false);
+        }
+        var leaderId = Status.Leader;
+        var leader = CurrentMembers().FirstOrDefault(m => m.ID == leaderId);
+        if (leader is null || leader.PeerURLs.Count == 0)
+        {
+            throw EtcdErrors.NoLeader;
+        }
+        return leader;
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Api.Peer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -10,7 +11,8 @@ namespace Akka.Etcd.Api.Http;
 /// HTTP/1.1 endpoints on the peer port: <c>GET /members</c> lists the cluster's members as JSON
 /// (<c>[{"id":"hex","name":..,"peerURLs":[..],"clientURLs":[..],"isLearner":..}]</c>) with the cluster ID in the
 /// <c>X-Etcd-Cluster-ID</c> header (hex), as etcd's peer handler does, so a member joining with
-/// <c>--initial-cluster-state existing</c> learns its ID; <c>GET /version</c> as on the client port.
+/// <c>--initial-cluster-state existing</c> learns its ID; <c>GET /version</c> as on the client port; <c>POST /leases</c> and <c>/leases/internal</c> for followers'
+/// forwarded lease calls (<see cref="LeaseHttpEndpoints"/>).
 /// </summary>
 public static class PeerHttpEndpoints
 {
@@ -32,5 +34,6 @@ public static class PeerHttpEndpoints
             return context.Response.WriteAsync(JsonSerializer.Serialize(members), context.RequestAborted);
         });
         HttpEndpoints.MapVersion(routes);
+        LeaseHttpEndpoints.Map(routes, server);
     }
 }

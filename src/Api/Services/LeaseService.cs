@@ -7,7 +7,9 @@ namespace Akka.Etcd.Api.Services;
 /// <summary>
 /// etcd's Lease service (<c>etcdserverpb.Lease</c>, rpc.proto): grant and revoke go through Raft; keep-alives
 /// renew on the leader over a bidirectional stream (one response per request, in order, TTL 0 for an unknown
-/// lease); time-to-live answers TTL -1 for an unknown lease, as etcd's v3rpc/lease.go does.
+/// lease; a follower forwards each to the leader over the peer port); time-to-live answers TTL -1 for an unknown
+/// lease, as etcd's v3rpc/lease.go does. A keep-alive that fails otherwise (no leader, timeout) ends the stream with
+/// that error, as in etcd.
 /// </summary>
 public sealed class LeaseService
 {
