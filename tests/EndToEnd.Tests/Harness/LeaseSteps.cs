@@ -91,7 +91,7 @@ public static partial class LeaseSteps
         Func<string, string>? mask = null)
     {
         mask ??= static o => o;
-        result = result with { Stdout = mask(result.Stdout), Stderr = mask(result.Stderr) };
+        result = result with { Stdout = mask(result.Stdout), Stderr = DropCanceledRetryWarnings(mask(result.Stderr)) };
         var lines = result.Stdout.Split('\n', StringSplitOptions.None);
         var collapsed = new List<string>();
         for (var i = 0; i < lines.Length; i++)
@@ -105,6 +105,15 @@ public static partial class LeaseSteps
         }
         s.Transcript.Record(["(background)", .. background.Args], result with { Stdout = string.Join('\n', collapsed) });
     }
+
+    /// <summary>
+    /// Drops clientv3's "retrying of unary invoker failed ... context canceled" warnings: an interrupted etcdctl prints
+    /// one when SIGINT lands while a call is in flight, a race in the client (seen against etcd itself), not server output.
+    /// </summary>
+    private static string DropCanceledRetryWarnings(string stderr) =>
+        string.Join('\n', stderr.Split('\n').Where(line =>
+            !(line.Contains("retrying of unary invoker failed", StringComparison.Ordinal)
+              && line.Contains("desc = context canceled", StringComparison.Ordinal))));
 
     [GeneratedRegex(@"^lease ([0-9a-f]{16}) granted with TTL\(", RegexOptions.Multiline)]
     private static partial Regex GrantedLine();
