@@ -24,4 +24,19 @@ public sealed record WatchStreamOptions
     /// ticks can then be driven with <see cref="WatcherActor.ProgressTick"/>.
     /// </summary>
     public TimeSpan ProgressNotifyInterval { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Most events one watcher's coalesced live response carries: the revisions published in one mailbox
+    /// burst are sent as one response per watcher (like etcd's catch-up of slow watchers), cut at a revision
+    /// boundary once this many events are reached. A single revision with more events still goes whole.
+    /// 1 sends one response per revision. Default 1000 events.
+    /// </summary>
+    public int CoalesceMaxEvents { get; init; } = 1000;
+
+    /// <summary>
+    /// Most encoded event bytes one watcher's coalesced live response carries (cut at a revision boundary like
+    /// <see cref="CoalesceMaxEvents"/>; fragmenting per <see cref="MaxResponseBytes"/> still applies).
+    /// Default 1 MiB.
+    /// </summary>
+    public int CoalesceMaxBytes { get; init; } = 1024 * 1024;
 }

@@ -71,6 +71,30 @@ internal sealed class Watcher
     /// <summary>The response being filled for the revision (or history read) being dispatched; null otherwise.</summary>
     public WatchResponse? Pending { get; set; }
 
+    /// <summary>
+    /// The coalesced response of the live revisions matched in the current mailbox burst, not yet written
+    /// (null when none): sent at the end of the burst, before any other message, or when a cap is reached.
+    /// </summary>
+    public WatchResponse? Batch { get; set; }
+
+    /// <summary>First revision with events in <see cref="Batch"/>.</summary>
+    public long BatchFirstRevision { get; set; }
+
+    /// <summary>Last complete revision in <see cref="Batch"/> (its header revision when written).</summary>
+    public long BatchLastRevision { get; set; }
+
+    /// <summary>Encoded size (bytes, upper bound: prev_kv counted even when stripped) of the events in <see cref="Batch"/>.</summary>
+    public long BatchBytes { get; set; }
+
+    /// <summary>Events in <see cref="Batch"/> before the revision being dispatched.</summary>
+    public int RevisionStartCount { get; set; }
+
+    /// <summary><see cref="BatchBytes"/> before the revision being dispatched.</summary>
+    public long RevisionStartBytes { get; set; }
+
+    /// <summary>True while the revision being dispatched added events to <see cref="Batch"/>.</summary>
+    public bool Dispatching { get; set; }
+
     /// <summary>A live event needing prev_kv came without it: the watcher must catch up from history instead.</summary>
     public bool MissingPrevKv { get; set; }
 

@@ -1,5 +1,6 @@
 using Akka.Etcd.Actors.Mailbox;
 using Etcdserverpb;
+using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Mvccpb;
 
@@ -21,6 +22,11 @@ namespace Akka.Etcd.Actors.Watch;
 /// has drained the outbox to half. Control responses (created, canceled) are never dropped: while the outbox
 /// is full they wait, in order, in an internal queue. Threading: all state lives on the actor's loop; the
 /// public methods only enqueue.
+/// Coalescing: the revisions published in one mailbox burst reach each synced watcher as one response carrying
+/// all its events of those revisions (header revision = the last revision included), like etcd's catch-up of
+/// slow watchers; it is cut at a revision boundary at <see cref="WatchStreamOptions.CoalesceMaxEvents"/> events
+/// or <see cref="WatchStreamOptions.CoalesceMaxBytes"/> bytes, and written before any other message of the burst
+/// is handled, so responses keep the order of the messages that caused them.
 /// </remarks>
 public sealed class WatcherActor : Actor<WatcherMessage>
 {
@@ -44,6 +50,7 @@ public sealed class WatcherActor : Actor<WatcherMessage>
     private readonly WatcherIndex _index = new();
     private readonly List<Watcher> _matches = new();
     private readonly List<Watcher> _touched = new();
+    private readonly List<Watcher> _batched = new();
     private readonly List<Watcher> _unsynced = new();
     private readonly Queue<WatchResponse> _overflow = new();
     private long _revision;
@@ -90,6 +97,10 @@ public sealed class WatcherActor : Actor<WatcherMessage>
     /// <inheritdoc />
     protected override ValueTask OnReceiveAsync(WatcherMessage message)
     {
+        if (message is not WatcherMessage.Published)
+        {
+            FlushBatches(); // responses stay in the order of the messages that caused them
+        }
         switch (message)
         {
             case WatcherMessage.Published published:
@@ -111,6 +122,13 @@ public sealed class WatcherActor : Actor<WatcherMessage>
                 OnRestored(restored.Revision);
                 break;
         }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask OnMailboxDrainedAsync()
+    {
+        FlushBatches();
         return ValueTask.CompletedTask;
     }
 
@@ -221,6 +239,7 @@ public sealed class WatcherActor : Actor<WatcherMessage>
         _index.Remove(watcher);
         watcher.Canceled = true;
         watcher.Pending = null;
+        watcher.Batch = null;
         if (watcher.Sync == WatcherSync.Unsynced)
         {
             _unsyncedCount--;
@@ -244,22 +263,37 @@ public sealed class WatcherActor : Actor<WatcherMessage>
         foreach (var ev in events)
         {
             _index.CollectMatches(ev.Kv.Key, _matches);
+            long eventBytes = -1;
             foreach (var watcher in _matches)
             {
                 if (watcher.Sync != WatcherSync.Synced || revision < watcher.NextRevision || watcher.Filters(ev))
                 {
                     continue;
                 }
-                if (watcher.Pending is null)
+                if (!watcher.Dispatching)
                 {
-                    watcher.Pending = new WatchResponse { WatchId = watcher.Id };
+                    watcher.Dispatching = true;
                     _touched.Add(watcher);
+                    if (watcher.Batch is null)
+                    {
+                        watcher.Batch = new WatchResponse { WatchId = watcher.Id };
+                        watcher.BatchFirstRevision = revision;
+                        watcher.BatchBytes = 0;
+                        _batched.Add(watcher);
+                    }
+                    watcher.RevisionStartCount = watcher.Batch.Events.Count;
+                    watcher.RevisionStartBytes = watcher.BatchBytes;
                 }
                 if (watcher.WantsPrevKv && ev.PrevKv is null && HasPrevious(ev))
                 {
                     watcher.MissingPrevKv = true;
                 }
-                watcher.Pending.Events.Add(EventFor(watcher, ev));
+                if (eventBytes < 0)
+                {
+                    eventBytes = 1 + CodedOutputStream.ComputeMessageSize(ev); // tag of field 11 + length-prefixed event
+                }
+                watcher.Batch!.Events.Add(EventFor(watcher, ev));
+                watcher.BatchBytes += eventBytes;
             }
             _matches.Clear();
         }
@@ -270,24 +304,43 @@ public sealed class WatcherActor : Actor<WatcherMessage>
         var victims = false;
         foreach (var watcher in _touched)
         {
-            var response = watcher.Pending!;
-            watcher.Pending = null;
+            watcher.Dispatching = false;
             if (watcher.MissingPrevKv)
             {
+                // Catch up from history from the first revision not yet written, this burst's earlier ones included.
                 watcher.MissingPrevKv = false;
-                MakeVictim(watcher, revision);
+                var firstUndelivered = watcher.BatchFirstRevision;
+                watcher.Batch = null;
+                MakeVictim(watcher, firstUndelivered);
                 victims = true;
                 continue;
             }
-            response.Header = Header(revision);
-            if (TrySendEvents(watcher, response))
+            if (watcher.RevisionStartCount > 0 && OverCap(watcher.Batch!.Events.Count, watcher.BatchBytes))
             {
-                watcher.NextRevision = revision + 1;
-                watcher.ProgressDue = false;
+                // This revision would push the batch over a cap: send the earlier revisions alone first.
+                var batch = watcher.Batch!;
+                var rest = new WatchResponse { WatchId = watcher.Id };
+                for (var i = watcher.RevisionStartCount; i < batch.Events.Count; i++)
+                {
+                    rest.Events.Add(batch.Events[i]);
+                }
+                while (batch.Events.Count > watcher.RevisionStartCount)
+                {
+                    batch.Events.RemoveAt(batch.Events.Count - 1);
+                }
+                var restBytes = watcher.BatchBytes - watcher.RevisionStartBytes;
+                if (!TrySendBatch(watcher))
+                {
+                    victims = true;
+                    continue;
+                }
+                watcher.Batch = rest;
+                watcher.BatchFirstRevision = revision;
+                watcher.BatchBytes = restBytes; // still listed in _batched since its first batch of this burst
             }
-            else
+            watcher.BatchLastRevision = revision;
+            if (ReachedCap(watcher.Batch!.Events.Count, watcher.BatchBytes) && !TrySendBatch(watcher))
             {
-                MakeVictim(watcher, revision);
                 victims = true;
             }
         }
@@ -296,6 +349,55 @@ public sealed class WatcherActor : Actor<WatcherMessage>
         {
             ScheduleCatchUp();
         }
+    }
+
+    private bool OverCap(int events, long bytes) => events > _options.CoalesceMaxEvents || bytes > _options.CoalesceMaxBytes;
+
+    private bool ReachedCap(int events, long bytes) => events >= _options.CoalesceMaxEvents || bytes >= _options.CoalesceMaxBytes;
+
+    /// <summary>
+    /// Writes every coalesced response of the burst (in the order the watchers first got events); watchers whose
+    /// response does not fit become victims. Runs before any non-publish message and when the mailbox is drained.
+    /// </summary>
+    private void FlushBatches()
+    {
+        if (_batched.Count == 0)
+        {
+            return;
+        }
+        var victims = false;
+        foreach (var watcher in _batched)
+        {
+            if (watcher.Batch is not null && !TrySendBatch(watcher))
+            {
+                victims = true;
+            }
+        }
+        _batched.Clear();
+        if (victims)
+        {
+            ScheduleCatchUp();
+        }
+    }
+
+    /// <summary>
+    /// Writes the watcher's <see cref="Watcher.Batch"/> with header revision <see cref="Watcher.BatchLastRevision"/>
+    /// and clears it. False when the outbox cannot take it: the watcher is then a victim from the batch's first
+    /// revision (the caller schedules the catch-up).
+    /// </summary>
+    private bool TrySendBatch(Watcher watcher)
+    {
+        var response = watcher.Batch!;
+        watcher.Batch = null;
+        response.Header = Header(watcher.BatchLastRevision);
+        if (TrySendEvents(watcher, response))
+        {
+            watcher.NextRevision = watcher.BatchLastRevision + 1;
+            watcher.ProgressDue = false;
+            return true;
+        }
+        MakeVictim(watcher, watcher.BatchFirstRevision);
+        return false;
     }
 
     private void MakeVictim(Watcher watcher, long firstUndelivered)

@@ -21,7 +21,22 @@ internal sealed class FakeStore : IWatchHistory
 
     public FakeStore(WatchStreamOptions? options = null)
     {
-        Hub = new WatchHub(this, 0, () => new ResponseHeader { ClusterId = 11, MemberId = 22, RaftTerm = 3 }, options);
+        Hub = new WatchHub(this, 0, NewHeader, options);
+    }
+
+    /// <summary>
+    /// When set and closed, a stream actor building a response header waits for it to open: the test then queues
+    /// messages behind that response and they reach the actor as one mailbox burst.
+    /// </summary>
+    public ManualResetEventSlim? HeaderGate { get; set; }
+
+    private ResponseHeader NewHeader()
+    {
+        if (HeaderGate is { } gate && !gate.Wait(StreamProbe.Deadline))
+        {
+            throw new TimeoutException("the test never opened the header gate");
+        }
+        return new ResponseHeader { ClusterId = 11, MemberId = 22, RaftTerm = 3 };
     }
 
     public WatchHub Hub { get; }

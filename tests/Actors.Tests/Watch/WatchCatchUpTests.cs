@@ -91,7 +91,8 @@ public class WatchCatchUpTests
     [Fact]
     public async Task Compaction_while_a_slow_watcher_lags_cancels_it_after_what_was_delivered()
     {
-        var store = new FakeStore(NoTimer with { OutboxCapacity = 4 });
+        // one response per revision, so the 4-response outbox overflows
+        var store = new FakeStore(NoTimer with { OutboxCapacity = 4, CoalesceMaxEvents = 1 });
         await using var probe = new StreamProbe(store.Hub);
         var id = await probe.WatchKeyAsync("k");
         for (var i = 1; i <= 20; i++)
@@ -123,7 +124,7 @@ public class WatchCatchUpTests
     public async Task A_client_that_stops_reading_for_100000_revisions_then_gets_all_in_order()
     {
         const int revisions = 100_000;
-        var store = new FakeStore(NoTimer);
+        var store = new FakeStore(NoTimer with { CoalesceMaxEvents = 1 }); // live responses overflow the outbox
         await using var probe = new StreamProbe(store.Hub);
         var onKey = await probe.WatchKeyAsync("k");
         var onPrefix = await probe.WatchPrefixAsync("k");

@@ -12,7 +12,7 @@ public class WatcherActorTests
     [Fact]
     public async Task Created_comes_first_then_each_revision_with_its_header()
     {
-        var store = new FakeStore(NoTimer);
+        var store = new FakeStore(NoTimer with { CoalesceMaxEvents = 1 }); // no coalescing of a burst
         store.Put("a", "0");
         await using var probe = new StreamProbe(store.Hub);
 
