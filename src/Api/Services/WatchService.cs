@@ -13,6 +13,9 @@ namespace Akka.Etcd.Api.Services;
 /// </summary>
 public sealed class WatchService
 {
+    /// <summary>Most responses framed into a stream's response body before a flush (bounds the unflushed bytes).</summary>
+    private const int MaxUnflushedResponses = 64;
+
     private readonly EtcdServer _server;
 
     /// <summary>Creates the service over a running member.</summary>
@@ -60,9 +63,19 @@ public sealed class WatchService
 
     private static async Task SendAsync(WatcherActor watcher, IServerStreamWriter<WatchResponse> responses, CancellationToken cancel)
     {
-        await foreach (var response in watcher.Outbox.ReadAllAsync(cancel).ConfigureAwait(false))
+        // Many watchers of this stream answering one burst of revisions fill the outbox at once: frame their responses
+        // back to back and flush at the end of the burst (or every MaxUnflushedResponses), as grpc-go batches its writes.
+        var outbox = watcher.Outbox;
+        var unflushed = 0;
+        while (await outbox.WaitToReadAsync(cancel).ConfigureAwait(false))
         {
-            await responses.WriteAsync(response, cancel).ConfigureAwait(false);
+            while (outbox.TryRead(out var response))
+            {
+                var flush = ++unflushed >= MaxUnflushedResponses || outbox.Count == 0;
+                await responses.WriteAsync(response, flush, cancel).ConfigureAwait(false);
+                if (flush)
+                    unflushed = 0;
+            }
         }
     }
 }

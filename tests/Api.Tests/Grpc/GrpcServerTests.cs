@@ -377,6 +377,36 @@ public class GrpcServerTests
     }
 
     [Fact]
+    public async Task Unflushed_writes_go_out_with_the_next_flush_in_order()
+    {
+        var registry = new GrpcServiceRegistry().AddDuplexStreaming<RangeRequest, RangeResponse>(Watch, RangeRequest.Parser,
+            async (requests, writer, context) =>
+            {
+                await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
+                {
+                    // Three deferred writes, then one that flushes the whole burst.
+                    for (var i = 0; i < 4; i++)
+                        await writer.WriteAsync(new RangeResponse { Count = request.Limit * 10 + i }, flush: i == 3, context.CancellationToken);
+                }
+            });
+        await using var host = await TestHost.StartAsync(registry);
+
+        using var call = host.Client.DuplexStreaming<RangeRequest, RangeResponse>(Watch, RangeResponse.Parser);
+        for (var burst = 1; burst <= 2; burst++)
+        {
+            await call.RequestStream.WriteAsync(new RangeRequest { Limit = burst }).WaitAsync(TestHost.Timeout);
+            for (var i = 0; i < 4; i++)
+            {
+                // Each burst arrives before the next request is sent: the flush of its last write carried all four.
+                Assert.True(await call.ResponseStream.MoveNext().WaitAsync(TestHost.Timeout));
+                Assert.Equal(burst * 10 + i, call.ResponseStream.Current.Count);
+            }
+        }
+        await call.RequestStream.CompleteAsync();
+        Assert.False(await call.ResponseStream.MoveNext().WaitAsync(TestHost.Timeout));
+    }
+
+    [Fact]
     public async Task Client_cancel_fires_the_handler_token()
     {
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -13,6 +13,13 @@ public interface IServerStreamWriter<in T>
     /// exceeds <see cref="GrpcServerOptions.MaxSendMessageBytes"/>.
     /// </summary>
     Task WriteAsync(T message, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sends one message, flushing it only when <paramref name="flush"/>: a burst framed back to back leaves in as few
+    /// HTTP/2 DATA frames and socket writes as possible (the last message of a burst must flush). Same threading and
+    /// errors as <see cref="WriteAsync(T, CancellationToken)"/>; a writer that cannot defer flushes flushes every message.
+    /// </summary>
+    Task WriteAsync(T message, bool flush, CancellationToken cancellationToken = default) => WriteAsync(message, cancellationToken);
 }
 
 /// <summary>Reads messages of a request stream, one at a time (not thread-safe).</summary>

@@ -109,6 +109,9 @@ internal sealed class ServerStreamWriter<T> : IServerStreamWriter<T> where T : I
 
     public Task WriteAsync(T message, CancellationToken cancellationToken = default) =>
         _call.WriteMessageAsync(message, flush: true, cancellationToken);
+
+    public Task WriteAsync(T message, bool flush, CancellationToken cancellationToken = default) =>
+        _call.WriteMessageAsync(message, flush, cancellationToken);
 }
 
 /// <summary>The server side of <see cref="IAsyncStreamReader{T}"/> over the request body.</summary>
