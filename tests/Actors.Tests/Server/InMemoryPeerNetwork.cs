@@ -8,14 +8,20 @@ namespace Akka.Etcd.Actors.Tests.Server;
 /// In-process peer transports for several <c>EtcdServer</c>s of one test: a message is handed to the receiving
 /// member's <see cref="IRaftTransport.Received"/> inline on the sender's thread (so per-peer FIFO holds). A peer counts
 /// as connected (<see cref="IRaftTransport.ActiveSince"/>) from when it was added until its transport stops. MsgSnap is
-/// not carried (reported failed). Thread-safe.
+/// not carried (reported failed). <see cref="Drop"/> loses chosen messages. Thread-safe.
 /// </summary>
 internal sealed class InMemoryPeerNetwork
 {
     private readonly ConcurrentDictionary<ulong, Transport> _members = new();
 
+    /// <summary>Returns true for a message that must be lost on the way (silently). Called on the sender's thread.</summary>
+    public Func<Message, bool>? Drop { get; set; }
+
     /// <summary>A transport for member <paramref name="localId"/>; pass it as <c>EtcdServer.OpenAsync</c>'s factory result.</summary>
     public IRaftTransport Create(ulong localId) => _members[localId] = new Transport(this, localId);
+
+    /// <summary>The transport factory shape of <c>EtcdServer.OpenAsync</c> (member ID, cluster ID).</summary>
+    public IRaftTransport Create(ulong localId, ulong clusterId) => Create(localId);
 
     private bool TryRunning(ulong id, out Transport transport) =>
         _members.TryGetValue(id, out transport!) && transport.Running;
@@ -65,7 +71,7 @@ internal sealed class InMemoryPeerNetwork
             }
             foreach (var message in messages)
             {
-                if (!_peers.ContainsKey(message.To))
+                if (!_peers.ContainsKey(message.To) || network.Drop?.Invoke(message) == true)
                 {
                     continue;
                 }

@@ -11,7 +11,7 @@ public sealed class ThreeMemberReadTests : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "akka-etcd-3m-" + Guid.NewGuid().ToString("N"));
-    private readonly InMemoryRaftHub _hub = new();
+    private readonly InMemoryPeerNetwork _network = new();
     private readonly List<EtcdServer> _members = [];
 
     private ServerOptions Options(int i)
@@ -33,7 +33,7 @@ public sealed class ThreeMemberReadTests : IAsyncLifetime
     {
         for (var i = 1; i <= 3; i++)
         {
-            _members.Add(await EtcdServer.OpenAsync(Options(i), NullLoggerFactory.Instance, _hub.Create).WaitAsync(Deadline));
+            _members.Add(await EtcdServer.OpenAsync(Options(i), NullLoggerFactory.Instance, _network.Create).WaitAsync(Deadline));
         }
         await Task.WhenAll(_members.Select(m => m.WaitUntilReadyAsync())).WaitAsync(Deadline);
     }
@@ -73,7 +73,7 @@ public sealed class ThreeMemberReadTests : IAsyncLifetime
         await Leader().PutAsync(new PutRequest { Key = B("foo"), Value = B("bar") }, CancellationToken.None).WaitAsync(Deadline);
         var follower = Followers().First();
         var lost = 0;
-        _hub.Drop = m => m.Type == MessageType.MsgReadIndex && m.From == follower.Status.MemberId && Interlocked.Exchange(ref lost, 1) == 0;
+        _network.Drop = m => m.Type == MessageType.MsgReadIndex && m.From == follower.Status.MemberId && Interlocked.Exchange(ref lost, 1) == 0;
 
         // The request timeout is 5.2 s here; the retry after 500 ms must answer long before it.
         var response = await follower.RangeAsync(new RangeRequest { Key = B("foo") }, CancellationToken.None)
