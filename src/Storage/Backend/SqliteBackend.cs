@@ -388,11 +388,9 @@ public sealed class SqliteBackend : IDisposable
     {
         ThrowIfDisposed();
         var db = _connection.Handle!;
-        var rc = raw.sqlite3_prepare_v2(db, "SELECT main, sub, tombstone, key, create_rev, version FROM kv ORDER BY main, sub",
-            out var statement);
-        SqliteException.ThrowExceptionForRC(rc, db);
-        using (statement)
+        using (var statement = PrepareRaw("SELECT main, sub, tombstone, key, create_rev, version FROM kv ORDER BY main, sub"))
         {
+            int rc;
             while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
             {
                 visit(raw.sqlite3_column_int64(statement, 0), (int)raw.sqlite3_column_int64(statement, 1),
@@ -463,7 +461,7 @@ public sealed class SqliteBackend : IDisposable
         else raw.sqlite3_bind_blob(statement, index, blob);
     }
 
-    /// <summary>Prepares a statement kept for the life of the connection; throws <see cref="SqliteException"/> on bad SQL.</summary>
+    /// <summary>Prepares a statement on the connection (the caller disposes it); throws <see cref="SqliteException"/> on bad SQL.</summary>
     sqlite3_stmt PrepareRaw(string sql)
     {
         var db = _connection.Handle!;
