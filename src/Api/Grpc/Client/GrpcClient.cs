@@ -259,27 +259,14 @@ internal sealed class ClientRequestWriter<T> : IClientStreamWriter<T> where T : 
 
     public async Task WriteAsync(T message, CancellationToken cancellationToken = default)
     {
-        var size = message.CalculateSize();
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        byte[]? buffer = null;
+        var buffer = GrpcFrame.RentFramed(message, message.CalculateSize(), out var length);
         try
         {
-            if (_completed)
-                throw new InvalidOperationException("The request stream has been completed; no more messages can be written.");
-            var stream = await _content.Stream.WaitAsync(cancellationToken).ConfigureAwait(false);
-            buffer = GrpcFrame.RentFramed(message, size, out var length);
-            await stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not InvalidOperationException && !cancellationToken.IsCancellationRequested)
-        {
-            throw _call.MapFailure(e);
+            await SendAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (buffer is not null)
-                ArrayPool<byte>.Shared.Return(buffer);
-            _writeLock.Release();
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -287,20 +274,27 @@ internal sealed class ClientRequestWriter<T> : IClientStreamWriter<T> where T : 
     {
         if (messages.Count == 0)
             return;
+        // Framed outside the write lock, like WriteAsync; the buffer is reused unless a burst grew it past the cap.
+        var batch = Interlocked.Exchange(ref _batch, null) ?? new ArrayBufferWriter<byte>();
+        batch.ResetWrittenCount();
+        foreach (var message in messages)
+            GrpcFrame.WriteMessage(batch, message, message.CalculateSize());
+        await SendAsync(batch.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        if (batch.Capacity <= MaxRetainedBatchBytes)
+            _batch = batch; // A burst of large MsgApps: do not keep its buffer for the life of the stream.
+    }
+
+    /// <summary>Writes already framed messages and flushes them, one writer at a time.</summary>
+    private async Task SendAsync(ReadOnlyMemory<byte> frames, CancellationToken cancellationToken)
+    {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_completed)
                 throw new InvalidOperationException("The request stream has been completed; no more messages can be written.");
             var stream = await _content.Stream.WaitAsync(cancellationToken).ConfigureAwait(false);
-            _batch ??= new ArrayBufferWriter<byte>();
-            _batch.ResetWrittenCount();
-            foreach (var message in messages)
-                GrpcFrame.WriteMessage(_batch, message, message.CalculateSize());
-            await stream.WriteAsync(_batch.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(frames, cancellationToken).ConfigureAwait(false);
             await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (_batch.Capacity > MaxRetainedBatchBytes)
-                _batch = null; // A burst of large MsgApps: do not keep its buffer for the life of the stream.
         }
         catch (Exception e) when (e is not InvalidOperationException && !cancellationToken.IsCancellationRequested)
         {
