@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Akka.Etcd.EndToEnd.Tests.Harness;
@@ -13,8 +12,6 @@ namespace Akka.Etcd.EndToEnd.Tests.Harness;
 /// </summary>
 public sealed class BackgroundEtcdctl : IAsyncDisposable
 {
-    private const int SigInt = 2;
-
     private readonly Process _process;
     private readonly object _gate = new();
     private readonly List<TimedLine> _stdout = new();
@@ -137,9 +134,7 @@ public sealed class BackgroundEtcdctl : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The signal could not be sent (other than: already exited).</exception>
     public void Interrupt()
     {
-        if (_process.HasExited) return;
-        if (Kill(_process.Id, SigInt) != 0 && !_process.HasExited)
-            throw new InvalidOperationException($"kill(SIGINT) of etcdctl pid {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        PosixSignal.Send(_process, PosixSignal.Interrupt);
     }
 
     /// <summary>Sends SIGKILL (a crashed client: nothing is released, its session lease must expire). No-op once exited.</summary>
@@ -233,9 +228,6 @@ public sealed class BackgroundEtcdctl : IAsyncDisposable
         }
         lock (_gate) _stderr.Append(data).Append('\n');
     }
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }
 
 /// <summary>One stdout line of a <see cref="BackgroundEtcdctl"/> and when it arrived.</summary>

@@ -199,18 +199,12 @@ public sealed class ClusterMember : IAsyncDisposable
         var process = _process;
         if (process is null || process.HasExited) return TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
-        if (SendSignal(process.Id, SigTerm) != 0 && !process.HasExited)
-            throw new InvalidOperationException($"kill(SIGTERM) of {Name} (pid {process.Id}) failed");
+        PosixSignal.Send(process, PosixSignal.Terminate);
         await WaitForExitAsync(deadline);
         var took = clock.Elapsed;
         Append($"--- {Kind} {Name} terminated (SIGTERM), exited after {took.TotalMilliseconds:F0} ms ---");
         return took;
     }
-
-    private const int SigTerm = 15;
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int SendSignal(int pid, int signal);
 
     /// <summary>Kills the process if it runs, starts it again on the same data dir and ports, waits for health.</summary>
     /// <exception cref="InvalidOperationException">Same as <see cref="WaitHealthyAsync"/>.</exception>
