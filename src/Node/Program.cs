@@ -108,10 +108,18 @@ public static class Program
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStop = stop.Token.Register(() => stopped.TrySetResult());
-        var ended = await Task.WhenAny(stopped.Task, server.Removed).ConfigureAwait(false);
-        if (ended == server.Removed)
+        var ended = await Task.WhenAny(stopped.Task, server.Exited).ConfigureAwait(false);
+        if (ended == server.Exited)
         {
-            log.LogWarning("the member has been permanently removed from the cluster; exiting");
+            var exit = await server.Exited.ConfigureAwait(false);
+            if (exit.Fatal)
+            {
+                // As etcd panics: a member whose WAL, Raft or store failed does not go on serving.
+                log.LogCritical(exit.Cause, "member stopped: {reason}", exit.Reason);
+                await ShutdownAsync(host, server, peerHost, log).ConfigureAwait(false);
+                return 1;
+            }
+            log.LogWarning("{reason}; exiting", exit.Reason);
         }
         else
         {

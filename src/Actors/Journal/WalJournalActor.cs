@@ -1,141 +1,128 @@
-using Akka.Etcd.Actors.Mailbox;
+using Akka.Actor;
 using Akka.Etcd.Storage.Wal;
-using Microsoft.Extensions.Logging;
+using Akka.Event;
 using Raftpb;
 
 namespace Akka.Etcd.Actors.Journal;
 
-/// <summary>Messages the <see cref="WalJournalActor"/> accepts.</summary>
-public abstract record JournalMessage
+/// <summary>The protocol of the <see cref="WalJournalActor"/>: what the RaftActor asks of the WAL, and the answers.</summary>
+public static class JournalProtocol
 {
-    private JournalMessage()
+    /// <summary>
+    /// Appends a HardState (null if unchanged) and entries. Answered with <see cref="Persisted"/> once they are fsynced,
+    /// together with every other Save queued before the fsync began (group commit). On an I/O error the journal fails
+    /// (its supervisor stops the member) and no answer comes.
+    /// </summary>
+    /// <param name="HardState">The Ready's HardState, null when it did not change.</param>
+    /// <param name="Entries">The Ready's new entries, in index order (a later entry for an index overrides an earlier one on replay).</param>
+    public sealed record Save(HardState? HardState, IReadOnlyList<Entry> Entries);
+
+    /// <summary>Records that a Raft snapshot at (<paramref name="Index"/>, <paramref name="Term"/>) was saved; answered with <see cref="Persisted"/> once fsynced.</summary>
+    public sealed record SaveSnapshotMarker(ulong Index, ulong Term);
+
+    /// <summary>Releases WAL segments wholly below <paramref name="Index"/> (after a snapshot). Not answered.</summary>
+    public sealed record Release(ulong Index);
+
+    /// <summary>The answer to a <see cref="Save"/> or <see cref="SaveSnapshotMarker"/>: everything asked so far is durable.</summary>
+    public sealed record Persisted
     {
+        /// <summary>The one instance.</summary>
+        public static readonly Persisted Instance = new();
     }
 
-    /// <summary>
-    /// Appends a HardState (null if unchanged) and entries; <paramref name="Durable"/> completes once they are
-    /// fsynced (faults with the I/O error otherwise).
-    /// </summary>
-    public sealed record Save(HardState? HardState, IReadOnlyList<Entry> Entries, TaskCompletionSource Durable) : JournalMessage;
-
-    /// <summary>Records that a Raft snapshot at (index, term) was saved; completes once fsynced.</summary>
-    public sealed record SaveSnapshotMarker(ulong Index, ulong Term, TaskCompletionSource Durable) : JournalMessage;
-
-    /// <summary>Releases WAL segments wholly below <paramref name="Index"/> (after a snapshot).</summary>
-    public sealed record Release(ulong Index) : JournalMessage;
+    /// <summary>Self-sent after the first Save of a burst: the fsync runs when it reaches the head of the mailbox.</summary>
+    internal sealed record Flush
+    {
+        public static readonly Flush Instance = new();
+    }
 }
 
 /// <summary>
-/// Owns the <see cref="WriteAheadLog"/> and makes Raft state durable with group commit: every Save queued
-/// while the previous fsync ran is appended, then ONE fsync makes the whole batch durable and completes all
-/// of their promises. The RaftActor does not apply or acknowledge anything before its Save completed.
-/// An fsync failure fails the batch and stops the actor: a member that cannot persist must not go on.
+/// Owns the <see cref="WriteAheadLog"/> and makes Raft state durable with group commit (etcd's <c>wal.Save</c> plus
+/// the batching of its raftNode loop): a Save is appended at once, and the first Save of a burst sends this actor a
+/// <see cref="JournalProtocol.Flush"/>; by the time the Flush reaches the head of the mailbox every Save queued behind
+/// the first one has been appended too, so ONE fdatasync makes the whole burst durable and answers all of their
+/// senders with <see cref="JournalProtocol.Persisted"/>. The RaftActor neither applies nor acknowledges anything
+/// before its Save was answered.
 /// </summary>
-public sealed class WalJournalActor : Actor<JournalMessage>
+/// <remarks>
+/// Runs on its own thread (the <c>akka.etcd.journal-dispatcher</c>, a PinnedDispatcher), because an fsync blocks.
+/// Any exception (an append or fsync error) fails the actor; its supervisor, the MemberActor, stops the member as
+/// etcd does (a member that cannot persist must not go on). The WAL is closed in <see cref="PostStop"/>.
+/// </remarks>
+public sealed class WalJournalActor : ReceiveActor
 {
+    /// <summary>The dispatcher id of the journal (a PinnedDispatcher, defined in the member's reference config).</summary>
+    public const string DispatcherId = "akka.etcd.journal-dispatcher";
+
     private readonly WriteAheadLog _wal;
-    private readonly List<TaskCompletionSource> _pending = new();
+    private readonly List<IActorRef> _waiting = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private bool _flushQueued;
 
-    /// <summary>Creates the actor over an open WAL, which it owns and disposes when it stops.</summary>
-    public WalJournalActor(WriteAheadLog wal, ILogger logger) : base("wal-journal", logger) => _wal = wal;
+    /// <summary>Props of the actor over an open WAL, which it owns and closes when it stops; on the journal dispatcher.</summary>
+    public static Props Props(WriteAheadLog wal) =>
+        Akka.Actor.Props.Create(() => new WalJournalActor(wal)).WithDispatcher(DispatcherId);
 
-    /// <summary>Duration of the latest fsync (for etcd_disk_wal_fsync_duration_seconds).</summary>
-    public TimeSpan LastSyncDuration => _wal.LastSyncDuration;
-
-    /// <summary>Number of fsyncs done (each may cover many Saves).</summary>
-    public long SyncCount { get; private set; }
-
-    /// <inheritdoc />
-    protected override ValueTask OnReceiveAsync(JournalMessage message)
+    /// <summary>Creates the actor; use <see cref="Props(WriteAheadLog)"/>.</summary>
+    public WalJournalActor(WriteAheadLog wal)
     {
-        switch (message)
+        _wal = wal;
+        Receive<JournalProtocol.Save>(save =>
         {
-            case JournalMessage.Save save:
-                try
-                {
-                    _wal.Append(save.HardState, save.Entries);
-                    _pending.Add(save.Durable);
-                }
-                catch (Exception ex)
-                {
-                    save.Durable.TrySetException(ex);
-                    FailPending(ex);
-                    throw;
-                }
-                break;
-            case JournalMessage.SaveSnapshotMarker marker:
-                try
-                {
-                    _wal.SaveSnapshotMarker(marker.Index, marker.Term);
-                    _pending.Add(marker.Durable);
-                }
-                catch (Exception ex)
-                {
-                    marker.Durable.TrySetException(ex);
-                    FailPending(ex);
-                    throw;
-                }
-                break;
-            case JournalMessage.Release release:
-                _wal.ReleaseTo(release.Index);
-                break;
-        }
-        return ValueTask.CompletedTask;
+            _wal.Append(save.HardState, save.Entries);
+            Wait(Sender);
+        });
+        Receive<JournalProtocol.SaveSnapshotMarker>(marker =>
+        {
+            _wal.SaveSnapshotMarker(marker.Index, marker.Term);
+            Wait(Sender);
+        });
+        Receive<JournalProtocol.Flush>(_ => Flush());
+        Receive<JournalProtocol.Release>(release => _wal.ReleaseTo(release.Index));
     }
 
-    /// <inheritdoc />
-    protected override ValueTask OnMailboxDrainedAsync()
+    private void Wait(IActorRef sender)
     {
-        if (_pending.Count == 0)
+        _waiting.Add(sender);
+        if (!_flushQueued)
         {
-            return ValueTask.CompletedTask;
+            _flushQueued = true;
+            Self.Tell(JournalProtocol.Flush.Instance);
+        }
+    }
+
+    private void Flush()
+    {
+        _flushQueued = false;
+        if (_waiting.Count == 0)
+        {
+            return;
         }
         try
         {
             _wal.Sync();
-            SyncCount++;
         }
         catch (Exception ex)
         {
-            Logger.LogCritical(ex, "failed to fsync the WAL");
-            FailPending(ex);
+            _log.Error(ex, "failed to fsync the WAL");
             throw;
         }
-        foreach (var durable in _pending)
+        foreach (var sender in _waiting)
         {
-            durable.TrySetResult();
+            sender.Tell(JournalProtocol.Persisted.Instance, Self);
         }
-        _pending.Clear();
-        return ValueTask.CompletedTask;
+        _waiting.Clear();
     }
 
     /// <inheritdoc />
-    protected override void OnDeadLetter(JournalMessage message, Exception reason)
+    protected override void PreRestart(Exception reason, object message)
     {
-        switch (message)
-        {
-            case JournalMessage.Save save:
-                save.Durable.TrySetException(reason);
-                break;
-            case JournalMessage.SaveSnapshotMarker marker:
-                marker.Durable.TrySetException(reason);
-                break;
-        }
-    }
-
-    /// <inheritdoc />
-    protected override ValueTask PostStopAsync()
-    {
+        // Never restarted (the member stops on a journal failure), but a restart must not leave the WAL open twice.
         _wal.Dispose();
-        return ValueTask.CompletedTask;
+        base.PreRestart(reason, message);
     }
 
-    private void FailPending(Exception ex)
-    {
-        foreach (var durable in _pending)
-        {
-            durable.TrySetException(ex);
-        }
-        _pending.Clear();
-    }
+    /// <inheritdoc />
+    protected override void PostStop() => _wal.Dispose();
 }

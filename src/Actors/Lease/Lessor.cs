@@ -272,7 +272,7 @@ public sealed class Lessor
         {
             Refresh(lease, nowMs, extendMs);
         }
-        if (_leases.Count < LessorOptions.RevokeRatePerSecond)
+        if (_leases.Count < _options.RevokeRate)
         {
             return;
         }
@@ -394,7 +394,7 @@ public sealed class Lessor
         var nextWindow = baseWindow + 1000;
         var expires = 0;
         // Fewer expiries than the revoke rate, so piled-up leases don't use the whole revoke budget.
-        var targetPerSecond = 3 * LessorOptions.RevokeRatePerSecond / 4;
+        var targetPerSecond = Math.Max(1, 3 * _options.RevokeRate / 4);
         foreach (var lease in leases)
         {
             var remaining = lease.DeadlineMs - nowMs;

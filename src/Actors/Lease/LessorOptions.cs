@@ -25,6 +25,13 @@ public sealed record LessorOptions
     public long ExpiredRetryMs { get; init; } = 3000;
 
     /// <summary>
+    /// Expiry revokes this lessor may propose per second: etcd's <see cref="RevokeRatePerSecond"/> for a lessor that
+    /// holds every lease, its share of it for one shard of several. Deadlines piled up at a promotion are spread to 3/4
+    /// of it. Default <see cref="RevokeRatePerSecond"/>.
+    /// </summary>
+    public int RevokeRate { get; init; } = RevokeRatePerSecond;
+
+    /// <summary>
     /// etcd's minimum lease TTL rule (etcdserver/server.go): <c>ceil(((3 * electionTicks) / 2) * heartbeatMs / 1000)</c>
     /// seconds, so a lease outlives one leader election. 2 s for 10 ticks of 100 ms.
     /// </summary>

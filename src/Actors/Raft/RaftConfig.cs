@@ -33,6 +33,16 @@ public sealed record RaftConfig
     /// </summary>
     public ulong MaxCommittedSizePerReady { get; init; }
 
+    /// <summary>
+    /// Most bytes of entry payload (<see cref="Raftpb.Entry.Data"/>) the leader holds appended but not yet committed and
+    /// applied (etcd raft's <c>MaxUncommittedEntriesSize</c>): a proposal that would go past it is dropped
+    /// (<see cref="ProposalDroppedException"/> with <see cref="ProposalDroppedException.UncommittedLimit"/> set), so a
+    /// leader that cannot commit (no quorum) stops growing its log in memory. A proposal is always accepted while
+    /// nothing is uncommitted, whatever its size; empty entries (the new leader's entry) never count. 0 = no limit.
+    /// Default 0.
+    /// </summary>
+    public ulong MaxUncommittedEntriesSize { get; init; }
+
     /// <summary>Maximum in-flight MsgApp messages per follower in replicate state. Default 512.</summary>
     public int MaxInflightMsgs { get; init; } = 512;
 

@@ -18,6 +18,8 @@ internal sealed class RaftCore
     private readonly int _heartbeatTimeout;
     private readonly int _electionTimeout;
     private readonly ulong _maxMsgSize;
+    private readonly ulong _maxUncommittedSize;
+    private ulong _uncommittedSize;
     private readonly List<Message> _pendingReadIndexMessages = [];
     private int _randomizedElectionTimeout;
     private int _heartbeatElapsed;
@@ -40,6 +42,7 @@ internal sealed class RaftCore
         _heartbeatTimeout = config.HeartbeatTick;
         _electionTimeout = config.ElectionTick;
         _maxMsgSize = config.MaxSizePerMsg;
+        _maxUncommittedSize = config.MaxUncommittedEntriesSize == 0 ? ulong.MaxValue : config.MaxUncommittedEntriesSize;
         CheckQuorum = config.CheckQuorum;
         PreVote = config.PreVote;
         Log = new RaftLog(storage, config.MaxCommittedSizePerReady == 0 ? config.MaxSizePerMsg : config.MaxCommittedSizePerReady);
@@ -346,6 +349,7 @@ internal sealed class RaftCore
         Lead = 0;
         ElectionElapsed = 0;
         _heartbeatElapsed = 0;
+        _uncommittedSize = 0;
         ResetRandomizedElectionTimeout();
         LeadTransferee = 0;
         Tracker.ResetVotes();
@@ -802,9 +806,59 @@ internal sealed class RaftCore
             }
         }
 
+        if (!IncreaseUncommittedSize(m.Entries))
+        {
+            DroppedForUncommittedLimit = true;
+            return false;
+        }
+
         AppendEntries(m.Entries);
         BroadcastAppend();
         return true;
+    }
+
+    /// <summary>Set when the last proposal was dropped for <see cref="RaftConfig.MaxUncommittedEntriesSize"/>; cleared by the caller.</summary>
+    internal bool DroppedForUncommittedLimit { get; set; }
+
+    /// <summary>Payload bytes the leader holds appended but not yet applied (etcd raft's <c>uncommittedSize</c>).</summary>
+    internal ulong UncommittedSize => _uncommittedSize;
+
+    /// <summary>
+    /// etcd raft's <c>increaseUncommittedSize</c>: false when the entries would push the leader past
+    /// <see cref="RaftConfig.MaxUncommittedEntriesSize"/> (always true while nothing is uncommitted).
+    /// </summary>
+    private bool IncreaseUncommittedSize(IReadOnlyList<Entry> entries)
+    {
+        ulong size = 0;
+        foreach (var entry in entries)
+        {
+            size += (ulong)entry.Data.Length;
+        }
+
+        if (_uncommittedSize > 0 && size > 0 && _uncommittedSize + size > _maxUncommittedSize)
+        {
+            return false;
+        }
+
+        _uncommittedSize += size;
+        return true;
+    }
+
+    /// <summary>etcd raft's <c>reduceUncommittedSize</c>: the entries were committed and handed to the application.</summary>
+    internal void ReduceUncommittedSize(IReadOnlyList<Entry> entries)
+    {
+        if (_uncommittedSize == 0)
+        {
+            return;
+        }
+
+        ulong size = 0;
+        foreach (var entry in entries)
+        {
+            size += (ulong)entry.Data.Length;
+        }
+
+        _uncommittedSize = size > _uncommittedSize ? 0 : _uncommittedSize - size;
     }
 
     private void LeaderReadIndex(Message m)

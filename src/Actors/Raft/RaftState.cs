@@ -42,4 +42,16 @@ public sealed class ProposalDroppedException : Exception
         : base("raft proposal dropped")
     {
     }
+
+    /// <summary>Creates the exception; <paramref name="uncommittedLimit"/> tells why.</summary>
+    /// <param name="uncommittedLimit">True when the leader dropped it for <see cref="RaftConfig.MaxUncommittedEntriesSize"/>.</param>
+    public ProposalDroppedException(bool uncommittedLimit)
+        : this() => UncommittedLimit = uncommittedLimit;
+
+    /// <summary>
+    /// True when the proposal was dropped because the leader's uncommitted entries would exceed
+    /// <see cref="RaftConfig.MaxUncommittedEntriesSize"/> (a load condition: the member answers "too many requests");
+    /// false for no leader or a leadership transfer.
+    /// </summary>
+    public bool UncommittedLimit { get; }
 }

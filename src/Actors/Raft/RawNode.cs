@@ -47,7 +47,8 @@ public sealed class RawNode
     public void Campaign() => _raft.Step(new Message { Type = MessageType.MsgHup });
 
     /// <summary>Proposes <paramref name="data"/> to be appended to the log as an EntryNormal.</summary>
-    /// <exception cref="ProposalDroppedException">No leader is known, or a leadership transfer is in progress.</exception>
+    /// <exception cref="ProposalDroppedException">No leader is known, a leadership transfer is in progress, or the leader
+    /// holds <see cref="RaftConfig.MaxUncommittedEntriesSize"/> bytes of uncommitted entries.</exception>
     public void Propose(ByteString data)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -55,7 +56,8 @@ public sealed class RawNode
     }
 
     /// <summary>Proposes <paramref name="data"/> (copied) to be appended to the log as an EntryNormal.</summary>
-    /// <exception cref="ProposalDroppedException">No leader is known, or a leadership transfer is in progress.</exception>
+    /// <exception cref="ProposalDroppedException">No leader is known, a leadership transfer is in progress, or the leader
+    /// holds <see cref="RaftConfig.MaxUncommittedEntriesSize"/> bytes of uncommitted entries.</exception>
     public void Propose(ReadOnlyMemory<byte> data) => Propose(ByteString.CopyFrom(data.Span));
 
     /// <summary>
@@ -63,7 +65,8 @@ public sealed class RawNode
     /// applied yet, the leader replaces the new one by an empty normal entry, as etcd does; the proposer sees no
     /// EntryConfChange committed and may retry.
     /// </summary>
-    /// <exception cref="ProposalDroppedException">No leader is known, or a leadership transfer is in progress.</exception>
+    /// <exception cref="ProposalDroppedException">No leader is known, a leadership transfer is in progress, or the leader
+    /// holds <see cref="RaftConfig.MaxUncommittedEntriesSize"/> bytes of uncommitted entries.</exception>
     public void ProposeConfChange(ConfChange confChange)
     {
         ArgumentNullException.ThrowIfNull(confChange);
@@ -76,7 +79,9 @@ public sealed class RawNode
         m.Entries.Add(entry);
         if (!_raft.Step(m))
         {
-            throw new ProposalDroppedException();
+            var uncommittedLimit = _raft.DroppedForUncommittedLimit;
+            _raft.DroppedForUncommittedLimit = false;
+            throw new ProposalDroppedException(uncommittedLimit);
         }
     }
 
@@ -209,6 +214,7 @@ public sealed class RawNode
         var applied = ready.CommittedEntries.Count > 0
             ? ready.CommittedEntries[^1].Index
             : ready.Snapshot?.Metadata?.Index ?? 0;
+        _raft.ReduceUncommittedSize(ready.CommittedEntries);
         _raft.Advance(applied, ready.Entries.Count > 0 ? ready.Entries[^1] : null, ready.Snapshot);
     }
 

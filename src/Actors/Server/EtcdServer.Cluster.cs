@@ -1,5 +1,6 @@
+using Akka.Event;
+using Akka.Actor;
 using Akka.Etcd.Actors.Consensus;
-using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Raft;
 using Akka.Etcd.Protos.Errors;
@@ -62,7 +63,7 @@ public sealed partial class EtcdServer
             // (itself plus peers with a connected stream) must still form a quorum of the remaining voters.
             var voters = members.Where(m => !m.IsLearner).Select(m => m.ID).ToList();
             var remaining = voters.Count - 1;
-            var active = voters.Count(id => id != request.ID && (id == Status.MemberId || (_transport?.IsActive(id) ?? false)));
+            var active = voters.Count(id => id != request.ID && (id == Status.MemberId || (Transport?.IsActive(id) ?? false)));
             if (remaining < 1 || active < remaining / 2 + 1)
             {
                 throw EtcdErrors.MemberNotEnoughStarted;
@@ -196,7 +197,7 @@ public sealed partial class EtcdServer
             _logger.LogInformation("skipped leadership transfer for single voting member cluster: local-member-id {local}", local);
             return 0;
         }
-        var transport = _transport;
+        var transport = Transport;
         var transferee = transport is null ? null : LongestConnected(voters.Where(id => id != Status.MemberId), transport.ActiveSince);
         if (transferee is not { } target)
         {
@@ -249,10 +250,7 @@ public sealed partial class EtcdServer
         var started = System.Diagnostics.Stopwatch.StartNew();
         _logger.LogInformation("leadership transfer starting: local-member-id {local} current-leader-member-id {leader} transferee-member-id {transferee}",
             Status.MemberId.ToString("x16"), lead.ToString("x16"), transferee.ToString("x16"));
-        if (!_raft.Tell(new RaftMessage.TransferLeadership(transferee)))
-        {
-            throw EtcdErrors.Stopped;
-        }
+        _refs.Raft.Tell(new RaftProtocol.TransferLeadership(transferee));
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(5, Options.HeartbeatIntervalMs / 2)));
         while (Status.Leader != transferee)
         {
@@ -303,26 +301,20 @@ public sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// A quorum no-op through the log: completes once a committed entry proposed now has been applied here (what
-    /// etcd 3.4's <c>/health</c> does with a QGET). Errors: NoLeader, Timeout.
-    /// </summary>
-    public Task QuorumNoopAsync(CancellationToken cancel) => ProposeAsync(new InternalRaftRequest(), checkQuota: false, cancel);
-
-    /// <summary>
     /// etcd's strict reconfig check for adds (mayAddMember): a voter may only be added when the started voters
     /// still form a quorum of the grown cluster, and any member only while this member has been connected to every
     /// voter for at least 5 s (etcd's HealthInterval). Errors: MemberNotEnoughStarted, Unhealthy.
     /// </summary>
     private void MayAddMember(IReadOnlyList<Member> members, bool isLearner)
     {
-        if (_transport is null)
+        if (Transport is not { } transport)
         {
             return;
         }
         var voters = members.Where(m => !m.IsLearner).Select(m => m.ID).ToList();
         if (!isLearner)
         {
-            var started = voters.Count(id => id == Status.MemberId || _transport.IsActive(id));
+            var started = voters.Count(id => id == Status.MemberId || transport.IsActive(id));
             if (started < (voters.Count + 1) / 2 + 1)
             {
                 throw EtcdErrors.MemberNotEnoughStarted;
@@ -331,7 +323,7 @@ public sealed partial class EtcdServer
         var healthySince = DateTime.UtcNow - TimeSpan.FromSeconds(5);
         foreach (var id in voters)
         {
-            if (id != Status.MemberId && (_transport.ActiveSince(id) is not { } since || since > healthySince))
+            if (id != Status.MemberId && (transport.ActiveSince(id) is not { } since || since > healthySince))
             {
                 throw EtcdErrors.Unhealthy;
             }
@@ -339,12 +331,8 @@ public sealed partial class EtcdServer
     }
 
     /// <summary>The Raft status of this member (leader, term, per-follower progress on the leader).</summary>
-    public async Task<RaftStatus> RaftStatusAsync(CancellationToken cancel)
-    {
-        var reply = AskExtensions.NewReply<RaftStatus>();
-        _raft.Tell(new RaftMessage.QueryProgress(reply));
-        return await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
-    }
+    public Task<RaftStatus> RaftStatusAsync(CancellationToken cancel) =>
+        AskAsync<RaftStatus>(_refs.Raft, RaftProtocol.GetStatus.Instance, cancel);
 
     private static void CheckPeerUrls(IReadOnlyCollection<string> peerUrls)
     {
@@ -352,12 +340,6 @@ public sealed partial class EtcdServer
         {
             throw EtcdErrors.MemberBadURLs;
         }
-    }
-
-    private IReadOnlyList<Member> CurrentMembers()
-    {
-        var members = Membership.Members;
-        return members.Count > 0 ? members : _members;
     }
 
     private async Task<MemberListResponse> ProposeConfChangeAsync(ConfChangeType type, ulong nodeId, Member? member, CancellationToken cancel)
@@ -372,28 +354,6 @@ public sealed partial class EtcdServer
         {
             change.Context = member.ToByteString();
         }
-        var applied = _waiters.Register(id, RequestDeadlineMs(), cancel);
-        if (!_raft.Tell(new RaftMessage.ProposeConfChange(change)))
-        {
-            _waiters.Cancel(id);
-            throw EtcdErrors.Stopped;
-        }
-        return (MemberListResponse)await applied.ConfigureAwait(false);
+        return await AskAsync<MemberListResponse>(_refs.Raft, new RaftProtocol.ProposeConfChange(change), cancel).ConfigureAwait(false);
     }
-
-    private void OnConfChangeApplied(ConfChange change, Member? member)
-    {
-        PeerChanged?.Invoke(change, member);
-        if (change.Type == ConfChangeType.ConfChangeRemoveNode && change.NodeID == Status.MemberId)
-        {
-            _logger.LogWarning("the member has been permanently removed from the cluster");
-            _removed.TrySetResult();
-        }
-    }
-
-    /// <summary>
-    /// Called on the RaftActor's loop for every applied membership change (the peer transport adds, updates or
-    /// removes the peer). Set before the member starts.
-    /// </summary>
-    public Action<ConfChange, Member?>? PeerChanged { get; set; }
 }

@@ -1,5 +1,4 @@
 using Akka.Etcd.Actors.Consensus;
-using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Store;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Mvcc;
@@ -12,22 +11,17 @@ namespace Akka.Etcd.Actors.Server;
 public sealed partial class EtcdServer
 {
     /// <summary>
-    /// KV.Range: linearizable by default (waits for a ReadIndex to be applied), local when
-    /// <c>serializable</c>. Errors: Compacted / FutureRev for bad revisions, NoLeader, Timeout.
+    /// KV.Range: linearizable by default (a ReadIndex round, then the store runs it once the read index is applied),
+    /// local when <c>serializable</c>. Errors: Compacted / FutureRev for bad revisions, NoLeader, LeaderChanged, Timeout.
     /// </summary>
-    public async Task<RangeResponse> RangeAsync(RangeRequest request, CancellationToken cancel)
-    {
-        var minIndex = request.Serializable ? 0 : await ReadIndexAsync(cancel).ConfigureAwait(false);
-        var response = await QueryAsync(minIndex, store => store.Range(request), cancel).ConfigureAwait(false);
-        ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), Status);
-        return response;
-    }
+    public Task<RangeResponse> RangeAsync(RangeRequest request, CancellationToken cancel) =>
+        ReadAsync<RangeResponse>(new StoreProtocol.Range(request), request.Serializable, cancel);
 
-    /// <summary>KV.Put through Raft.</summary>
+    /// <summary>KV.Put through Raft; answered when applied. Errors: see <see cref="ProposeAsync"/>.</summary>
     public async Task<PutResponse> PutAsync(PutRequest request, CancellationToken cancel) =>
         (PutResponse)await ProposeAsync(new InternalRaftRequest { Put = request }, checkQuota: true, cancel).ConfigureAwait(false);
 
-    /// <summary>KV.DeleteRange through Raft.</summary>
+    /// <summary>KV.DeleteRange through Raft; answered when applied.</summary>
     public async Task<DeleteRangeResponse> DeleteRangeAsync(DeleteRangeRequest request, CancellationToken cancel) =>
         (DeleteRangeResponse)await ProposeAsync(new InternalRaftRequest { DeleteRange = request }, checkQuota: false, cancel).ConfigureAwait(false);
 
@@ -39,10 +33,7 @@ public sealed partial class EtcdServer
     {
         if (MvccStore.IsReadOnly(request))
         {
-            var minIndex = IsSerializable(request) ? 0 : await ReadIndexAsync(cancel).ConfigureAwait(false);
-            var response = await QueryAsync(minIndex, store => store.Txn(request), cancel).ConfigureAwait(false);
-            ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), Status);
-            return response;
+            return await ReadAsync<TxnResponse>(new StoreProtocol.ReadTxn(request), IsSerializable(request), cancel).ConfigureAwait(false);
         }
         return (TxnResponse)await ProposeAsync(new InternalRaftRequest { Txn = request }, checkQuota: true, cancel).ConfigureAwait(false);
     }
@@ -54,19 +45,19 @@ public sealed partial class EtcdServer
     /// <summary>Maintenance.Status: version, backend size, leader, Raft index/term and applied index.</summary>
     public async Task<StatusResponse> StatusAsync(CancellationToken cancel)
     {
-        var (revision, dbSize, inUse) = await QueryAsync(0, store => (store.CurrentRevision, store.DbSizeBytes, store.DbSizeInUseBytes), cancel).ConfigureAwait(false);
+        var store = await ReadAsync<StoreProtocol.StoreStatus>(StoreProtocol.GetStatus.Instance, serializable: true, cancel).ConfigureAwait(false);
         var response = new StatusResponse
         {
-            Header = ResponseHeaders.Create(Status, revision),
+            Header = ResponseHeaders.Create(Status, store.Revision),
             Version = ServerVersion,
-            DbSize = dbSize,
-            DbSizeInUse = inUse,
+            DbSize = store.DbSizeBytes,
+            DbSizeInUse = store.DbSizeInUseBytes,
             Leader = Status.Leader,
             RaftIndex = Status.CommitIndex,
             RaftTerm = Status.Term,
             RaftAppliedIndex = Status.AppliedIndex,
         };
-        if (dbSize > Options.EffectiveQuotaBytes)
+        if (store.DbSizeBytes > Options.EffectiveQuotaBytes)
         {
             response.Errors.Add("memberID:" + Status.MemberId + " alarm:NOSPACE ");
         }
@@ -87,45 +78,38 @@ public sealed partial class EtcdServer
         return response;
     }
 
-    /// <summary>Maintenance.Defragment: rewrites the backend file (SQLite VACUUM), releasing free pages.</summary>
-    public async Task<DefragmentResponse> DefragmentAsync(CancellationToken cancel)
-    {
-        var revision = await QueryAsync(0, store =>
-        {
-            store.ForceCommit(durable: true);
-            store.Defragment();
-            Status.DbSizeBytes = store.DbSizeBytes;
-            return store.CurrentRevision;
-        }, cancel).ConfigureAwait(false);
-        return new DefragmentResponse { Header = ResponseHeaders.Create(Status, revision) };
-    }
+    /// <summary>Maintenance.Defragment: rewrites the backend file (SQLite VACUUM) on the store's thread, releasing free pages.</summary>
+    public Task<DefragmentResponse> DefragmentAsync(CancellationToken cancel) =>
+        ReadAsync<DefragmentResponse>(StoreProtocol.Defragment.Instance, serializable: true, cancel);
 
-    /// <summary>Maintenance.HashKV: hash of the MVCC keyspace up to a revision (0 = latest).</summary>
-    public async Task<HashKVResponse> HashKVAsync(HashKVRequest request, CancellationToken cancel)
-    {
-        var minIndex = await ReadIndexAsync(cancel).ConfigureAwait(false);
-        return await QueryAsync(minIndex, store =>
-        {
-            var hash = store.HashKV(request.Revision, out var compactRevision);
-            return new HashKVResponse
-            {
-                Header = ResponseHeaders.Create(Status, store.CurrentRevision),
-                Hash = hash,
-                CompactRevision = compactRevision,
-            };
-        }, cancel).ConfigureAwait(false);
-    }
+    /// <summary>Maintenance.HashKV: hash of the MVCC keyspace up to a revision (0 = latest), after a ReadIndex round.</summary>
+    public Task<HashKVResponse> HashKVAsync(HashKVRequest request, CancellationToken cancel) =>
+        ReadAsync<HashKVResponse>(new StoreProtocol.HashKV(request), serializable: false, cancel);
 
     /// <summary>
-    /// Proposes <paramref name="request"/> through Raft and waits until it is applied. Errors: RequestTooLarge
-    /// past <c>--max-request-bytes</c>, NoSpace above the quota, NoLeader, Timeout after etcd's request
-    /// timeout (5 s + 2 election timeouts), or the apply error (e.g. Compacted).
+    /// A quorum no-op through the log: completes once a committed entry proposed now has been applied here (what
+    /// etcd 3.4's <c>/health</c> does with a QGET). Errors: NoLeader, Timeout.
+    /// </summary>
+    public Task QuorumNoopAsync(CancellationToken cancel) => ProposeAsync(new InternalRaftRequest(), checkQuota: false, cancel);
+
+    /// <summary>
+    /// Proposes <paramref name="request"/> through Raft and waits until it is applied here. Errors: RequestTooLarge
+    /// past <c>--max-request-bytes</c>; NoSpace above the quota; NoLeader; TooManyRequests when the store is more than
+    /// <see cref="ServerOptions.MaxCommitApplyGap"/> entries behind the commit index (etcd's maxGapBetweenApplyAndCommitIndex),
+    /// when <see cref="MaxProposalsInFlight"/> proposals already wait, or when the leader holds too many uncommitted
+    /// bytes; LeaderChanged; Timeout after etcd's request timeout (5 s + 2 election timeouts); or the apply's error
+    /// (e.g. Compacted).
     /// </summary>
     private async Task<IMessage> ProposeAsync(InternalRaftRequest request, bool checkQuota, CancellationToken cancel)
     {
         if (checkQuota && DbSizeBytes > Options.EffectiveQuotaBytes)
         {
             throw EtcdErrors.NoSpace;
+        }
+        var status = Status;
+        if (status.CommitIndex > status.AppliedIndex + Options.MaxCommitApplyGap)
+        {
+            throw EtcdErrors.RequestTooManyRequests;
         }
         var id = _ids.Next();
         request.ID = id;
@@ -135,65 +119,45 @@ public sealed partial class EtcdServer
         {
             throw EtcdErrors.RequestTooLarge;
         }
+        if (!status.HasLeader)
+        {
+            throw EtcdErrors.NoLeader;
+        }
+        if (Interlocked.Increment(ref _proposalsInFlight) > MaxProposalsInFlight)
+        {
+            Interlocked.Decrement(ref _proposalsInFlight);
+            throw EtcdErrors.RequestTooManyRequests;
+        }
+        try
+        {
+            return await AskAsync<IMessage>(_refs.Raft, new RaftProtocol.Propose(id, data), cancel).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _proposalsInFlight);
+        }
+    }
+
+    /// <summary>
+    /// Runs a store query: at once on the local store when <paramref name="serializable"/>, else after a ReadIndex round
+    /// through the RaftActor (which hands it to the store once the read index is applied).
+    /// </summary>
+    private async Task<T> ReadAsync<T>(StoreProtocol.Query query, bool serializable, CancellationToken cancel)
+    {
+        if (serializable)
+        {
+            return await AskAsync<T>(_refs.Store, new StoreProtocol.RunQuery(0, query), cancel).ConfigureAwait(false);
+        }
         if (!Status.HasLeader)
         {
             throw EtcdErrors.NoLeader;
         }
-        // The deadline is enforced by the member's timer sweeping the waiters (ExpireDue), not by a timer per put.
-        var applied = _waiters.Register(id, RequestDeadlineMs(), cancel);
-        if (!_raft.Tell(new RaftMessage.Propose(id, data)))
-        {
-            _waiters.Cancel(id);
-            throw EtcdErrors.Stopped;
-        }
-        return await applied.ConfigureAwait(false);
+        return await AskAsync<T>(_refs.Raft, new RaftProtocol.LinearizableRead(query), cancel).ConfigureAwait(false);
     }
 
-    /// <summary>The deadline of a request starting now, on the <see cref="Environment.TickCount64"/> clock (ms).</summary>
-    private long RequestDeadlineMs() => Environment.TickCount64 + (long)_requestTimeout.TotalMilliseconds;
-
-    /// <summary>Gets a read index from Raft (batched with concurrent reads); the read must wait for it to be applied.</summary>
-    private async Task<ulong> ReadIndexAsync(CancellationToken cancel)
-    {
-        if (!Status.HasLeader)
-        {
-            throw EtcdErrors.NoLeader;
-        }
-        var reply = AskExtensions.NewReply<ulong>();
-        if (!_raft.Tell(new RaftMessage.ReadIndex(reply)))
-        {
-            throw EtcdErrors.Stopped;
-        }
-        try
-        {
-            return await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            throw EtcdErrors.Timeout;
-        }
-    }
-
-    /// <summary>Runs <paramref name="work"/> on the store's loop once <paramref name="minAppliedIndex"/> is applied.</summary>
-    private async Task<T> QueryAsync<T>(ulong minAppliedIndex, Func<MvccStore, T> work, CancellationToken cancel)
-    {
-        var reply = AskExtensions.NewReply<T>();
-        var message = new StoreMessage.Query(minAppliedIndex,
-            store => reply.TrySetResult(work(store)),
-            error => reply.TrySetException(error));
-        if (!_store.Tell(message))
-        {
-            throw EtcdErrors.Stopped;
-        }
-        try
-        {
-            return await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            throw EtcdErrors.Timeout;
-        }
-    }
+    /// <summary>Waits for a ReadIndex round and its apply: afterwards this member has applied every write committed before the call.</summary>
+    private Task<StoreProtocol.BarrierPassed> ReadBarrierAsync(CancellationToken cancel) =>
+        ReadAsync<StoreProtocol.BarrierPassed>(StoreProtocol.Barrier.Instance, serializable: false, cancel);
 
     private static bool IsSerializable(TxnRequest txn)
     {

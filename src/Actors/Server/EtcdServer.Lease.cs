@@ -1,5 +1,5 @@
 using Akka.Etcd.Actors.Lease;
-using Akka.Etcd.Actors.Mailbox;
+using Akka.Etcd.Actors.Store;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Microsoft.Extensions.Logging;
@@ -9,6 +9,8 @@ namespace Akka.Etcd.Actors.Server;
 /// <summary>The lease paths of the member (etcd's etcdserver/v3_server.go Lease* methods).</summary>
 public sealed partial class EtcdServer
 {
+    private readonly LeaseIdGenerator _leaseIds;
+
     /// <summary>
     /// Lease.LeaseGrant through Raft. A zero ID gets a server-chosen one; TTLs below etcd's minimum
     /// (1.5 election timeouts, 2 s by default) are raised to it. Errors: LeaseExist, LeaseTTLTooLarge.
@@ -92,11 +94,11 @@ public sealed partial class EtcdServer
             forwarded.Header = header;
             return forwarded;
         }
-        await ReadIndexAsync(cancel).ConfigureAwait(false);
+        await ReadBarrierAsync(cancel).ConfigureAwait(false);
         var response = new LeaseTimeToLiveResponse { Header = ResponseHeaders.Create(Status, Status.Revision), ID = request.ID };
         try
         {
-            var ttl = await AskLessorAsync<LeaseTimeToLive>(reply => new LeaseMessage.TimeToLive(request.ID, request.Keys, reply), cancel)
+            var ttl = await AskAsync<LeaseTimeToLive>(_refs.Lessor, new LeaseProtocol.TimeToLive(request.ID, request.Keys), cancel)
                 .ConfigureAwait(false);
             response.TTL = ttl.TtlSeconds;
             response.GrantedTTL = ttl.GrantedTtlSeconds;
@@ -134,7 +136,7 @@ public sealed partial class EtcdServer
     public async Task<LeaseTimeToLiveResponse> ForwardedLeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel)
     {
         await WaitAppliedCommitAsync(cancel).ConfigureAwait(false);
-        var ttl = await AskLessorAsync<LeaseTimeToLive>(reply => new LeaseMessage.TimeToLive(request.ID, request.Keys, reply), cancel)
+        var ttl = await AskAsync<LeaseTimeToLive>(_refs.Lessor, new LeaseProtocol.TimeToLive(request.ID, request.Keys), cancel)
             .ConfigureAwait(false);
         var response = new LeaseTimeToLiveResponse
         {
@@ -150,43 +152,19 @@ public sealed partial class EtcdServer
     /// <summary>Lease.LeaseLeases: every lease ID.</summary>
     public async Task<LeaseLeasesResponse> LeaseLeasesAsync(CancellationToken cancel)
     {
-        await ReadIndexAsync(cancel).ConfigureAwait(false);
-        var reply = AskExtensions.NewReply<IReadOnlyList<long>>();
-        _lessor.Tell(new LeaseMessage.List(reply));
-        var ids = await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
+        await ReadBarrierAsync(cancel).ConfigureAwait(false);
+        var ids = await AskAsync<LeaseProtocol.LeaseIds>(_refs.Lessor, LeaseProtocol.List.Instance, cancel).ConfigureAwait(false);
         var response = new LeaseLeasesResponse { Header = ResponseHeaders.Create(Status, Status.Revision) };
-        foreach (var id in ids)
+        foreach (var id in ids.Ids)
         {
             response.Leases.Add(new LeaseStatus { ID = id });
         }
         return response;
     }
 
-    /// <summary>Proposes the revoke of an expired lease (called by the LeaseActor on the leader).</summary>
-    private Task ProposeLeaseRevokeAsync(long id) =>
-        ProposeAsync(new InternalRaftRequest { LeaseRevoke = new LeaseRevokeRequest { ID = id } }, checkQuota: false, _stopping.Token);
-
     /// <summary>Renews on this member's lessor: the TTL in seconds, 0 for an unknown lease; NotLeader if not primary.</summary>
-    private Task<long> RenewOnLessorAsync(long id, CancellationToken cancel) =>
-        AskLessorAsync<long>(reply => new LeaseMessage.KeepAlive(id, reply), cancel);
-
-    /// <summary>Sends the LeaseActor a message carrying a reply promise and awaits it within the request timeout.</summary>
-    private async Task<T> AskLessorAsync<T>(Func<TaskCompletionSource<T>, LeaseMessage> message, CancellationToken cancel)
-    {
-        var reply = AskExtensions.NewReply<T>();
-        if (!_lessor.Tell(message(reply)))
-        {
-            throw EtcdErrors.Stopped;
-        }
-        try
-        {
-            return await reply.Task.WaitAsync(_requestTimeout, cancel).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            throw EtcdErrors.Timeout;
-        }
-    }
+    private async Task<long> RenewOnLessorAsync(long id, CancellationToken cancel) =>
+        (await AskAsync<LeaseProtocol.Renewed>(_refs.Lessor, new LeaseProtocol.KeepAlive(id), cancel).ConfigureAwait(false)).TtlSeconds;
 
     /// <summary>
     /// etcd's ApplyWait as the leaseHandler uses it: completes once the applied index reaches the commit index seen at
@@ -199,7 +177,8 @@ public sealed partial class EtcdServer
         {
             return;
         }
-        await QueryAsync(commit, _ => true, cancel).WaitAsync(LeaseHttpProtocol.ApplyTimeout, cancel).ConfigureAwait(false);
+        await AskAsync<StoreProtocol.BarrierPassed>(_refs.Store, new StoreProtocol.RunQuery(commit, StoreProtocol.Barrier.Instance), cancel)
+            .WaitAsync(LeaseHttpProtocol.ApplyTimeout, cancel).ConfigureAwait(false);
     }
 
     /// <summary>

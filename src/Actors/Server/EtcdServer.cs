@@ -1,28 +1,23 @@
+using Akka.Actor;
+using Akka.Configuration;
 using Akka.Etcd.Actors.Consensus;
-using Akka.Etcd.Actors.Journal;
 using Akka.Etcd.Actors.Lease;
-using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Membership;
-using Akka.Etcd.Actors.Raft;
-using Akka.Etcd.Actors.Store;
+using Akka.Etcd.Actors.Supervision;
 using Akka.Etcd.Actors.Transport;
 using Akka.Etcd.Actors.Watch;
 using Akka.Etcd.Protos.Errors;
-using Akka.Etcd.Storage.Mvcc;
-using Akka.Etcd.Storage.Snap;
-using Akka.Etcd.Storage.Wal;
 using Etcdserverpb;
-using Google.Protobuf;
 using Microsoft.Extensions.Logging;
-using Raftpb;
 
 namespace Akka.Etcd.Actors.Server;
 
 /// <summary>
-/// One etcd member: starts (or restarts from its data dir) the WalJournalActor, MvccStoreActor and
-/// RaftActor, and is the facade the gRPC services call. Writes are proposed through Raft and answered when
-/// applied; reads are linearizable through ReadIndex unless serializable (etcd's etcdserver/v3_server.go).
-/// Thread-safe: every method may be called from any request thread.
+/// The edge between the gRPC services and one member's actors (etcd's <c>EtcdServer</c> API surface,
+/// etcdserver/v3_server.go): opens the data dir, starts the <see cref="MemberActor"/> in an ActorSystem, and turns
+/// each call into an ask of the right actor with etcd's request timeout. Writes are proposed through the RaftActor and
+/// answered when applied; reads are linearizable through a ReadIndex round unless serializable. Thread-safe: every
+/// method may be called from any request thread; no state of the actors is touched here.
 /// </summary>
 public sealed partial class EtcdServer : IAsyncDisposable
 {
@@ -32,58 +27,95 @@ public sealed partial class EtcdServer : IAsyncDisposable
     /// <summary>The cluster version reported by /version.</summary>
     public const string ClusterVersion = "3.4.0";
 
+    /// <summary>
+    /// Most proposals this member lets wait for their apply at once; past it, writes are refused with "etcdserver: too
+    /// many requests" instead of queueing without bound (admission control in front of the RaftActor).
+    /// </summary>
+    public const int MaxProposalsInFlight = 16_384;
+
     private readonly ILogger _logger;
-    private readonly ProposalWaiters _waiters = new();
     private readonly RequestIdGenerator _ids;
     private readonly TimeSpan _requestTimeout;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly TaskCompletionSource _removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private WalJournalActor _journal = null!;
-    private IRaftTransport? _transport;
-    private MvccStoreActor _store = null!;
-    private LeaseActor _lessor = null!;
-    private LeaseIdGenerator _leaseIds = null!;
-    private RaftActor _raft = null!;
-    private Task _timers = Task.CompletedTask;
+    private readonly ActorSystem _system;
+    private readonly bool _ownsSystem;
+    private readonly IActorRef _member;
+    private readonly MemberRefs _refs;
+    private readonly OpenedMember _opened;
+    private readonly TaskCompletionSource<MemberExit> _exit;
+    private int _proposalsInFlight;
     private int _disposed;
-    private IReadOnlyList<Member> _members = Array.Empty<Member>();
 
-    private EtcdServer(ServerOptions options, ServerStatus status, ILoggerFactory loggers)
+    private EtcdServer(ActorSystem system, bool ownsSystem, OpenedMember opened, IRaftTransport? transport,
+        RequestIdGenerator ids, IActorRef member, MemberRefs refs, TaskCompletionSource<MemberExit> exit, ILoggerFactory loggers)
     {
-        Options = options;
-        Status = status;
+        _system = system;
+        _ownsSystem = ownsSystem;
+        _opened = opened;
+        Transport = transport;
+        _ids = ids;
+        _member = member;
+        _refs = refs;
+        _exit = exit;
         Loggers = loggers;
         _logger = loggers.CreateLogger("etcdserver/server");
-        _ids = new RequestIdGenerator(status.MemberId);
-        _requestTimeout = TimeSpan.FromMilliseconds(5000 + 2 * options.ElectionTimeoutMs);
+        _requestTimeout = RaftActor.RequestTimeout(opened.Options);
+        _leaseIds = new LeaseIdGenerator(_ids.Next);
+        Watches = new WatchHub(refs.WatchStreams, _requestTimeout);
     }
 
     /// <summary>The options this member runs with.</summary>
-    public ServerOptions Options { get; }
+    public ServerOptions Options => _opened.Options;
 
-    /// <summary>Live Raft and apply progress.</summary>
-    public ServerStatus Status { get; }
+    /// <summary>Live Raft and apply progress (the member's read model).</summary>
+    public ServerStatus Status => _opened.Status;
 
     /// <summary>The logger factory the member's parts log through.</summary>
     public ILoggerFactory Loggers { get; }
 
-    /// <summary>The cluster membership applied from the log.</summary>
-    public ClusterMembership Membership { get; } = new();
-
-    /// <summary>Completes when this member has been removed from the cluster: it must stop serving (etcd exits).</summary>
-    public Task Removed => _removed.Task;
-
-    /// <summary>The watch hub: one WatcherActor per client Watch stream, fed by every applied revision.</summary>
-    public WatchHub Watches { get; private set; } = null!;
-
-    /// <summary>The backend size in bytes (refreshed at every backend batch commit, 100 ms); what the quota checks.</summary>
-    public long DbSizeBytes => Status.DbSizeBytes;
+    /// <summary>The cluster membership applied from the log (published by the MvccStoreActor).</summary>
+    public ClusterMembership Membership => _opened.Membership;
 
     /// <summary>
-    /// Opens or bootstraps the member's data dir and starts its actors; completes once a leader is known
-    /// (a single-voter cluster elects itself at once).
+    /// Completes when the member's actors have ended, with why: removed from the cluster (not fatal), stopped, or a
+    /// fatal actor failure (the process must exit non-zero).
     /// </summary>
-    /// <exception cref="WalCorruptException">The WAL is corrupt in the middle (a torn tail is repaired).</exception>
+    public Task<MemberExit> Exited => _exit.Task;
+
+    /// <summary>Completes when this member has been removed from the cluster or its actors ended: it must stop serving.</summary>
+    public Task Removed => _exit.Task;
+
+    /// <summary>Opens watch streams (one WatcherActor per client Watch stream).</summary>
+    public WatchHub Watches { get; }
+
+    /// <summary>The backend size in bytes (published by the store at every batch commit, 100 ms); what the quota checks.</summary>
+    public long DbSizeBytes => Status.DbSizeBytes;
+
+    /// <summary>The peer transport, or null for a member without peers.</summary>
+    public IRaftTransport? Transport { get; }
+
+    /// <summary>The member's actors (for tests and the hosting layer).</summary>
+    public MemberRefs Actors => _refs;
+
+    /// <summary>The member's root actor.</summary>
+    public IActorRef Member => _member;
+
+    /// <summary>
+    /// The HOCON every ActorSystem running a member needs: the journal's pinned dispatcher (an fsync blocks its thread).
+    /// Added as a fallback, so a user's config may override it.
+    /// </summary>
+    public static Config ActorsConfig { get; } = ConfigurationFactory.ParseString("""
+        akka.etcd.journal-dispatcher {
+          type = PinnedDispatcher
+          executor = fork-join-executor
+        }
+        """);
+
+    /// <summary>
+    /// Opens or bootstraps the member's data dir and starts its actors in a new ActorSystem it owns; completes once a
+    /// leader is known (a single-voter cluster elects itself at once).
+    /// </summary>
+    /// <exception cref="Storage.Wal.WalCorruptException">The WAL is corrupt in the middle (a torn tail is repaired).</exception>
     /// <exception cref="InvalidOperationException">The data dir belongs to another member or cluster.</exception>
     public static async Task<EtcdServer> StartAsync(ServerOptions options, ILoggerFactory loggers, CancellationToken cancel = default)
     {
@@ -93,42 +125,69 @@ public sealed partial class EtcdServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Opens or bootstraps the data dir and starts the actors and the peer transport, without waiting for a leader:
-    /// the caller then serves the peer port (other members must reach this one before any election can end) and
-    /// calls <see cref="WaitUntilReadyAsync"/>.
+    /// Opens the data dir and starts the actors in a new ActorSystem the member owns (terminated by
+    /// <see cref="DisposeAsync"/>), without waiting for a leader. See <see cref="OpenAsync(ActorSystem, ServerOptions, ILoggerFactory, Func{ulong, ulong, IRaftTransport}?, CancellationToken)"/>.
     /// </summary>
+    public static Task<EtcdServer> OpenAsync(ServerOptions options, ILoggerFactory loggers,
+        Func<ulong, ulong, IRaftTransport>? transportFactory, CancellationToken cancel = default)
+    {
+        var system = ActorSystem.Create("akka-etcd", ActorsConfig.WithFallback(ConfigurationFactory.ParseString(
+            "akka.loglevel = WARNING\nakka.stdout-loglevel = OFF\nakka.log-dead-letters = off")));
+        return OpenAsync(system, ownsSystem: true, options, loggers, transportFactory, cancel);
+    }
+
+    /// <summary>
+    /// Opens or bootstraps the data dir and starts the member's actors in <paramref name="system"/> (under
+    /// <c>/user/member</c>), without waiting for a leader: the caller then serves the peer port (other members must
+    /// reach this one before any election can end) and calls <see cref="WaitUntilReadyAsync"/>.
+    /// </summary>
+    /// <param name="system">The member's ActorSystem (started by Akka.Hosting in the node); <see cref="ActorsConfig"/> is injected as a fallback.</param>
     /// <param name="options">Member options.</param>
     /// <param name="loggers">Logger factory.</param>
     /// <param name="transportFactory">Creates the peer transport from (member ID, cluster ID); null for a member
     /// that talks to no peers (single-member clusters and tests).</param>
     /// <param name="cancel">Cancels start-up.</param>
-    public static Task<EtcdServer> OpenAsync(ServerOptions options, ILoggerFactory loggers,
-        Func<ulong, ulong, IRaftTransport>? transportFactory, CancellationToken cancel = default)
-    {
-        var boot = MemberBootstrap.Resolve(options);
-        if (options.JoinExisting && options.JoinIdentity is { } joined)
-        {
-            boot = boot with { MemberId = joined.MemberId, ClusterId = joined.ClusterId };
-        }
-        var status = new ServerStatus { MemberId = boot.MemberId, ClusterId = boot.ClusterId };
-        // A joining member knows the cluster only from its peers (JoinPeers) and the log; the IDs computed from
-        // --initial-cluster are not the cluster's (members added at run time get time-derived IDs).
-        var server = new EtcdServer(options, status, loggers) { _members = options.JoinExisting ? Array.Empty<Member>() : boot.Members };
-        if (transportFactory is not null)
-        {
-            server._transport = transportFactory(status.MemberId, status.ClusterId);
-        }
-        cancel.ThrowIfCancellationRequested();
-        server.Open(boot);
-        return Task.FromResult(server);
-    }
+    /// <exception cref="Storage.Wal.WalCorruptException">The WAL is corrupt in the middle.</exception>
+    /// <exception cref="InvalidOperationException">The data dir belongs to another member or cluster.</exception>
+    public static Task<EtcdServer> OpenAsync(ActorSystem system, ServerOptions options, ILoggerFactory loggers,
+        Func<ulong, ulong, IRaftTransport>? transportFactory, CancellationToken cancel = default) =>
+        OpenAsync(system, ownsSystem: false, options, loggers, transportFactory, cancel);
 
-    /// <summary>The peer transport, or null for a member without peers.</summary>
-    public IRaftTransport? Transport => _transport;
+    private static async Task<EtcdServer> OpenAsync(ActorSystem system, bool ownsSystem, ServerOptions options, ILoggerFactory loggers,
+        Func<ulong, ulong, IRaftTransport>? transportFactory, CancellationToken cancel)
+    {
+        system.Settings.InjectTopLevelFallback(ActorsConfig);
+        cancel.ThrowIfCancellationRequested();
+        OpenedMember opened;
+        try
+        {
+            opened = OpenedMember.Open(options, loggers);
+        }
+        catch
+        {
+            if (ownsSystem)
+            {
+                await system.Terminate().ConfigureAwait(false);
+            }
+            throw;
+        }
+        var transport = transportFactory?.Invoke(opened.Status.MemberId, opened.Status.ClusterId);
+        var ids = new RequestIdGenerator(opened.Status.MemberId);
+        var exit = new TaskCompletionSource<MemberExit>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var member = system.ActorOf(MemberActor.Props(new MemberActorSetup(opened, transport, ids, exit)), "member");
+        var refs = await member.Ask<MemberRefs>(MemberProtocol.GetRefs.Instance, TimeSpan.FromSeconds(30), cancel).ConfigureAwait(false);
+        var server = new EtcdServer(system, ownsSystem, opened, transport, ids, member, refs, exit, loggers);
+        if (transport is not null)
+        {
+            server.ConnectTransport(transport);
+        }
+        return server;
+    }
 
     /// <summary>
     /// Waits until a leader is known (a single-voter cluster elects itself at once), then publishes this member's
     /// name and client URLs through the log, as etcd does before it prints "ready to serve client requests".
+    /// Throws the member's failure if its actors end first.
     /// </summary>
     public async Task WaitUntilReadyAsync(CancellationToken cancel = default)
     {
@@ -136,169 +195,17 @@ public sealed partial class EtcdServer : IAsyncDisposable
         await PublishAttributesAsync(cancel).ConfigureAwait(false);
     }
 
-    private void Open(MemberBootstrap boot)
-    {
-        Directory.CreateDirectory(Options.SnapDir);
-        var walDir = Options.EffectiveWalDir;
-        var snapshots = new SnapshotFiles(Options.SnapDir, logger: Loggers.CreateLogger("snap/snapshotter"));
-        var storage = new MemoryRaftLogStorage();
-        WriteAheadLog wal;
-        var walOptions = new WalOptions { SegmentSizeBytes = Options.WalSegmentSizeBytes, MaxSegmentsToKeep = Options.MaxWals, Logger = Loggers.CreateLogger("wal/wal") };
-        if (WriteAheadLog.Exists(walDir))
-        {
-            wal = WriteAheadLog.Open(walDir, walOptions, out var state);
-            if (state.MemberId != Status.MemberId || state.ClusterId != Status.ClusterId)
-            {
-                wal.Dispose();
-                throw new InvalidOperationException(
-                    $"data dir {Options.DataDir} belongs to member {state.MemberId:x16} of cluster {state.ClusterId:x16}, " +
-                    $"not member {Status.MemberId:x16} of cluster {Status.ClusterId:x16}");
-            }
-            var snapshot = snapshots.LoadNewest();
-            if (snapshot is not null)
-            {
-                storage.ApplySnapshot(snapshot);
-            }
-            if (state.HardState is { } hardState)
-            {
-                storage.SetHardState(hardState);
-            }
-            if (state.Entries.Count > 0)
-            {
-                storage.Append(state.Entries);
-            }
-            _logger.LogInformation("restarting member {member} in cluster {cluster} at commit index {commit}",
-                Status.MemberId.ToString("x16"), Status.ClusterId.ToString("x16"), state.HardState?.Commit ?? 0);
-        }
-        else if (Options.JoinExisting)
-        {
-            // A member added at run time starts empty: the leader sends it the log (or a snapshot).
-            Directory.CreateDirectory(walDir);
-            wal = WriteAheadLog.Create(walDir, walOptions, Status.MemberId, Status.ClusterId);
-            _logger.LogInformation("joining existing cluster {cluster} as member {member}",
-                Status.ClusterId.ToString("x16"), Status.MemberId.ToString("x16"));
-        }
-        else
-        {
-            Directory.CreateDirectory(walDir);
-            wal = WriteAheadLog.Create(walDir, walOptions, Status.MemberId, Status.ClusterId);
-            // As etcd's raft.StartNode: one committed ConfChangeAddNode entry per initial member at term 1,
-            // indexes 1..n. Applying them builds the Raft configuration and the membership on every member alike,
-            // and a member added later replays them like any other entry.
-            var entries = new List<Entry>();
-            foreach (var member in boot.Members)
-            {
-                var change = new ConfChange { Type = ConfChangeType.ConfChangeAddNode, NodeID = member.ID, Context = member.ToByteString() };
-                entries.Add(new Entry { Term = 1, Index = (ulong)entries.Count + 1, Type = EntryType.EntryConfChange, Data = change.ToByteString() });
-            }
-            var hardState = new HardState { Term = 1, Commit = (ulong)entries.Count };
-            wal.Append(hardState, entries);
-            wal.Sync();
-            storage.SetHardState(hardState);
-            storage.Append(entries);
-            _logger.LogInformation("starting member {member} in cluster {cluster}",
-                Status.MemberId.ToString("x16"), Status.ClusterId.ToString("x16"));
-        }
-
-        var leases = new LeaseTable();
-        var backendPath = Path.Combine(Options.SnapDir, "db");
-        var storeOptions = new MvccStoreOptions { LeaseExists = leases.Contains };
-        var storeLogger = Loggers.CreateLogger("mvcc/store");
-        var store = MvccStore.Open(backendPath, storeOptions, storeLogger);
-        // Attachments are rebuilt from the keys' lease fields, as etcd's lessor does on recovery.
-        leases.LoadWithAttachments(store);
-        Membership.Load(store.Backend);
-        var initialHardState = storage.InitialState().HardState;
-        var snapshotIndex = storage.Snapshot().Metadata?.Index ?? 0;
-        // Raft re-delivers every committed entry after the snapshot: the store skips those at or below its
-        // consistent index, while the RaftActor re-applies their conf changes to the Raft core (as etcd does).
-        var applied = snapshotIndex;
-        Status.AppliedIndex = store.ConsistentIndex;
-        Status.Term = initialHardState.Term;
-
-        _journal = new WalJournalActor(wal, Loggers.CreateLogger("wal/journal"));
-        var minLeaseTtl = LessorOptions.MinTtlFor(Options.ElectionTicks, Options.HeartbeatIntervalMs);
-        _store = new MvccStoreActor(store, Status, _waiters, index => _raft.Tell(new RaftMessage.Applied(index)),
-            leases, minLeaseTtl, Membership, Loggers.CreateLogger("mvcc/store-actor"))
-        {
-            Reopen = path => MvccStore.Open(path, storeOptions, storeLogger),
-            BackendPath = backendPath,
-        };
-        _leaseIds = new LeaseIdGenerator(_ids.Next);
-        _lessor = new LeaseActor(new Lessor(new LessorOptions { MinTtlSeconds = minLeaseTtl }), () => Environment.TickCount64,
-            ProposeLeaseRevokeAsync, Loggers.CreateLogger("lease/lessor"),
-            new LeaseActorOptions { TickInterval = TimeSpan.FromMilliseconds(500) });
-        _lessor.Tell(new LeaseMessage.Restore(leases.Records.ToList(), leases.Attachments.ToList(), null));
-        _store.Lessor = _lessor;
-        var node = new RawNode(new RaftConfig
-        {
-            Id = Status.MemberId,
-            ElectionTick = Options.ElectionTicks,
-            HeartbeatTick = 1,
-            Applied = applied,
-            PreVote = Options.PreVote,
-            CheckQuorum = true,
-            Seed = unchecked((int)Status.MemberId ^ Environment.TickCount),
-        }, storage);
-        Watches = new WatchHub(_store, store.CurrentRevision, () => ResponseHeaders.Create(Status, 0), new WatchStreamOptions(), Loggers);
-        _store.Watches = Watches;
-        _raft = new RaftActor(node, storage, _journal, _store, Status, _waiters, Options, snapshots,
-            messages => _transport?.Send(messages), Loggers.CreateLogger("raft/raft-actor"))
-        {
-            LeadershipChanged = isLeader => _lessor.Tell(isLeader
-                ? new LeaseMessage.Promote(Options.ElectionTimeoutMs)
-                : new LeaseMessage.Demote()),
-            ConfChangeApplied = OnConfChangeApplied,
-            InstallSnapshotBackend = InstallAcceptedSnapshotAsync,
-        };
-
-        _journal.Start();
-        _lessor.Start();
-        _store.Start();
-        _raft.Start();
-        _timers = RunTimersAsync(_stopping.Token);
-
-        if (_transport is not null)
-        {
-            ConnectTransport(_transport);
-        }
-    }
-
     private async Task WaitForLeaderAsync(CancellationToken cancel)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
         while (!Status.HasLeader)
         {
-            if (_raft.Completion.IsFaulted)
+            if (_exit.Task.IsCompleted)
             {
-                await _raft.Completion.ConfigureAwait(false);
+                var exit = await _exit.Task.ConfigureAwait(false);
+                throw new InvalidOperationException("the member stopped before it had a leader: " + exit.Reason, exit.Cause);
             }
             await timer.WaitForNextTickAsync(cancel).ConfigureAwait(false);
-        }
-    }
-
-    private async Task RunTimersAsync(CancellationToken stop)
-    {
-        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(Options.HeartbeatIntervalMs));
-        var sinceCommit = TimeSpan.Zero;
-        var backendInterval = TimeSpan.FromMilliseconds(100);
-        try
-        {
-            while (await tick.WaitForNextTickAsync(stop).ConfigureAwait(false))
-            {
-                _raft.Tell(RaftMessage.Tick.Instance);
-                _waiters.ExpireDue(Environment.TickCount64, static () => EtcdErrors.Timeout);
-                sinceCommit += TimeSpan.FromMilliseconds(Options.HeartbeatIntervalMs);
-                if (sinceCommit >= backendInterval)
-                {
-                    sinceCommit = TimeSpan.Zero;
-                    _store.Tell(new StoreMessage.CommitBatch());
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
         }
     }
 
@@ -306,12 +213,12 @@ public sealed partial class EtcdServer : IAsyncDisposable
     /// etcd's graceful <c>Stop()</c>: first <see cref="TransferLeadershipAsync"/> (a leader of a multi-voter cluster
     /// hands leadership to its longest-connected voter, bounded by <see cref="RequestTimeout"/>), logging a warning
     /// "leadership transfer failed" and stopping anyway when it does not succeed; then <see cref="DisposeAsync"/>.
-    /// <paramref name="cancel"/> only cuts the transfer short. Never throws for a failed transfer. Call once, from
-    /// the host's shutdown path; later calls and <see cref="DisposeAsync"/> are no-ops after it.
+    /// <paramref name="cancel"/> only cuts the transfer short. Never throws for a failed transfer. Later calls and
+    /// <see cref="DisposeAsync"/> are no-ops after it.
     /// </summary>
     public async Task StopAsync(CancellationToken cancel = default)
     {
-        if (Volatile.Read(ref _disposed) == 0)
+        if (Volatile.Read(ref _disposed) == 0 && !_exit.Task.IsCompleted)
         {
             try
             {
@@ -326,8 +233,9 @@ public sealed partial class EtcdServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// etcd's <c>HardStop()</c>: stops the actors in order (Raft, store, journal) without coordinating with the other
-    /// members; acknowledged writes are already durable. Idempotent: only the first call stops.
+    /// etcd's <c>HardStop()</c>: stops the peer transport, then the member's actors in etcd's order (Raft, store,
+    /// lessor, watches, journal; see <see cref="MemberActor"/>) without coordinating with the other members;
+    /// acknowledged writes are already durable. Terminates the ActorSystem when this member created it. Idempotent.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -336,16 +244,25 @@ public sealed partial class EtcdServer : IAsyncDisposable
             return;
         }
         _stopping.Cancel();
-        await _timers.ConfigureAwait(false);
-        if (_transport is not null)
+        if (Transport is not null)
         {
-            await _transport.StopAsync().ConfigureAwait(false);
+            await Transport.StopAsync().ConfigureAwait(false);
         }
-        await _raft.DisposeAsync().ConfigureAwait(false);
-        await _store.DisposeAsync().ConfigureAwait(false);
-        await _lessor.DisposeAsync().ConfigureAwait(false);
-        await _journal.DisposeAsync().ConfigureAwait(false);
-        _waiters.FailAll(EtcdErrors.Stopped);
+        if (!_exit.Task.IsCompleted)
+        {
+            try
+            {
+                await _member.Ask<MemberProtocol.Stopped>(MemberProtocol.Stop.Instance, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
+            {
+                _logger.LogWarning("the member's actors did not stop in time: {error}", ex.Message);
+            }
+        }
+        if (_ownsSystem)
+        {
+            await _system.Terminate().ConfigureAwait(false);
+        }
         _stopping.Dispose();
     }
 
@@ -354,8 +271,30 @@ public sealed partial class EtcdServer : IAsyncDisposable
     {
         // etcd's Cluster service leaves the header revision out.
         var response = new MemberListResponse { Header = ResponseHeaders.Create(Status, 0) };
-        var members = Membership.Members;
-        response.Members.AddRange(members.Count > 0 ? members : _members);
+        response.Members.AddRange(CurrentMembers());
         return response;
+    }
+
+    private IReadOnlyList<Member> CurrentMembers()
+    {
+        var members = Membership.Members;
+        return members.Count > 0 ? members : _opened.BootstrapMembers;
+    }
+
+    /// <summary>
+    /// Asks <paramref name="actor"/> and waits at most the request timeout: the answer, or the actor's
+    /// <c>Status.Failure</c> cause rethrown; "request timed out" when no answer comes in time.
+    /// </summary>
+    private async Task<T> AskAsync<T>(IActorRef actor, object message, CancellationToken cancel)
+    {
+        try
+        {
+            // A little longer than the RaftActor's own sweep, so a slow proposal gets its "request timed out" from there.
+            return await actor.Ask<T>(message, _requestTimeout + TimeSpan.FromSeconds(1), cancel).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            throw EtcdErrors.Timeout;
+        }
     }
 }

@@ -76,6 +76,24 @@ public sealed record ServerOptions
     /// <summary>For <see cref="JoinExisting"/>: the running cluster's members (ID, peer URLs) to connect to first.</summary>
     public IReadOnlyList<(ulong Id, IReadOnlyList<string> PeerUrls)> JoinPeers { get; init; } = Array.Empty<(ulong, IReadOnlyList<string>)>();
 
+    /// <summary>
+    /// Most bytes of proposed entries the leader holds uncommitted before it refuses new proposals with "etcdserver: too
+    /// many requests" (etcd raft's MaxUncommittedEntriesSize). Default 64 MiB; 0 = no limit.
+    /// </summary>
+    public ulong MaxUncommittedEntriesBytes { get; init; } = 64UL * 1024 * 1024;
+
+    /// <summary>
+    /// Most committed entries the store may be behind before writes are refused with "etcdserver: too many requests"
+    /// (etcd's maxGapBetweenApplyAndCommitIndex, 5,000).
+    /// </summary>
+    public ulong MaxCommitApplyGap { get; init; } = 5_000;
+
+    /// <summary>
+    /// Number of LeaseActor shards under the lessor (lease id modulo shards picks one); see docs/architecture.md
+    /// for how it was chosen. Default 1.
+    /// </summary>
+    public int LessorShards { get; init; } = 1;
+
     /// <summary>Raft pre-vote (<c>--pre-vote</c>).</summary>
     public bool PreVote { get; init; }
 

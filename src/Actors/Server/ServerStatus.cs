@@ -1,20 +1,43 @@
 namespace Akka.Etcd.Actors.Server;
 
 /// <summary>
-/// The member's Raft and apply progress, published by the actors that own it and read lock-free by
-/// anyone (API handlers, /health, Status). Each field is written by one actor only: Raft fields by the
-/// RaftActor, <see cref="AppliedIndex"/> by the MvccStoreActor.
+/// What the RaftActor last published about consensus: an immutable snapshot, replaced as a whole after every
+/// Ready round (etcd keeps the same figures in atomics read by its API layer).
+/// </summary>
+/// <param name="Term">Current Raft term.</param>
+/// <param name="Leader">Current leader's member ID; 0 when there is none.</param>
+/// <param name="CommitIndex">Highest Raft index known committed.</param>
+/// <param name="LastIndex">Last index in this member's Raft log.</param>
+public sealed record RaftView(ulong Term, ulong Leader, ulong CommitIndex, ulong LastIndex)
+{
+    /// <summary>Before the RaftActor's first round.</summary>
+    public static readonly RaftView Initial = new(0, 0, 0, 0);
+}
+
+/// <summary>
+/// What the MvccStoreActor last published about the applied state: an immutable snapshot, replaced after every apply
+/// batch, backend commit (every 100 ms) and backend install.
+/// </summary>
+/// <param name="AppliedIndex">Highest Raft index applied to the MVCC store.</param>
+/// <param name="Revision">The store's current revision.</param>
+/// <param name="DbSizeBytes">Backend file size in bytes (what <c>--quota-backend-bytes</c> is checked against).</param>
+public sealed record StoreView(ulong AppliedIndex, long Revision, long DbSizeBytes)
+{
+    /// <summary>Before the store published anything.</summary>
+    public static readonly StoreView Initial = new(0, 0, 0);
+}
+
+/// <summary>
+/// The member's read model: the latest <see cref="RaftView"/> and <see cref="StoreView"/>, each published by the one
+/// actor that owns those figures (the RaftActor and the MvccStoreActor) and read lock-free by anyone (the gRPC
+/// services for response headers and admission checks, /health, Status). No actor reads state of another actor
+/// through it except the term and the revision in response headers, which etcd also reads atomically.
 /// </summary>
 public sealed class ServerStatus
 {
-    private long _term;
-    private long _leader;
-    private long _commitIndex;
-    private long _lastIndex;
-    private long _appliedIndex;
+    private RaftView _raft = RaftView.Initial;
+    private StoreView _store = StoreView.Initial;
     private long _leaderChanges;
-    private long _revision;
-    private long _dbSizeBytes;
 
     /// <summary>This member's ID.</summary>
     public required ulong MemberId { get; init; }
@@ -22,22 +45,17 @@ public sealed class ServerStatus
     /// <summary>The cluster's ID.</summary>
     public required ulong ClusterId { get; init; }
 
+    /// <summary>The latest consensus snapshot.</summary>
+    public RaftView Raft => Volatile.Read(ref _raft);
+
+    /// <summary>The latest applied-state snapshot.</summary>
+    public StoreView Store => Volatile.Read(ref _store);
+
     /// <summary>Current Raft term.</summary>
-    public ulong Term { get => (ulong)Volatile.Read(ref _term); set => Volatile.Write(ref _term, (long)value); }
+    public ulong Term => Raft.Term;
 
     /// <summary>Current leader's member ID; 0 when there is none.</summary>
-    public ulong Leader
-    {
-        get => (ulong)Volatile.Read(ref _leader);
-        set
-        {
-            var old = (ulong)Interlocked.Exchange(ref _leader, (long)value);
-            if (old != value && value != 0)
-            {
-                Interlocked.Increment(ref _leaderChanges);
-            }
-        }
-    }
+    public ulong Leader => Raft.Leader;
 
     /// <summary>Times a (new) leader was seen (etcd_server_leader_changes_seen_total).</summary>
     public long LeaderChangesSeen => Volatile.Read(ref _leaderChanges);
@@ -49,17 +67,30 @@ public sealed class ServerStatus
     public bool IsLeader => Leader == MemberId;
 
     /// <summary>Highest Raft index known committed.</summary>
-    public ulong CommitIndex { get => (ulong)Volatile.Read(ref _commitIndex); set => Volatile.Write(ref _commitIndex, (long)value); }
+    public ulong CommitIndex => Raft.CommitIndex;
 
     /// <summary>Last index in this member's Raft log.</summary>
-    public ulong LastIndex { get => (ulong)Volatile.Read(ref _lastIndex); set => Volatile.Write(ref _lastIndex, (long)value); }
+    public ulong LastIndex => Raft.LastIndex;
 
-    /// <summary>The MVCC store's current revision, published by the MvccStoreActor after each apply.</summary>
-    public long Revision { get => Volatile.Read(ref _revision); set => Volatile.Write(ref _revision, value); }
+    /// <summary>The MVCC store's current revision.</summary>
+    public long Revision => Store.Revision;
 
-    /// <summary>Backend file size in bytes, published by the MvccStoreActor at every batch commit (100 ms) and install.</summary>
-    public long DbSizeBytes { get => Volatile.Read(ref _dbSizeBytes); set => Volatile.Write(ref _dbSizeBytes, value); }
+    /// <summary>Backend file size in bytes.</summary>
+    public long DbSizeBytes => Store.DbSizeBytes;
 
     /// <summary>Highest Raft index applied to the MVCC store.</summary>
-    public ulong AppliedIndex { get => (ulong)Volatile.Read(ref _appliedIndex); set => Volatile.Write(ref _appliedIndex, (long)value); }
+    public ulong AppliedIndex => Store.AppliedIndex;
+
+    /// <summary>Publishes a new consensus snapshot. Called by the RaftActor only.</summary>
+    public void Publish(RaftView view)
+    {
+        var old = Interlocked.Exchange(ref _raft, view);
+        if (old.Leader != view.Leader && view.Leader != 0)
+        {
+            Interlocked.Increment(ref _leaderChanges);
+        }
+    }
+
+    /// <summary>Publishes a new applied-state snapshot. Called by the MvccStoreActor only.</summary>
+    public void Publish(StoreView view) => Volatile.Write(ref _store, view);
 }

@@ -6,6 +6,9 @@ using Mvccpb;
 
 namespace Akka.Etcd.Actors.Store;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 /// <summary>
 /// The apply-side view of leases, owned by the MvccStoreActor: which lease IDs exist (with their granted TTL)
 /// and which keys are attached to each. It is deterministic state derived from the Raft log, so every member

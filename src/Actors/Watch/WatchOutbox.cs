@@ -6,16 +6,18 @@ namespace Akka.Etcd.Actors.Watch;
 
 /// <summary>
 /// The bounded buffer between one <see cref="WatcherActor"/> (single writer, never waits) and the gRPC
-/// writer task of its stream (single reader, sends each response in order). When the reader drains it to
+/// writer task of its stream (single reader, sends each response in order): the edge of the actor system on the
+/// way out, as <see cref="WatchIntake"/> is on the way in. When the reader drains it to
 /// <see cref="LowWatermark"/> after the actor asked for room, the actor is told so and resumes its victims.
 /// </summary>
 public sealed class WatchOutbox
 {
     private readonly Channel<WatchResponse> _channel;
-    private readonly Action _onRoom;
+    private Action _onRoom = static () => { };
     private int _roomWanted;
 
-    internal WatchOutbox(int capacity, Action onRoom)
+    /// <summary>Creates an outbox holding at most <paramref name="capacity"/> responses (at least 2).</summary>
+    public WatchOutbox(int capacity)
     {
         if (capacity < 2)
         {
@@ -23,7 +25,6 @@ public sealed class WatchOutbox
         }
         Capacity = capacity;
         LowWatermark = capacity / 2;
-        _onRoom = onRoom;
         _channel = Channel.CreateBounded<WatchResponse>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
@@ -84,6 +85,12 @@ public sealed class WatchOutbox
     }
 
     internal void Complete() => _channel.Writer.TryComplete();
+
+    /// <summary>Ends the outbox with an error: the reader sees <paramref name="cause"/> once what is buffered is read.</summary>
+    internal void Fail(Exception cause) => _channel.Writer.TryComplete(cause);
+
+    /// <summary>Sets who is told when the reader drained the outbox after room was asked for (the stream's actor).</summary>
+    internal void OnRoom(Action onRoom) => _onRoom = onRoom;
 
     private void SignalRoomIfDrained()
     {

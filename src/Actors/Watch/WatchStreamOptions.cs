@@ -10,6 +10,12 @@ public sealed record WatchStreamOptions
     public int OutboxCapacity { get; init; } = 1024;
 
     /// <summary>
+    /// Client requests of one stream that may wait for their answer before the gRPC reader stops reading (etcd's
+    /// <c>ctrlStreamBufLen</c>, 16); see <see cref="WatchIntake"/>.
+    /// </summary>
+    public int IntakePermits { get; init; } = WatchIntake.DefaultPermits;
+
+    /// <summary>
     /// Size (bytes) above which a response of a watcher created with <c>fragment=true</c> is split, like
     /// etcd's <c>sendFragments</c> (limit = max request bytes 1.5 MiB + 512 KiB gRPC overhead = 2 MiB).
     /// </summary>
@@ -21,7 +27,7 @@ public sealed record WatchStreamOptions
     /// <summary>
     /// Period of progress notifications for watchers created with <c>progress_notify</c> (etcd default 10 min,
     /// plus up to 10% jitter). <see cref="Timeout.InfiniteTimeSpan"/> or zero disables the stream's own timer;
-    /// ticks can then be driven with <see cref="WatcherActor.ProgressTick"/>.
+    /// ticks can then be driven with <see cref="WatcherProtocol.ProgressTick"/>.
     /// </summary>
     public TimeSpan ProgressNotifyInterval { get; init; } = TimeSpan.FromMinutes(10);
 

@@ -3,6 +3,9 @@ using Mvccpb;
 
 namespace Akka.Etcd.Actors.Watch;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 /// <summary>Where a watcher stands relative to the revisions published to its stream.</summary>
 internal enum WatcherSync
 {

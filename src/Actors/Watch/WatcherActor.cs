@@ -1,17 +1,23 @@
-using Akka.Etcd.Actors.Mailbox;
+using Akka.Actor;
+using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Store;
+using Akka.Event;
 using Etcdserverpb;
 using Google.Protobuf;
-using Microsoft.Extensions.Logging;
 using Mvccpb;
 
 namespace Akka.Etcd.Actors.Watch;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 /// <summary>
 /// The server side of one client gRPC Watch stream (etcd 3.4's <c>serverWatchStream</c> plus the
 /// <c>watchStream</c>/<c>watchableStore</c> logic for its watchers). It handles the client's create, cancel and
-/// progress requests, matches every revision the <see cref="WatchHub"/> publishes against its watchers
-/// (<see cref="WatcherIndex"/>), catches unsynced watchers up from <see cref="IWatchHistory"/>, and writes
-/// responses to its bounded <see cref="Outbox"/> without ever waiting for the client.
+/// progress requests, matches every revision the MvccStoreActor publishes to it against its watchers
+/// (<see cref="WatcherIndex"/>), catches unsynced watchers up from the store's history
+/// (<see cref="StoreProtocol.History"/>), and writes responses to its bounded <see cref="Outbox"/> without ever
+/// waiting for the client.
 /// </summary>
 /// <remarks>
 /// Guarantees per watcher: the created response comes first; events arrive in revision order, without gaps or
@@ -20,15 +26,16 @@ namespace Akka.Etcd.Actors.Watch;
 /// catch up from history (in batches of up to <see cref="WatchStreamOptions.HistoryBatchRevisions"/>
 /// revisions, one response per batch whose header revision is the batch's last revision) once the gRPC writer
 /// has drained the outbox to half. Control responses (created, canceled) are never dropped: while the outbox
-/// is full they wait, in order, in an internal queue. Threading: all state lives on the actor's loop; the
-/// public methods only enqueue.
-/// Coalescing: the revisions published in one mailbox burst reach each synced watcher as one response carrying
+/// is full they wait, in order, in an internal queue, and the request that caused them keeps its
+/// <see cref="WatchIntake"/> permit until they are out, which bounds that queue.
+/// Coalescing: the revisions published before a self-sent <see cref="WatcherProtocol.FlushBatches"/> comes back
+/// (one burst of the mailbox) reach each synced watcher as one response carrying
 /// all its events of those revisions (header revision = the last revision included), like etcd's catch-up of
 /// slow watchers; it is cut at a revision boundary at <see cref="WatchStreamOptions.CoalesceMaxEvents"/> events
 /// or <see cref="WatchStreamOptions.CoalesceMaxBytes"/> bytes, and written before any other message of the burst
 /// is handled, so responses keep the order of the messages that caused them.
 /// </remarks>
-public sealed class WatcherActor : Actor<WatcherMessage>
+public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     /// <summary>etcd's <c>clientv3.InvalidWatchID</c>: the watch id of stream-wide and failed-create responses.</summary>
     public const long InvalidWatchId = -1;
@@ -42,10 +49,10 @@ public sealed class WatcherActor : Actor<WatcherMessage>
     /// <summary>Cancel reason of a create request whose range_end &lt;= key (etcd's <c>ErrEmptyWatcherRange</c>).</summary>
     public const string EmptyWatcherRangeReason = "mvcc: watcher range is empty";
 
-    private readonly WatchHub _hub;
-    private readonly IWatchHistory _history;
-    private readonly Func<ResponseHeader> _header;
+    private readonly IActorRef _store;
+    private readonly ServerStatus _status;
     private readonly WatchStreamOptions _options;
+    private readonly WatchIntake _intake;
     private readonly Dictionary<long, Watcher> _watchers = new();
     private readonly WatcherIndex _index = new();
     private readonly List<Watcher> _matches = new();
@@ -57,97 +64,155 @@ public sealed class WatcherActor : Actor<WatcherMessage>
     private long _nextAutoId;
     private int _unsyncedCount;
     private long _readGeneration;
-    private bool _readInFlight;
+    private List<Watcher>? _readBatch;
     private bool _progressDeferred;
-    private Timer? _progressTimer;
+    private bool _flushQueued;
+    private int _owedPermits;
+    private int _prevKvWatchers;
 
-    internal WatcherActor(WatchHub hub, IWatchHistory history, Func<ResponseHeader> header, WatchStreamOptions options, ILogger logger)
-        : base("watch-stream", logger)
+    /// <summary>Props of one stream's actor.</summary>
+    /// <param name="store">The MvccStoreActor: revisions are published from it, history is read from it.</param>
+    /// <param name="status">The member's read model (response headers).</param>
+    /// <param name="options">Limits and timings of the stream.</param>
+    /// <param name="outbox">Where responses go (read by the gRPC writer).</param>
+    /// <param name="intake">The requests' admission control (permits are given back here).</param>
+    public static Props Props(IActorRef store, ServerStatus status, WatchStreamOptions options, WatchOutbox outbox, WatchIntake intake) =>
+        Akka.Actor.Props.Create(() => new WatcherActor(store, status, options, outbox, intake));
+
+    /// <summary>Creates the actor; use <see cref="Props"/>.</summary>
+    public WatcherActor(IActorRef store, ServerStatus status, WatchStreamOptions options, WatchOutbox outbox, WatchIntake intake)
     {
-        _hub = hub;
-        _history = history;
-        _header = header;
+        _store = store;
+        _status = status;
         _options = options;
-        Outbox = new WatchOutbox(options.OutboxCapacity, () => Tell(WatcherMessage.OutboxHasRoom.Instance));
-        _revision = hub.Register(this);
+        _intake = intake;
+        Outbox = outbox;
+        Receive<StoreProtocol.WatchStreamRegistered>(registered =>
+        {
+            _revision = registered.Revision;
+            Become(Registered);
+            Stash.UnstashAll();
+        });
+        ReceiveAny(_ => Stash.Stash());
     }
 
     /// <summary>The responses for the client, in order; the gRPC writer task reads it (single reader).</summary>
     public WatchOutbox Outbox { get; }
 
-    /// <summary>Hands over a request read from the client's stream. Any thread; never blocks.</summary>
-    public void Request(WatchRequest request) => Tell(new WatcherMessage.ClientRequest(request));
+    /// <summary>The actor's timers (progress notifications).</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Triggers one progress-notify round now (what the stream's timer does). Any thread.</summary>
-    public void ProgressTick() => Tell(WatcherMessage.ProgressTick.Instance);
+    /// <summary>Requests that arrive before the store confirmed the registration wait here.</summary>
+    public IStash Stash { get; set; } = null!;
 
     /// <inheritdoc />
-    protected override ValueTask PreStartAsync()
+    protected override void PreStart()
     {
+        var self = Self;
+        Outbox.OnRoom(() => self.Tell(WatcherProtocol.OutboxHasRoom.Instance));
+        _store.Tell(StoreProtocol.RegisterWatchStream.Instance);
         var interval = _options.ProgressNotifyInterval;
         if (interval > TimeSpan.Zero && interval != Timeout.InfiniteTimeSpan)
         {
             // etcd adds up to 10% jitter so streams created together do not notify together.
             var period = interval + TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * interval.Ticks / 10));
-            _progressTimer = new Timer(_ => Tell(WatcherMessage.ProgressTick.Instance), null, period, period);
+            Timers.StartPeriodicTimer("progress", WatcherProtocol.ProgressTick.Instance, period, period);
         }
-        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
-    protected override ValueTask OnReceiveAsync(WatcherMessage message)
+    protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is not WatcherMessage.Published)
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception ex)
+        {
+            // The parent stops a failed stream: the client sees the stream end with an error, not a silent hang.
+            Outbox.Fail(ex);
+            throw;
+        }
+    }
+
+    /// <summary>The behaviour once the store has confirmed the registration.</summary>
+    private void Registered()
+    {
+        Receive<WatcherProtocol.Published>(published =>
+        {
+            OnPublished(published.Revision, published.Events);
+            if (_batched.Count > 0 && !_flushQueued)
+            {
+                // Coalesce every revision published before this marker comes back into one response per watcher.
+                _flushQueued = true;
+                Self.Tell(WatcherProtocol.FlushBatches.Instance);
+            }
+        });
+        Receive<WatcherProtocol.FlushBatches>(_ =>
+        {
+            _flushQueued = false;
+            FlushBatches();
+        });
+        Receive<WatcherProtocol.ClientRequest>(request =>
         {
             FlushBatches(); // responses stay in the order of the messages that caused them
-        }
-        switch (message)
+            OnClientRequest(request.Request);
+            if (_overflow.Count == 0)
+            {
+                _intake.Release();
+            }
+            else
+            {
+                _owedPermits++;
+            }
+        });
+        Receive<HistoryResult>(result =>
         {
-            case WatcherMessage.Published published:
-                OnPublished(published.Revision, published.Events);
-                break;
-            case WatcherMessage.ClientRequest request:
-                OnClientRequest(request.Request);
-                break;
-            case WatcherMessage.HistoryRead read:
-                OnHistoryRead(read.Generation, read.Watchers, read.Result);
-                break;
-            case WatcherMessage.OutboxHasRoom:
-                OnOutboxHasRoom();
-                break;
-            case WatcherMessage.ProgressTick:
-                OnProgressTick();
-                break;
-            case WatcherMessage.Restored restored:
-                OnRestored(restored.Revision);
-                break;
+            FlushBatches();
+            OnHistoryRead(result);
+        });
+        Receive<Status.Failure>(failure =>
+        {
+            // A history read failed on the store: the unsynced watchers stay unsynced and are read again.
+            FlushBatches();
+            OnHistoryReadFailed(failure.Cause);
+        });
+        Receive<WatcherProtocol.OutboxHasRoom>(_ =>
+        {
+            FlushBatches();
+            OnOutboxHasRoom();
+        });
+        Receive<WatcherProtocol.ProgressTick>(_ =>
+        {
+            FlushBatches();
+            OnProgressTick();
+        });
+        Receive<WatcherProtocol.Restored>(restored =>
+        {
+            FlushBatches();
+            OnRestored(restored.Revision);
+        });
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        if (_prevKvWatchers > 0)
+        {
+            _store.Tell(new StoreProtocol.PrevKvWatchers(-_prevKvWatchers));
         }
-        return ValueTask.CompletedTask;
-    }
-
-    /// <inheritdoc />
-    protected override ValueTask OnMailboxDrainedAsync()
-    {
-        FlushBatches();
-        return ValueTask.CompletedTask;
-    }
-
-    /// <inheritdoc />
-    protected override ValueTask PostStopAsync()
-    {
-        _progressTimer?.Dispose();
-        _hub.Unregister(this);
         foreach (var watcher in _watchers.Values)
         {
-            if (watcher.WantsPrevKv)
-            {
-                _hub.AddPrevKvWatchers(-1);
-            }
             watcher.Canceled = true;
         }
         _watchers.Clear();
         Outbox.Complete();
-        return ValueTask.CompletedTask;
+    }
+
+    private void AddPrevKvWatchers(int delta)
+    {
+        _prevKvWatchers += delta;
+        _store.Tell(new StoreProtocol.PrevKvWatchers(delta));
     }
 
     private void OnClientRequest(WatchRequest request)
@@ -203,7 +268,7 @@ public sealed class WatcherActor : Actor<WatcherMessage>
         _index.Add(watcher);
         if (watcher.WantsPrevKv)
         {
-            _hub.AddPrevKvWatchers(1);
+            AddPrevKvWatchers(1);
         }
         Write(new WatchResponse { Header = Header(_revision), WatchId = id, Created = true });
         if (start <= _revision)
@@ -246,7 +311,7 @@ public sealed class WatcherActor : Actor<WatcherMessage>
         }
         if (watcher.WantsPrevKv)
         {
-            _hub.AddPrevKvWatchers(-1);
+            AddPrevKvWatchers(-1);
         }
     }
 
@@ -419,7 +484,7 @@ public sealed class WatcherActor : Actor<WatcherMessage>
     /// <summary>Starts one history read for every unsynced watcher not yet in one, when the outbox has room.</summary>
     private void ScheduleCatchUp()
     {
-        if (_readInFlight || _unsynced.Count == 0)
+        if (_readBatch is not null || _unsynced.Count == 0)
         {
             return;
         }
@@ -448,14 +513,42 @@ public sealed class WatcherActor : Actor<WatcherMessage>
         {
             return;
         }
-        _readInFlight = true;
+        _readBatch = batch;
+        // The store reads on its own thread in order with applies: every revision published before the read precedes
+        // the answer in this mailbox, every later one follows it.
         var request = new HistoryRequest(from, _options.HistoryBatchRevisions, batch.Count == 1 ? batch[0].Range : null, withPrevKv);
-        _history.ReadEvents(request, result => Tell(new WatcherMessage.HistoryRead(generation, batch, result)));
+        _store.Tell(new StoreProtocol.RunQuery(0, new StoreProtocol.History(request)));
     }
 
-    private void OnHistoryRead(long generation, IReadOnlyList<Watcher> batch, HistoryResult result)
+    private void OnHistoryReadFailed(Exception cause)
     {
-        _readInFlight = false;
+        var batch = _readBatch;
+        _readBatch = null;
+        if (batch is null)
+        {
+            return;
+        }
+        Context.GetLogger().Error(cause, "watch history read failed; retrying");
+        foreach (var watcher in batch)
+        {
+            if (IsWaitingFor(watcher, _readGeneration))
+            {
+                watcher.ReadGeneration = 0;
+                _unsynced.Add(watcher);
+            }
+        }
+        ScheduleCatchUp();
+    }
+
+    private void OnHistoryRead(HistoryResult result)
+    {
+        var batch = _readBatch;
+        _readBatch = null;
+        if (batch is null)
+        {
+            return;
+        }
+        var generation = _readGeneration;
         var upTo = result.UpToRevision;
         foreach (var watcher in batch)
         {
@@ -547,6 +640,11 @@ public sealed class WatcherActor : Actor<WatcherMessage>
             Outbox.RequestRoomSignal();
             return;
         }
+        // Every answer that waited is in the outbox: the requests behind them may come in now.
+        for (; _owedPermits > 0; _owedPermits--)
+        {
+            _intake.Release();
+        }
         ScheduleCatchUp();
     }
 
@@ -632,12 +730,7 @@ public sealed class WatcherActor : Actor<WatcherMessage>
         Outbox.RequestRoomSignal();
     }
 
-    private ResponseHeader Header(long revision)
-    {
-        var header = _header();
-        header.Revision = revision;
-        return header;
-    }
+    private ResponseHeader Header(long revision) => ResponseHeaders.Create(_status, revision);
 
     /// <summary>The event as this watcher sees it: prev_kv only when asked for (the shared event is never changed).</summary>
     private static Event EventFor(Watcher watcher, Event ev) =>

@@ -7,6 +7,9 @@ using V3Electionpb;
 
 namespace Akka.Etcd.Api.Concurrency;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 /// <summary>
 /// etcd's Election service (<c>v3electionpb.Election</c>, v3election.proto; semantics of v3election/election.go over
 /// clientv3/concurrency/election.go). An election <c>name</c> is the queue of keys <c>name/&lt;lease hex&gt;</c>, each

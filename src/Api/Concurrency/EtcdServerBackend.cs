@@ -52,13 +52,13 @@ public sealed class EtcdServerBackend : IConcurrencyBackend
     public async IAsyncEnumerable<WatchResponse> WatchAsync(ByteString key, ByteString rangeEnd, long startRevision,
         [EnumeratorCancellation] CancellationToken cancel)
     {
-        var watcher = _server.Watches.OpenStream();
+        var watcher = await _server.Watches.OpenStreamAsync(cancel).ConfigureAwait(false);
         try
         {
-            watcher.Request(new WatchRequest
+            await watcher.RequestAsync(new WatchRequest
             {
                 CreateRequest = new WatchCreateRequest { Key = key, RangeEnd = rangeEnd, StartRevision = startRevision },
-            });
+            }, cancel).ConfigureAwait(false);
             await foreach (var response in watcher.Outbox.ReadAllAsync(cancel).ConfigureAwait(false))
             {
                 if (response.Canceled)

@@ -5,6 +5,9 @@ using Mvccpb;
 
 namespace Akka.Etcd.Api.Concurrency;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 /// <summary>
 /// Waiting for one's turn in a lock or election queue without a herd (etcd's concurrency.waitDeletes): each
 /// contender reads its nearest predecessor (highest create revision below its own), watches only that key from

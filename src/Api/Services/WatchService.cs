@@ -32,13 +32,15 @@ public sealed class WatchService
         {
             throw Protos.Errors.EtcdErrors.NoLeader;
         }
-        var watcher = _server.Watches.OpenStream();
+        var watcher = await _server.Watches.OpenStreamAsync(cancel).ConfigureAwait(false);
         var send = SendAsync(watcher, responses, cancel);
         try
         {
             while (await requests.MoveNext(cancel).ConfigureAwait(false))
             {
-                watcher.Request(requests.Current);
+                // Waits while 16 requests of this stream are unanswered (etcd's ctrlStreamBufLen): HTTP/2 flow control
+                // then holds the client back.
+                await watcher.RequestAsync(requests.Current, cancel).ConfigureAwait(false);
             }
             // Half-closed by the client: keep delivering until it cancels, as etcd does.
             await send.ConfigureAwait(false);
@@ -61,7 +63,7 @@ public sealed class WatchService
         }
     }
 
-    private static async Task SendAsync(WatcherActor watcher, IServerStreamWriter<WatchResponse> responses, CancellationToken cancel)
+    private static async Task SendAsync(WatchStream watcher, IServerStreamWriter<WatchResponse> responses, CancellationToken cancel)
     {
         // Many watchers of this stream answering one burst of revisions fill the outbox at once: frame their responses
         // back to back and flush at the end of the burst (or every MaxUnflushedResponses), as grpc-go batches its writes.

@@ -2,6 +2,9 @@ using Mvccpb;
 
 namespace Akka.Etcd.Actors.Watch;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 /// <summary>
 /// A catch-up read of the store's event history, asked by a <see cref="WatcherActor"/> for its unsynced
 /// watchers (etcd's <c>syncWatchers</c> range over the key bucket).
@@ -27,16 +30,3 @@ public sealed record HistoryRequest(long FromRevision, int MaxRevisions, WatchRa
 /// with <c>compact_revision</c> set, like etcd (revision == compact revision is still served).
 /// </param>
 public sealed record HistoryResult(IReadOnlyList<Event> Events, long UpToRevision, long CompactRevision);
-
-/// <summary>
-/// The store side of catch-up, implemented by the integrator (the MvccStoreActor). Threading: a call may come
-/// from any WatcherActor's thread; the store must run the read on its own thread in order with its applies and
-/// call <c>reply</c> synchronously there, so the reply is ordered with the revisions the store publishes to the
-/// <see cref="WatchHub"/> (every revision published before the read precedes the reply in the watcher's
-/// mailbox, every later one follows it).
-/// </summary>
-public interface IWatchHistory
-{
-    /// <summary>Enqueues a history read; <paramref name="reply"/> is called exactly once, on the store's thread. Must not block.</summary>
-    void ReadEvents(HistoryRequest request, Action<HistoryResult> reply);
-}

@@ -1,0 +1,175 @@
+using Akka.Actor;
+using Akka.Etcd.Actors.Consensus;
+using Akka.Etcd.Actors.Journal;
+using Akka.Etcd.Actors.Lease;
+using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Store;
+using Akka.Etcd.Actors.Transport;
+using Akka.Etcd.Actors.Watch;
+using Akka.Event;
+
+namespace Akka.Etcd.Actors.Supervision;
+
+/// <summary>What a <see cref="MemberActor"/> is built from.</summary>
+/// <param name="Opened">The opened data dir (WAL, Raft log, store, leases, membership, Raft core).</param>
+/// <param name="Transport">The peer transport (null for a member without peers).</param>
+/// <param name="RequestIds">Proposal ID source shared with the gRPC facade.</param>
+/// <param name="Exit">Completed once, when the member's actors have ended, with why (the process exits non-zero on a fatal one).</param>
+public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Transport, RequestIdGenerator RequestIds, TaskCompletionSource<MemberExit> Exit);
+
+/// <summary>
+/// The root of one member's actors and their supervisor: it creates the WalJournalActor (<c>journal</c>), the
+/// LessorActor (<c>lessor</c>), the MvccStoreActor (<c>store</c>), the RaftActor (<c>raft</c>) and the parent of the
+/// WatcherActors (<c>watch</c>), and decides what a failure of each means.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Supervision, per actor: a failure of the journal (the WAL cannot be written or fsynced), of Raft, or of the store
+/// (an apply or backend commit failed) is fatal: the member stops every actor, logs the cause at fatal level and
+/// completes <see cref="MemberActorSetup.Exit"/> as fatal, so the process exits non-zero, as etcd panics. A member
+/// never goes on serving with a log, a store or a journal it cannot trust (a store that stopped applying would
+/// leave the leader committing entries nobody applies, and every put would time out). The lessor is restarted and
+/// reloads its leases from the store (keep-alives fail for a moment, no lease is lost); the watch parent is
+/// restarted (open watch streams end with an error and clients re-watch).
+/// </para>
+/// <para>
+/// Stop: <see cref="MemberProtocol.Stop"/> ends the actors in etcd's order: Raft first (waiters are answered
+/// "server stopped"), then the store (a final durable backend commit), then the lessor, the watch streams and the
+/// journal; a member removed from the cluster stops the same way on its own.
+/// </para>
+/// </remarks>
+public sealed class MemberActor : ReceiveActor
+{
+    private readonly MemberActorSetup _setup;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _journal;
+    private readonly IActorRef _lessor;
+    private readonly IActorRef _store;
+    private readonly IActorRef _raft;
+    private readonly IActorRef _watch;
+    private readonly HashSet<IActorRef> _fatalOnFailure;
+    private readonly HashSet<IActorRef> _alive;
+    private readonly List<IActorRef> _stopRequesters = new();
+    private MemberExit? _exit;
+    private Exception? _lastFailure;
+
+    /// <summary>Props of the member.</summary>
+    public static Props Props(MemberActorSetup setup) => Akka.Actor.Props.Create(() => new MemberActor(setup));
+
+    /// <summary>Creates the member's actors; use <see cref="Props(MemberActorSetup)"/>.</summary>
+    public MemberActor(MemberActorSetup setup)
+    {
+        _setup = setup;
+        var opened = setup.Opened;
+        var options = opened.Options;
+        _journal = Context.ActorOf(WalJournalActor.Props(opened.Wal), "journal");
+        var minLeaseTtl = LessorOptions.MinTtlFor(options.ElectionTicks, options.HeartbeatIntervalMs);
+        _lessor = Context.ActorOf(LessorActor.Props(new LessorActorSetup(
+            options.LessorShards, minLeaseTtl, opened.Status, Self.Path / "raft", Self.Path / "store", setup.RequestIds,
+            options.ElectionTimeoutMs)), "lessor");
+        // Before the store exists, so no apply can overtake it.
+        _lessor.Tell(new LeaseProtocol.Restore(opened.Leases.Records.ToList(), opened.Leases.Attachments.ToList()));
+        _store = Context.ActorOf(MvccStoreActor.Props(new MvccStoreActorSetup(
+            opened.Store, opened.Status, opened.Leases, opened.Membership, minLeaseTtl, _lessor, opened.Reopen, opened.BackendPath)), "store");
+        _raft = Context.ActorOf(RaftActor.Props(new RaftActorSetup(
+            opened.Node, opened.Storage, opened.Status, options, opened.Snapshots, setup.Transport, _journal, _store, _lessor)), "raft");
+        _watch = Context.ActorOf(WatchStreamsActor.Props(_store, opened.Status, new WatchStreamOptions()), "watch");
+        _fatalOnFailure = new HashSet<IActorRef> { _journal, _store, _raft };
+        _alive = new HashSet<IActorRef> { _journal, _lessor, _store, _raft, _watch };
+        foreach (var child in _alive)
+        {
+            Context.Watch(child);
+        }
+
+        Receive<MemberProtocol.GetRefs>(_ => Sender.Tell(new MemberRefs(_raft, _store, _lessor, _watch)));
+        Receive<MemberProtocol.RemovedFromCluster>(_ =>
+        {
+            _log.Warning("the member has been permanently removed from the cluster");
+            BeginStop(new MemberExit("the member has been permanently removed from the cluster", Fatal: false));
+        });
+        Receive<MemberProtocol.Stop>(_ =>
+        {
+            _stopRequesters.Add(Sender);
+            BeginStop(new MemberExit("stopped", Fatal: false));
+        });
+        Receive<Terminated>(OnTerminated);
+    }
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() => new PerChildStrategy(this);
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _setup.Exit.TrySetResult(_exit ?? new MemberExit("stopped", Fatal: false));
+        foreach (var requester in _stopRequesters)
+        {
+            requester.Tell(MemberProtocol.Stopped.Instance);
+        }
+    }
+
+    private void OnTerminated(Terminated terminated)
+    {
+        var child = terminated.ActorRef;
+        _alive.Remove(child);
+        if (_exit is null)
+        {
+            // An actor the member cannot serve without has gone (stopped by the strategy after a failure).
+            var name = child.Path.Name;
+            var cause = _lastFailure;
+            _log.Error(cause, "{0} actor failed; the member stops: {1}", name, cause?.Message ?? "stopped");
+            BeginStop(new MemberExit($"the {name} actor failed: {cause?.Message ?? "stopped"}", Fatal: true, cause));
+        }
+        ContinueStop();
+    }
+
+    private void BeginStop(MemberExit exit)
+    {
+        if (_exit is not null)
+        {
+            return;
+        }
+        _exit = exit;
+        Context.Stop(_raft);
+        ContinueStop();
+    }
+
+    /// <summary>Stops the next actor once the ones before it in etcd's order have ended; the member last.</summary>
+    private void ContinueStop()
+    {
+        if (_exit is null || _alive.Contains(_raft))
+        {
+            return;
+        }
+        if (_alive.Contains(_store))
+        {
+            Context.Stop(_store);
+            return;
+        }
+        foreach (var rest in _alive)
+        {
+            Context.Stop(rest);
+        }
+        if (_alive.Count == 0)
+        {
+            Context.Stop(Self);
+        }
+    }
+
+    /// <summary>
+    /// Stop for the journal, Raft and the store (fatal: the member stops, see the type's remarks); restart for the lessor
+    /// and the watch parent.
+    /// </summary>
+    private sealed class PerChildStrategy(MemberActor member) : OneForOneStrategy(maxNrOfRetries: 10, withinTimeRange: TimeSpan.FromMinutes(1), localOnlyDecider: _ => Directive.Restart)
+    {
+        protected override Directive Handle(IActorRef child, Exception exception)
+        {
+            if (member._fatalOnFailure.Contains(child))
+            {
+                member._lastFailure = exception;
+                return Directive.Stop;
+            }
+            return Directive.Restart;
+        }
+    }
+}
