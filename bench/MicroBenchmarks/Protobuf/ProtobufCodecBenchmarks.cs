@@ -5,6 +5,9 @@ using Mvccpb;
 
 namespace Akka.Etcd.MicroBenchmarks.Protobuf;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 /// <summary>
 /// Encode/decode cost of the messages on etcd's hottest RPCs (rpc.proto): a PutRequest with an 8-byte key and a
 /// 256-byte value, a RangeResponse of 10 such KeyValues, and a WatchResponse carrying one put event.

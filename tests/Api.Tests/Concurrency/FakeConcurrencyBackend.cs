@@ -8,6 +8,9 @@ using Mvccpb;
 
 namespace Akka.Etcd.Api.Tests.Concurrency;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 /// <summary>
 /// An in-memory MVCC keyspace with leases and watches, enough of etcd's KV semantics for the Lock and Election
 /// services: revisions, create/mod revisions and versions, prefix ranges sorted by create revision with limit and
