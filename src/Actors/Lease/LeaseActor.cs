@@ -96,7 +96,11 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
                 _log.Warning("key attachment to lease {0:x16} not mirrored: {1}", attach.Id, ex.Message);
             }
         });
-        Receive<LeaseProtocol.ApplyDetach>(detach => _lessor.Detach(detach.Id, detach.Key));
+        Receive<LeaseProtocol.ApplyDetach>(detach =>
+        {
+            // A block body: an expression lambda returning bool would pick Receive's "handled?" overload.
+            _lessor.Detach(detach.Id, detach.Key);
+        });
         Receive<LeaseProtocol.ApplyCheckpoint>(checkpoint =>
         {
             foreach (var c in checkpoint.Checkpoints)

@@ -13,6 +13,7 @@ namespace Akka.Etcd.Actors.Watch;
 public sealed class WatchStreamsActor : ReceiveActor
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<IActorRef, WatchOutbox> _outboxes = new();
 
     /// <summary>Props of the parent.</summary>
     /// <param name="store">The MvccStoreActor (streams register there for published revisions and read history).</param>
@@ -29,14 +30,31 @@ public sealed class WatchStreamsActor : ReceiveActor
             var outbox = new WatchOutbox(options.OutboxCapacity);
             var intake = new WatchIntake(options.IntakePermits);
             var stream = Context.ActorOf(WatcherActor.Props(store, status, options, outbox, intake));
+            Context.Watch(stream);
+            _outboxes[stream] = outbox;
             Sender.Tell(new WatchStream(stream, outbox, intake));
+        });
+        Receive<Terminated>(terminated =>
+        {
+            // A block body: an expression lambda returning bool would pick Receive's "handled?" overload.
+            _outboxes.Remove(terminated.ActorRef);
         });
     }
 
-    /// <summary>A failing stream is stopped; the others are untouched.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(ex =>
+    /// <summary>A failing stream is stopped with its outbox failed; the others are untouched.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new StopFailedStream(this);
+
+    /// <summary>Stops a failed stream and fails its outbox with the cause, so the gRPC writer ends that call with an error.</summary>
+    private sealed class StopFailedStream(WatchStreamsActor parent) : OneForOneStrategy(_ => Directive.Stop)
     {
-        _log.Error(ex, "a watch stream failed; closing it");
-        return Directive.Stop;
-    });
+        protected override Directive Handle(IActorRef child, Exception exception)
+        {
+            parent._log.Error(exception, "a watch stream failed; closing it");
+            if (parent._outboxes.Remove(child, out var outbox))
+            {
+                outbox.Fail(exception);
+            }
+            return Directive.Stop;
+        }
+    }
 }

@@ -120,21 +120,6 @@ public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         }
     }
 
-    /// <inheritdoc />
-    protected override bool AroundReceive(Receive receive, object message)
-    {
-        try
-        {
-            return base.AroundReceive(receive, message);
-        }
-        catch (Exception ex)
-        {
-            // The parent stops a failed stream: the client sees the stream end with an error, not a silent hang.
-            Outbox.Fail(ex);
-            throw;
-        }
-    }
-
     /// <summary>The behaviour once the store has confirmed the registration.</summary>
     private void Registered()
     {
