@@ -8,6 +8,13 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 //   dotnet run -c Release --project bench/MicroBenchmarks -- --filter '*'
 // Benchmarks run in-process: BenchmarkDotNet's generated out-of-process project would inherit this repository's
 // Directory.Build.props (warnings as errors, doc comments required) and fail to build.
+if (args.Length > 0 && args[0] == "--lessor-split")
+{
+    Akka.Etcd.MicroBenchmarks.Lease.LessorSplitMeasurement.Run(
+        args.Length > 1 ? int.Parse(args[1]) : 100_000, args.Length > 2 ? int.Parse(args[2]) : 3);
+    return;
+}
+
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
