@@ -2,7 +2,7 @@ using Akka.Etcd.Benchmark.Cli;
 using Akka.Etcd.Benchmark.Connections;
 using Akka.Etcd.Benchmark.Reporting;
 using Akka.Etcd.Benchmark.Workloads;
-using Akka.Etcd.Protos.Errors;
+using Grpc.Core;
 
 // akka-etcd-benchmark: a load generator for etcd's v3 gRPC API, modelled on etcd's tools/benchmark.
 // Exit codes: 0 report printed, 1 the run could not start (no server, bad flags), 2 usage.
@@ -48,7 +48,7 @@ internal static class BenchmarkMain
         {
             await pool.WarmUpAsync(cancel.Token).WaitAsync(settings.DialTimeout + TimeSpan.FromSeconds(5), cancel.Token);
         }
-        catch (Exception e) when (e is EtcdException or TimeoutException)
+        catch (Exception e) when (e is RpcException or TimeoutException)
         {
             Console.Error.WriteLine($"error: cannot reach {string.Join(",", settings.Endpoints)}: {e.Message}");
             return 1;
@@ -59,7 +59,7 @@ internal static class BenchmarkMain
         {
             report = await workload.RunAsync(settings, pool, cancel.Token);
         }
-        catch (Exception e) when (e is EtcdException or TimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is RpcException or TimeoutException or InvalidOperationException)
         {
             Console.Error.WriteLine($"error: the {line.Positional[0]} run failed to set up: {e.Message}");
             return 1;

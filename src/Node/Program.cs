@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Runtime.InteropServices;
 using Akka.Etcd.Actors.Server;
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Http;
 using Akka.Etcd.Api.Peer;
@@ -11,6 +10,8 @@ using Akka.Etcd.Storage.Wal;
 using Akka.Etcd.Api.Services;
 using Akka.Etcd.Node.Configuration;
 using Akka.Etcd.Node.Logging;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Akka.Etcd.Node;
@@ -44,6 +45,8 @@ public static class Program
             builder.AddProvider(logProvider);
             // Kestrel's per-request and per-connection chatter is not etcd's; keep its warnings and errors only.
             builder.AddFilter("Microsoft", level => level >= LogLevel.Warning && level >= logProvider.MinimumLevel);
+            // Grpc.AspNetCore logs every cancelled call and non-OK status at info/debug: etcd logs neither.
+            builder.AddFilter("Grpc", level => level >= LogLevel.Warning && level >= logProvider.MinimumLevel);
         });
         var log = loggers.CreateLogger("etcdmain/main");
         try
@@ -82,29 +85,23 @@ public static class Program
             return transport;
         }, stop.Token).ConfigureAwait(false);
         server.PromoteForwarder = LeaderForwarding.PromoteAsync;
-        var peerRegistry = new GrpcServiceRegistry();
-        new PeerService(transport!).Register(peerRegistry);
-        var peerHostOptions = new ClientHostOptions
-        {
-            ListenUrls = config.ListenPeerUrls.Select(UrlText).ToList(),
-            Grpc = new GrpcServerOptions { MaxReceiveMessageBytes = PeerProtocol.MaxReceiveMessageBytes },
-        };
-        await using var peerHost = new ClientHost(peerHostOptions, peerRegistry, routes => PeerHttpEndpoints.Map(routes, server), loggers);
+        var peerBuilder = EtcdWebHost.CreateBuilder(loggers)
+            .AddEtcdListener(new EtcdListenerOptions { ListenUrls = config.ListenPeerUrls.Select(UrlText).ToList() });
+        peerBuilder.Services.AddSingleton(server).AddSingleton(transport!).AddEtcdPeerApi();
+        await using var peerHost = peerBuilder.Build();
+        peerHost.MapEtcdPeerApi();
         await peerHost.StartAsync(stop.Token).ConfigureAwait(false);
-        log.LogInformation("listening for peers on {address}", string.Join(",", peerHost.BoundUrls));
+        log.LogInformation("listening for peers on {address}", string.Join(",", peerHost.GetBoundUrls()));
         await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
 
-        var registry = new GrpcServiceRegistry();
-        ClientApi.Register(registry, server);
-        var hostOptions = new ClientHostOptions
-        {
-            ListenUrls = config.ListenClientUrls.Select(UrlText).ToList(),
-            Grpc = new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(config.MaxRequestBytes) },
-        };
-        await using var host = new ClientHost(hostOptions, registry, routes => HttpEndpoints.Map(routes, server), loggers);
+        var clientBuilder = EtcdWebHost.CreateBuilder(loggers)
+            .AddEtcdListener(new EtcdListenerOptions { ListenUrls = config.ListenClientUrls.Select(UrlText).ToList() });
+        clientBuilder.Services.AddSingleton(server).AddEtcdClientApi();
+        await using var host = clientBuilder.Build();
+        host.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(config.MaxRequestBytes) });
         await host.StartAsync(stop.Token).ConfigureAwait(false);
         log.LogInformation("enabled capabilities for version {version}", "3.4");
-        log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.BoundUrls));
+        log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.GetBoundUrls()));
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStop = stop.Token.Register(() => stopped.TrySetResult());
@@ -133,16 +130,26 @@ public static class Program
     /// The graceful stop, in etcd's order (embed.Etcd.Close): client listeners first, then the member's
     /// <see cref="EtcdServer.StopAsync"/> (a leader of a multi-voter cluster hands leadership to a connected voter,
     /// bounded by <see cref="EtcdServer.RequestTimeout"/>, so the others need not wait an election timeout), then
-    /// the peer listener, whose incoming streams the stopped transport has ended. Each step is idempotent, so the
-    /// <c>await using</c> disposals that follow are no-ops.
+    /// the peer listener, whose incoming streams the stopped transport has ended. Each listener gets
+    /// <see cref="ListenerStopTimeout"/> to let its calls finish; the <c>await using</c> disposals that follow only
+    /// release what is left.
     /// </summary>
-    private static async Task ShutdownAsync(ClientHost clientHost, EtcdServer server, ClientHost peerHost, ILogger log)
+    private static async Task ShutdownAsync(WebApplication clientHost, EtcdServer server, WebApplication peerHost, ILogger log)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await clientHost.DisposeAsync().ConfigureAwait(false);
+        await StopListenerAsync(clientHost).ConfigureAwait(false);
         await server.StopAsync().ConfigureAwait(false);
-        await peerHost.DisposeAsync().ConfigureAwait(false);
+        await StopListenerAsync(peerHost).ConfigureAwait(false);
         log.LogInformation("stopped serving in {took} ms", clock.ElapsedMilliseconds);
+    }
+
+    /// <summary>How long a listener waits for its open calls (watch streams, say) before it closes them at stop.</summary>
+    private static readonly TimeSpan ListenerStopTimeout = TimeSpan.FromSeconds(5);
+
+    private static async Task StopListenerAsync(WebApplication listener)
+    {
+        using var timeout = new CancellationTokenSource(ListenerStopTimeout);
+        await listener.StopAsync(timeout.Token).ConfigureAwait(false);
     }
 
     /// <summary>

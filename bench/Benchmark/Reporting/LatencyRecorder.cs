@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Akka.Etcd.Protos.Errors;
+using Grpc.Core;
 
 namespace Akka.Etcd.Benchmark.Reporting;
 
@@ -43,7 +43,7 @@ internal sealed class LatencyRecorder
     /// <summary>Counts a failed operation under its error text (gRPC style: "rpc error: code = X desc = Y").</summary>
     public void RecordError(Exception error)
     {
-        var text = error is EtcdException e ? $"rpc error: code = {e.Code} desc = {e.Message}" : error.Message;
+        var text = error is RpcException e ? $"rpc error: code = {e.StatusCode} desc = {e.Status.Detail}" : error.Message;
         _errors.AddOrUpdate(text, 1, static (_, n) => n + 1);
         Interlocked.Increment(ref _completed);
     }

@@ -1,10 +1,9 @@
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Benchmark.Cli;
 using Akka.Etcd.Benchmark.Connections;
 using Akka.Etcd.Benchmark.Reporting;
 using Akka.Etcd.Benchmark.Running;
-using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
+using Grpc.Core;
 
 namespace Akka.Etcd.Benchmark.Workloads;
 
@@ -33,26 +32,24 @@ internal sealed class LeaseKeepaliveWorkload : IWorkload
     {
         var grants = new Task<LeaseGrantResponse>[pool.ClientCount];
         for (var w = 0; w < grants.Length; w++)
-            grants[w] = pool.Client(w).UnaryAsync(EtcdPaths.LeaseGrant, new LeaseGrantRequest { TTL = 100 }, LeaseGrantResponse.Parser,
-                cancellationToken: cancellationToken);
+            grants[w] = pool.Client(w).Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = 100 }, cancellationToken: cancellationToken).ResponseAsync;
         await Task.WhenAll(grants).ConfigureAwait(false);
 
-        var streams = new DuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse>[grants.Length];
+        var streams = new AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse>[grants.Length];
         try
         {
             var workers = new Operation[grants.Length];
             for (var w = 0; w < workers.Length; w++)
             {
-                var stream = streams[w] = pool.Client(w).DuplexStreaming<LeaseKeepAliveRequest, LeaseKeepAliveResponse>(
-                    EtcdPaths.LeaseKeepAlive, LeaseKeepAliveResponse.Parser, cancellationToken: cancellationToken);
+                var stream = streams[w] = pool.Client(w).Lease.LeaseKeepAlive(cancellationToken: cancellationToken);
                 var request = new LeaseKeepAliveRequest { ID = grants[w].Result.ID };
                 workers[w] = async (_, ct) =>
                 {
                     await stream.RequestStream.WriteAsync(request, ct).ConfigureAwait(false);
                     if (!await stream.ResponseStream.MoveNext(ct).ConfigureAwait(false))
-                        throw new EtcdException(RpcStatusCode.Unavailable, "keepalive stream closed by the server");
+                        throw new RpcException(new Status(StatusCode.Unavailable, "keepalive stream closed by the server"));
                     if (stream.ResponseStream.Current.TTL <= 0)
-                        throw new EtcdException(RpcStatusCode.NotFound, EtcdErrors.LeaseNotFound.Message);
+                        throw new RpcException(new Status(StatusCode.NotFound, "etcdserver: requested lease not found"));
                 };
             }
 
@@ -62,13 +59,12 @@ internal sealed class LeaseKeepaliveWorkload : IWorkload
         {
             foreach (var stream in streams)
                 stream?.Dispose();
-            var revokes = grants.Select((g, w) => pool.Client(w).UnaryAsync(EtcdPaths.LeaseRevoke,
-                new LeaseRevokeRequest { ID = g.Result.ID }, LeaseRevokeResponse.Parser, cancellationToken: CancellationToken.None));
+            var revokes = grants.Select((g, w) => pool.Client(w).Lease.LeaseRevokeAsync(new LeaseRevokeRequest { ID = g.Result.ID }).ResponseAsync);
             try
             {
                 await Task.WhenAll(revokes).ConfigureAwait(false);
             }
-            catch (EtcdException)
+            catch (RpcException)
             {
                 // Revoking is clean-up: a lease that is already gone does not change the measurement.
             }

@@ -56,7 +56,7 @@ internal sealed class PutWorkload : IWorkload
             workers[w] = (sequence, ct) =>
             {
                 KeyEncoding.Write(key, _sequentialKeys ? sequence % _keySpaceSize : random.NextInt64(_keySpaceSize));
-                return client.UnaryAsync(EtcdPaths.Put, request, PutResponse.Parser, cancellationToken: ct);
+                return client.Kv.PutAsync(request, cancellationToken: ct).ResponseAsync;
             };
         }
 

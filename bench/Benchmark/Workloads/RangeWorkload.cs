@@ -49,7 +49,7 @@ internal sealed class RangeWorkload : IWorkload
         for (var w = 0; w < workers.Length; w++)
         {
             var client = pool.Client(w);
-            workers[w] = (_, ct) => client.UnaryAsync(EtcdPaths.Range, _request, RangeResponse.Parser, cancellationToken: ct);
+            workers[w] = (_, ct) => client.Kv.RangeAsync(_request, cancellationToken: ct).ResponseAsync;
         }
 
         return Workload.MeasureAsync("range", settings, workers, _total, _rate, cancellationToken);

@@ -65,7 +65,7 @@ internal sealed class TxnPutWorkload : IWorkload
             {
                 for (var j = 0; j < keys.Length; j++)
                     KeyEncoding.Write(keys[j], (sequence * _ops + j) % _keySpaceSize);
-                return client.UnaryAsync(EtcdPaths.Txn, request, TxnResponse.Parser, cancellationToken: ct);
+                return client.Kv.TxnAsync(request, cancellationToken: ct).ResponseAsync;
             };
         }
 

@@ -1,12 +1,12 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Benchmark.Cli;
 using Akka.Etcd.Benchmark.Connections;
 using Akka.Etcd.Benchmark.Reporting;
 using Akka.Etcd.Benchmark.Running;
 using Etcdserverpb;
 using Google.Protobuf;
+using Grpc.Core;
 
 namespace Akka.Etcd.Benchmark.Workloads;
 
@@ -68,14 +68,13 @@ internal sealed class WatchWorkload : IWorkload
         long received = 0;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
-        var calls = new DuplexStreamingCall<WatchRequest, WatchResponse>[_streams];
+        var calls = new AsyncDuplexStreamingCall<WatchRequest, WatchResponse>[_streams];
         var readers = new Task[_streams];
         try
         {
             for (var s = 0; s < _streams; s++)
             {
-                var call = calls[s] = pool.Client(s).DuplexStreaming<WatchRequest, WatchResponse>(EtcdPaths.Watch, WatchResponse.Parser,
-                    cancellationToken: stop.Token);
+                var call = calls[s] = pool.Client(s).Watch.Watch(cancellationToken: stop.Token);
                 readers[s] = Task.Run(async () =>
                 {
                     try
@@ -127,7 +126,7 @@ internal sealed class WatchWorkload : IWorkload
                 {
                     request.Key = keys[sequence % _keyTotal];
                     BinaryPrimitives.WriteInt64LittleEndian(value, Stopwatch.GetTimestamp());
-                    return client.UnaryAsync(EtcdPaths.Put, request, PutResponse.Parser, cancellationToken: ct);
+                    return client.Kv.PutAsync(request, cancellationToken: ct).ResponseAsync;
                 };
             }
 

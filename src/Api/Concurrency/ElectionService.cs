@@ -1,7 +1,7 @@
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
+using Grpc.Core;
 using Mvccpb;
 using V3Electionpb;
 
@@ -17,37 +17,41 @@ using Event = Mvccpb.Event;
 /// <see cref="LeaderKey"/> (name, key, create revision, lease) identifies one leadership: Proclaim and Resign act only
 /// while that key still has that create revision. Stateless: every method is thread-safe.
 /// </summary>
-public sealed class ElectionService
+public sealed class ElectionService : Election.ElectionBase
 {
     private readonly IConcurrencyBackend _backend;
 
     /// <summary>Creates the service over <paramref name="backend"/>.</summary>
     public ElectionService(IConcurrencyBackend backend) => _backend = backend;
 
-    /// <summary>Registers Campaign, Proclaim, Leader, Observe (server streaming) and Resign under <c>/v3electionpb.Election/</c>.</summary>
-    public void Register(GrpcServiceRegistry registry)
+    /// <summary>Election.Campaign over the wire: <see cref="CampaignAsync"/>, cancelled when the client goes away.</summary>
+    public override Task<CampaignResponse> Campaign(CampaignRequest request, ServerCallContext context) =>
+        CampaignAsync(request, context.CancellationToken);
+
+    /// <summary>Election.Proclaim over the wire: <see cref="ProclaimAsync"/>.</summary>
+    public override Task<ProclaimResponse> Proclaim(ProclaimRequest request, ServerCallContext context) =>
+        ProclaimAsync(request, context.CancellationToken);
+
+    /// <summary>Election.Leader over the wire: <see cref="LeaderAsync"/>.</summary>
+    public override Task<LeaderResponse> Leader(LeaderRequest request, ServerCallContext context) =>
+        LeaderAsync(request, context.CancellationToken);
+
+    /// <summary>Election.Observe over the wire: <see cref="ObserveAsync"/> until the client stops observing (then status OK).</summary>
+    public override async Task Observe(LeaderRequest request, IServerStreamWriter<LeaderResponse> responseStream, ServerCallContext context)
     {
-        registry.AddUnary<CampaignRequest, CampaignResponse>("/v3electionpb.Election/Campaign", CampaignRequest.Parser,
-            (request, context) => new ValueTask<CampaignResponse>(CampaignAsync(request, context.CancellationToken)));
-        registry.AddUnary<ProclaimRequest, ProclaimResponse>("/v3electionpb.Election/Proclaim", ProclaimRequest.Parser,
-            (request, context) => new ValueTask<ProclaimResponse>(ProclaimAsync(request, context.CancellationToken)));
-        registry.AddUnary<LeaderRequest, LeaderResponse>("/v3electionpb.Election/Leader", LeaderRequest.Parser,
-            (request, context) => new ValueTask<LeaderResponse>(LeaderAsync(request, context.CancellationToken)));
-        registry.AddServerStreaming<LeaderRequest, LeaderResponse>("/v3electionpb.Election/Observe", LeaderRequest.Parser,
-            async (request, responses, context) =>
-            {
-                try
-                {
-                    await ObserveAsync(request, responses, context.CancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
-                {
-                    // The client stopped observing.
-                }
-            });
-        registry.AddUnary<ResignRequest, ResignResponse>("/v3electionpb.Election/Resign", ResignRequest.Parser,
-            (request, context) => new ValueTask<ResignResponse>(ResignAsync(request, context.CancellationToken)));
+        try
+        {
+            await ObserveAsync(request, responseStream, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (context.CancellationToken.IsCancellationRequested && e is OperationCanceledException or IOException)
+        {
+            // The client stopped observing.
+        }
     }
+
+    /// <summary>Election.Resign over the wire: <see cref="ResignAsync"/>.</summary>
+    public override Task<ResignResponse> Resign(ResignRequest request, ServerCallContext context) =>
+        ResignAsync(request, context.CancellationToken);
 
     /// <summary>
     /// Election.Campaign: puts <c>name/&lt;lease hex&gt;</c> = value with the lease unless it exists (a second campaign

@@ -1,6 +1,6 @@
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
+using Grpc.Core;
 using V3Lockpb;
 
 namespace Akka.Etcd.Api.Concurrency;
@@ -11,21 +11,18 @@ namespace Akka.Etcd.Api.Concurrency;
 /// with the lowest create revision holds it. Lock waits its turn by watching only its predecessor, then
 /// re-checks its lease and key. Stateless: every method is thread-safe.
 /// </summary>
-public sealed class LockService
+public sealed class LockService : V3Lockpb.Lock.LockBase
 {
     private readonly IConcurrencyBackend _backend;
 
     /// <summary>Creates the service over <paramref name="backend"/>.</summary>
     public LockService(IConcurrencyBackend backend) => _backend = backend;
 
-    /// <summary>Registers <c>/v3lockpb.Lock/Lock</c> and <c>/v3lockpb.Lock/Unlock</c>.</summary>
-    public void Register(GrpcServiceRegistry registry)
-    {
-        registry.AddUnary<LockRequest, LockResponse>("/v3lockpb.Lock/Lock", LockRequest.Parser,
-            (request, context) => new ValueTask<LockResponse>(LockAsync(request, context.CancellationToken)));
-        registry.AddUnary<UnlockRequest, UnlockResponse>("/v3lockpb.Lock/Unlock", UnlockRequest.Parser,
-            (request, context) => new ValueTask<UnlockResponse>(UnlockAsync(request, context.CancellationToken)));
-    }
+    /// <summary>Lock.Lock over the wire: <see cref="LockAsync"/>, cancelled when the client goes away or its deadline passes.</summary>
+    public override Task<LockResponse> Lock(LockRequest request, ServerCallContext context) => LockAsync(request, context.CancellationToken);
+
+    /// <summary>Lock.Unlock over the wire: <see cref="UnlockAsync"/>.</summary>
+    public override Task<UnlockResponse> Unlock(UnlockRequest request, ServerCallContext context) => UnlockAsync(request, context.CancellationToken);
 
     /// <summary>
     /// Lock.Lock: puts <c>name/&lt;lease hex&gt;</c> with the lease unless it exists (a second Lock with the same lease

@@ -14,7 +14,9 @@ namespace Akka.Etcd.Api.Hosting;
 /// not yet seen whole (held back until its HEADERS and CONTINUATION frames are all in) or needing a rewrite. A rewritten
 /// block is handed out on its own read from a pooled buffer: one HEADERS frame with END_HEADERS, END_STREAM and
 /// PRIORITY (and its 5 octets) kept, PADDED and padding dropped, and the frame length fixed. Blocks whose fragments
-/// exceed the maximum frame size are passed as they are (their CONTINUATION frames follow as ordinary frames).
+/// exceed the maximum frame size are passed as they are (their CONTINUATION frames follow as ordinary frames), and a block
+/// of more than <see cref="MaxContinuationFrames"/> CONTINUATION frames switches the connection to pass-through, so what
+/// is held back stays bounded (about two frames) and each frame header is scanned once however the block arrives.
 /// Anything malformed (a frame over the maximum size, a bad pad length, a CONTINUATION missing, invalid HPACK) switches
 /// the connection to plain pass-through: Kestrel sees the original octets and answers with its own error.
 /// </para>
@@ -26,6 +28,15 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
 {
     /// <summary>SETTINGS_MAX_FRAME_SIZE's initial value and Kestrel's default (RFC 7540 §6.5.2).</summary>
     public const int DefaultMaxFrameSize = 16_384;
+
+    /// <summary>
+    /// Most CONTINUATION frames of one header block held back to be reassembled. Clients split a block only when it
+    /// exceeds the frame size (its fragments are capped at one frame here anyway), so a legitimate block needs a few; a
+    /// longer run (a flood of empty CONTINUATION frames, which Kestrel itself refuses) switches the connection to
+    /// pass-through. Bounds what is held back to one HEADERS frame plus this many CONTINUATION frames whose fragments
+    /// add up to at most one frame: about 2 × (9 + max frame size) + 9 × this octets.
+    /// </summary>
+    public const int MaxContinuationFrames = 32;
 
     private const int PrefaceLength = 24;
     private const int FrameHeaderLength = 9;
@@ -53,6 +64,14 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
     private int _substituteLength;
     private int _substituteOffset;
     private long _substitutedLength;
+
+    private PendingBlock _pendingBlock; // how far the incomplete header block at _nextFrame has been scanned
+
+    /// <summary>
+    /// CONTINUATION frame headers looked at while scanning held-back header blocks, over the connection: each is looked at once
+    /// (a block arriving in many reads is not rescanned), so this stays proportional to the frames received.
+    /// </summary>
+    internal long FrameHeadersScanned { get; private set; }
 
     /// <summary>
     /// Wraps <paramref name="inner"/>, positioned at the connection preface (nothing of it consumed).
@@ -287,27 +306,35 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
         if (fragmentEnd < fragmentStart)
             return StopRewriting(); // Kestrel: PROTOCOL_ERROR
 
-        // Find the rest of the block: CONTINUATION frames of the same stream up to END_HEADERS (RFC 7540 §6.10).
+        // Find the rest of the block: CONTINUATION frames of the same stream up to END_HEADERS (RFC 7540 §6.10). A block
+        // that arrives over many reads is scanned once: each read resumes after the last complete CONTINUATION frame.
         long blockLength = headersFrame.Length;
         var fragmentsLength = fragmentEnd - fragmentStart;
         var continuationCount = 0;
+        var pending = _pendingBlock;
+        _pendingBlock = default;
         if ((flags & EndHeadersFlag) == 0)
         {
+            if (pending.Start == _nextFrame && pending.Length > 0)
+                (blockLength, fragmentsLength, continuationCount) = (pending.Length, pending.Fragments, pending.Continuations);
             Span<byte> continuation = stackalloc byte[FrameHeaderLength];
             var cursor = rest.Slice(blockLength);
             while (true)
             {
                 if (cursor.Length < FrameHeaderLength)
-                    return 0;
+                    return WaitForMore(blockLength, fragmentsLength, continuationCount);
                 ReadFrameHeader(cursor, continuation);
+                FrameHeadersScanned++;
                 var continuationLength = FramePayloadLength(continuation);
                 if (continuation[3] != ContinuationType || !continuation[5..].SequenceEqual(header[5..]) || continuationLength > _maxFrameSize)
                     return StopRewriting();
-                fragmentsLength += continuationLength;
-                if (fragmentsLength > _maxFrameSize)
+                if (continuationCount == MaxContinuationFrames)
+                    return StopRewriting(); // a flood of (empty) CONTINUATION frames: hold nothing back, Kestrel applies its own limits
+                if (fragmentsLength + continuationLength > _maxFrameSize)
                     return headersFrame.Length; // too large to reassemble: the CONTINUATION frames follow as they are
                 if (cursor.Length < FrameHeaderLength + continuationLength)
-                    return 0;
+                    return WaitForMore(blockLength, fragmentsLength, continuationCount);
+                fragmentsLength += continuationLength;
                 blockLength += FrameHeaderLength + continuationLength;
                 continuationCount++;
                 if ((continuation[4] & EndHeadersFlag) != 0)
@@ -390,6 +417,13 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
         }
     }
 
+    /// <summary>Remembers how far the held-back block at <see cref="_nextFrame"/> is scanned; returns 0 (wait for more octets).</summary>
+    private long WaitForMore(long blockLength, int fragmentsLength, int continuationCount)
+    {
+        _pendingBlock = new PendingBlock(_nextFrame, blockLength, fragmentsLength, continuationCount);
+        return 0;
+    }
+
     private long StopRewriting()
     {
         _passThrough = true;
@@ -412,6 +446,9 @@ internal sealed class Http2AuthorityRewritingReader : PipeReader
             ArrayPool<byte>.Shared.Return(substitute);
         }
     }
+
+    /// <summary>An incomplete header block: where it starts, its complete frames' octets, fragment octets and CONTINUATION count.</summary>
+    private readonly record struct PendingBlock(long Start, long Length, int Fragments, int Continuations);
 
     private static void ReadFrameHeader(in ReadOnlySequence<byte> frames, Span<byte> header)
     {

@@ -18,7 +18,8 @@ namespace Akka.Etcd.Api.Hosting;
 /// Kestrel then expects the scheme "https", so the server must set <c>AllowAlternateSchemes</c>. An HTTP/2 connection's
 /// input is then read through an <see cref="Http2AuthorityRewritingReader"/>, so that grpc-go's
 /// <c>:authority: http://host:port</c> (clientv3 3.4 with scheme-prefixed endpoints) reaches Kestrel as <c>host:port</c>.
-/// Stateless and thread-safe.
+/// Either way the connection is handed on as a <see cref="GracefulCloseConnection"/>, so that Kestrel's aborts close
+/// with a FIN rather than a TCP reset. Stateless and thread-safe.
 /// </summary>
 internal static class Http2PrefaceDetection
 {
@@ -52,7 +53,7 @@ internal static class Http2PrefaceDetection
             connection.Transport = new RewrittenInput(new Http2AuthorityRewritingReader(transport.Input, maxFrameSize), transport.Output);
         }
 
-        await next(connection).ConfigureAwait(false);
+        await next(new GracefulCloseConnection(connection)).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Akka.Etcd.Api.Hosting;
 
 /// <summary>
-/// Wraps the node's <see cref="ILoggerFactory"/> for the client host and drops Kestrel's start-up warning
+/// Wraps the node's <see cref="ILoggerFactory"/> for a listener's host and drops Kestrel's start-up warning
 /// "HTTP/2 is not enabled ... Connections to this endpoint will use HTTP/1.1", which is false here because
 /// <see cref="Http2PrefaceDetection"/> enables h2c per connection. Everything else passes through. Thread-safe.
 /// Disposing it does not dispose the wrapped factory (the node owns that).

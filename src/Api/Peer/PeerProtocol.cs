@@ -4,7 +4,8 @@ namespace Akka.Etcd.Api.Peer;
 
 /// <summary>
 /// The wire contract between our members' <see cref="PeerTransport"/> (client) and <see cref="PeerService"/> (server),
-/// carried by our gRPC layer over h2c on <c>--listen-peer-urls</c>. No new proto: both calls carry <c>Raftpb.Message</c>.
+/// carried over h2c on <c>--listen-peer-urls</c> (served by Grpc.AspNetCore, sent by our own gRPC client); the service is
+/// <c>akka.etcd.raft.Peer</c> of Protos/akka/etcd/raft/peer.proto and both calls carry <c>Raftpb.Message</c>.
 /// <list type="bullet">
 /// <item><see cref="StreamPath"/> (duplex): the client opens with an empty link message (<c>To = 0</c>; such messages
 /// are never delivered), the server answers one acknowledgement message (<c>From</c> = its member ID, <c>To</c> = the
@@ -48,7 +49,7 @@ public static class PeerProtocol
     public const string NotRunning = "peer transport is not running";
 
     /// <summary>
-    /// A receive limit for the peer listener's gRPC server (ClientHostOptions.Grpc.MaxReceiveMessageBytes), in bytes:
+    /// The receive limit of the peer listener's gRPC service and of the senders' client, in bytes:
     /// 64 MiB, room for a MsgApp of large entries; snapshot data arrives in chunks well under it.
     /// </summary>
     public const int MaxReceiveMessageBytes = 64 * 1024 * 1024;

@@ -1,5 +1,5 @@
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Protos.Errors;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Raftpb;
 
@@ -11,9 +11,11 @@ namespace Akka.Etcd.Api.Peer;
 /// Every call is checked first: UNAVAILABLE while the transport is not running, FAILED_PRECONDITION "cluster ID mismatch"
 /// for another cluster's ID, "to field mismatch" for another member's ID, "the member has been permanently removed from
 /// the cluster" for a removed sender, INVALID_ARGUMENT "invalid from" without a sender ID. Senders the transport does
-/// not know are accepted (a member just added may connect before this one applied its addition). Thread-safe.
+/// not know are accepted (a member just added may connect before this one applied its addition). Rejections are
+/// <see cref="EtcdException"/>s, sent as statuses by the error interceptor, which the sending <see cref="RemotePeer"/>
+/// reads back. Thread-safe: one instance serves every call (map it with <see cref="EtcdPeerApi"/>).
 /// </summary>
-public sealed class PeerService
+public sealed class PeerService : Protos.Peer.Peer.PeerBase
 {
     private readonly PeerTransport _transport;
 
@@ -21,15 +23,13 @@ public sealed class PeerService
     public PeerService(PeerTransport transport) => _transport = transport;
 
     /// <summary>
-    /// Registers both methods in <paramref name="registry"/> (throws <see cref="ArgumentException"/> if already there).
-    /// Host the registry on the peer listener with a receive limit of <see cref="PeerProtocol.MaxReceiveMessageBytes"/>.
+    /// The message stream (<see cref="PeerProtocol.StreamPath"/>): acknowledges with one message (<c>From</c> = this member),
+    /// then delivers every Raft message received, in order, to the transport's Received, until either side goes away.
     /// </summary>
-    public GrpcServiceRegistry Register(GrpcServiceRegistry registry) => registry
-        .AddDuplexStreaming<Message, Message>(PeerProtocol.StreamPath, Message.Parser, StreamAsync)
-        .AddDuplexStreaming<Message, Message>(PeerProtocol.SnapshotPath, Message.Parser, SnapshotAsync);
-
-    private async Task StreamAsync(IAsyncStreamReader<Message> requests, IServerStreamWriter<Message> responses, ServerCallContext context)
+    public override async Task Stream(IAsyncStreamReader<Message> requestStream, IServerStreamWriter<Message> responseStream, ServerCallContext context)
     {
+        var requests = requestStream;
+        var responses = responseStream;
         var from = Authorize(context);
         using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _transport.StopToken);
         var token = call.Token;
@@ -53,8 +53,14 @@ public sealed class PeerService
         }
     }
 
-    private async Task SnapshotAsync(IAsyncStreamReader<Message> requests, IServerStreamWriter<Message> responses, ServerCallContext context)
+    /// <summary>
+    /// The snapshot pipeline (<see cref="PeerProtocol.SnapshotPath"/>): writes the chunks into a fsynced file, has the
+    /// transport's SnapshotReceived install it, and answers once with MsgSnapStatus; a failure is the call's status.
+    /// </summary>
+    public override async Task Snapshot(IAsyncStreamReader<Message> requestStream, IServerStreamWriter<Message> responseStream, ServerCallContext context)
     {
+        var requests = requestStream;
+        var responses = responseStream;
         var from = Authorize(context);
         using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _transport.StopToken);
         try
@@ -133,23 +139,25 @@ public sealed class PeerService
     {
         if (!_transport.IsRunning)
             throw new EtcdException(RpcStatusCode.Unavailable, PeerProtocol.NotRunning);
-        if (!PeerProtocol.TryParseId(context.GetRequestHeader(PeerProtocol.ClusterIdHeader), out var clusterId)
+        if (!PeerProtocol.TryParseId(Header(context, PeerProtocol.ClusterIdHeader), out var clusterId)
             || clusterId != _transport.Options.ClusterId)
         {
             _transport.Logger.LogWarning("rejected a peer request from {Peer}: cluster ID mismatch (got {Got}, local {Local})",
-                context.Peer, context.GetRequestHeader(PeerProtocol.ClusterIdHeader), PeerProtocol.FormatId(_transport.Options.ClusterId));
+                context.Peer, Header(context, PeerProtocol.ClusterIdHeader), PeerProtocol.FormatId(_transport.Options.ClusterId));
             throw new EtcdException(RpcStatusCode.FailedPrecondition, PeerProtocol.ClusterIdMismatch);
         }
 
-        if (!PeerProtocol.TryParseId(context.GetRequestHeader(PeerProtocol.FromHeader), out var from) || from == 0)
+        if (!PeerProtocol.TryParseId(Header(context, PeerProtocol.FromHeader), out var from) || from == 0)
             throw new EtcdException(RpcStatusCode.InvalidArgument, "invalid from");
-        var toHeader = context.GetRequestHeader(PeerProtocol.ToHeader);
+        var toHeader = Header(context, PeerProtocol.ToHeader);
         if (toHeader is not null && (!PeerProtocol.TryParseId(toHeader, out var to) || to != _transport.LocalId))
             throw new EtcdException(RpcStatusCode.FailedPrecondition, PeerProtocol.ToMismatch);
         if (_transport.IsMemberRemoved?.Invoke(from) == true)
             throw new EtcdException(RpcStatusCode.FailedPrecondition, PeerProtocol.MemberRemoved);
         return from;
     }
+
+    private static string? Header(ServerCallContext context, string name) => context.RequestHeaders.GetValue(name);
 
     private void TryDelete(string path)
     {

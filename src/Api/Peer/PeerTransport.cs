@@ -9,7 +9,7 @@ namespace Akka.Etcd.Api.Peer;
 /// <summary>
 /// The <see cref="IRaftTransport"/> over our gRPC layer (see <see cref="PeerProtocol"/> for the wire contract). Outgoing:
 /// one <see cref="RemotePeer"/> per peer with a bounded queue, a reconnecting message stream and snapshot sends. Incoming:
-/// the member hosts a <see cref="PeerService"/> for this transport on its peer listener (a ClientHost bound to
+/// the member hosts a <see cref="PeerService"/> for this transport on its peer listener (<see cref="EtcdPeerApi"/>, bound to
 /// <c>--listen-peer-urls</c>). Thread-safe; see <see cref="IRaftTransport"/> for the threading rules.
 /// </summary>
 /// <remarks>

@@ -1,33 +1,39 @@
 using Akka.Etcd.Actors.Server;
-using Akka.Etcd.Api.Grpc;
 using Etcdserverpb;
+using Grpc.Core;
 
 namespace Akka.Etcd.Api.Services;
 
 /// <summary>
 /// etcd's Cluster service (<c>etcdserverpb.Cluster</c>, rpc.proto): MemberList from the applied membership;
-/// MemberAdd, MemberRemove, MemberUpdate and MemberPromote as ConfChange entries through the Raft log, with
-/// etcd's checks and errors (see <see cref="EtcdServer"/>).
+/// MemberAdd, MemberRemove, MemberUpdate and MemberPromote as ConfChange entries through the Raft log, with etcd's
+/// checks and errors (MemberExist, PeerURLExist, MemberNotFound, MemberNotLearner, LearnerNotReady, ...; see
+/// <see cref="EtcdServer"/>). Stateless and thread-safe.
 /// </summary>
-public sealed class ClusterService
+public sealed class ClusterService : Cluster.ClusterBase
 {
     private readonly EtcdServer _server;
 
     /// <summary>Creates the service over a running member.</summary>
     public ClusterService(EtcdServer server) => _server = server;
 
-    /// <summary>Registers every Cluster method under <c>/etcdserverpb.Cluster/</c>.</summary>
-    public void Register(GrpcServiceRegistry registry)
-    {
-        registry.AddUnary<MemberListRequest, MemberListResponse>("/etcdserverpb.Cluster/MemberList", MemberListRequest.Parser,
-            (_, _) => ValueTask.FromResult(_server.MemberList()));
-        registry.AddUnary<MemberAddRequest, MemberAddResponse>("/etcdserverpb.Cluster/MemberAdd", MemberAddRequest.Parser,
-            (request, context) => new ValueTask<MemberAddResponse>(_server.MemberAddAsync(request, context.CancellationToken)));
-        registry.AddUnary<MemberRemoveRequest, MemberRemoveResponse>("/etcdserverpb.Cluster/MemberRemove", MemberRemoveRequest.Parser,
-            (request, context) => new ValueTask<MemberRemoveResponse>(_server.MemberRemoveAsync(request, context.CancellationToken)));
-        registry.AddUnary<MemberUpdateRequest, MemberUpdateResponse>("/etcdserverpb.Cluster/MemberUpdate", MemberUpdateRequest.Parser,
-            (request, context) => new ValueTask<MemberUpdateResponse>(_server.MemberUpdateAsync(request, context.CancellationToken)));
-        registry.AddUnary<MemberPromoteRequest, MemberPromoteResponse>("/etcdserverpb.Cluster/MemberPromote", MemberPromoteRequest.Parser,
-            (request, context) => new ValueTask<MemberPromoteResponse>(_server.MemberPromoteAsync(request, context.CancellationToken)));
-    }
+    /// <summary>Cluster.MemberList: every member as applied on this member (not linearizable, as etcd 3.4).</summary>
+    public override Task<MemberListResponse> MemberList(MemberListRequest request, ServerCallContext context) =>
+        Task.FromResult(_server.MemberList());
+
+    /// <summary>Cluster.MemberAdd: a voter or learner with the given peer URLs; the response lists the new membership.</summary>
+    public override Task<MemberAddResponse> MemberAdd(MemberAddRequest request, ServerCallContext context) =>
+        _server.MemberAddAsync(request, context.CancellationToken);
+
+    /// <summary>Cluster.MemberRemove: by member ID; refused when it would leave too few started voters.</summary>
+    public override Task<MemberRemoveResponse> MemberRemove(MemberRemoveRequest request, ServerCallContext context) =>
+        _server.MemberRemoveAsync(request, context.CancellationToken);
+
+    /// <summary>Cluster.MemberUpdate: replaces a member's peer URLs.</summary>
+    public override Task<MemberUpdateResponse> MemberUpdate(MemberUpdateRequest request, ServerCallContext context) =>
+        _server.MemberUpdateAsync(request, context.CancellationToken);
+
+    /// <summary>Cluster.MemberPromote: a learner in sync with the leader becomes a voter (a follower forwards it to the leader).</summary>
+    public override Task<MemberPromoteResponse> MemberPromote(MemberPromoteRequest request, ServerCallContext context) =>
+        _server.MemberPromoteAsync(request, context.CancellationToken);
 }

@@ -1,51 +1,50 @@
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Watch;
-using Akka.Etcd.Api.Grpc;
+using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
+using Grpc.Core;
 
 namespace Akka.Etcd.Api.Services;
 
 /// <summary>
 /// etcd's Watch service (<c>etcdserverpb.Watch/Watch</c>, a bidirectional stream). Each stream gets its own
-/// <see cref="WatcherActor"/>: requests from the client are handed to it, its outbox is written to the
-/// client. As in etcd, the stream stays open after the client half-closes its side, until the client
-/// cancels (or the member stops).
+/// <see cref="WatcherActor"/> (<c>EtcdServer.Watches.OpenStream()</c>): requests from the client are handed to it, its
+/// outbox is written to the client, a burst of responses framed back to back and flushed once. As in etcd, the stream
+/// stays open after the client half-closes its side, until the client cancels (or the member stops); a stream opened
+/// with <c>hasleader: true</c> on a member without a leader fails with <see cref="EtcdErrors.NoLeader"/>. Stateless and
+/// thread-safe.
 /// </summary>
-public sealed class WatchService
+public sealed class WatchService : Watch.WatchBase
 {
     /// <summary>Most responses framed into a stream's response body before a flush (bounds the unflushed bytes).</summary>
     private const int MaxUnflushedResponses = 64;
+
+    private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
 
     private readonly EtcdServer _server;
 
     /// <summary>Creates the service over a running member.</summary>
     public WatchService(EtcdServer server) => _server = server;
 
-    /// <summary>Registers <c>/etcdserverpb.Watch/Watch</c>.</summary>
-    public void Register(GrpcServiceRegistry registry) =>
-        registry.AddDuplexStreaming<WatchRequest, WatchResponse>("/etcdserverpb.Watch/Watch", WatchRequest.Parser, WatchAsync);
-
-    private async Task WatchAsync(IAsyncStreamReader<WatchRequest> requests, IServerStreamWriter<WatchResponse> responses, ServerCallContext context)
+    /// <summary>Watch.Watch: create, cancel and progress requests in; created, events, progress and cancel responses out.</summary>
+    public override async Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream,
+        ServerCallContext context)
     {
         var cancel = context.CancellationToken;
-        if (context.GetRequestHeader("hasleader") == "true" && !_server.Status.HasLeader)
-        {
-            throw Protos.Errors.EtcdErrors.NoLeader;
-        }
+        if (LeaderRequirement.Unmet(context, _server))
+            throw EtcdErrors.NoLeader;
         var watcher = await _server.Watches.OpenStreamAsync(cancel).ConfigureAwait(false);
-        var send = SendAsync(watcher, responses, cancel);
+        var send = SendAsync(watcher, responseStream, cancel);
         try
         {
-            while (await requests.MoveNext(cancel).ConfigureAwait(false))
-            {
-                // Waits while 16 requests of this stream are unanswered (etcd's ctrlStreamBufLen): HTTP/2 flow control
-                // then holds the client back.
-                await watcher.RequestAsync(requests.Current, cancel).ConfigureAwait(false);
-            }
+            // Waits while 16 requests of this stream are unanswered (etcd's ctrlStreamBufLen): HTTP/2 flow control
+            // then holds the client back.
+            while (await requestStream.MoveNext(cancel).ConfigureAwait(false))
+                await watcher.RequestAsync(requestStream.Current, cancel).ConfigureAwait(false);
             // Half-closed by the client: keep delivering until it cancels, as etcd does.
             await send.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (Exception e) when (cancel.IsCancellationRequested && e is OperationCanceledException or IOException)
         {
             // The client went away.
         }
@@ -56,9 +55,9 @@ public sealed class WatchService
             {
                 await send.ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
             {
-                // stream ended
+                // The stream ended under the writer.
             }
         }
     }
@@ -67,6 +66,7 @@ public sealed class WatchService
     {
         // Many watchers of this stream answering one burst of revisions fill the outbox at once: frame their responses
         // back to back and flush at the end of the burst (or every MaxUnflushedResponses), as grpc-go batches its writes.
+        // Grpc.AspNetCore writes a message without flushing while WriteOptions carries BufferHint.
         var outbox = watcher.Outbox;
         var unflushed = 0;
         while (await outbox.WaitToReadAsync(cancel).ConfigureAwait(false))
@@ -74,7 +74,8 @@ public sealed class WatchService
             while (outbox.TryRead(out var response))
             {
                 var flush = ++unflushed >= MaxUnflushedResponses || outbox.Count == 0;
-                await responses.WriteAsync(response, flush, cancel).ConfigureAwait(false);
+                responses.WriteOptions = flush ? null : Buffered;
+                await responses.WriteAsync(response, cancel).ConfigureAwait(false);
                 if (flush)
                     unflushed = 0;
             }

@@ -1,25 +1,33 @@
 using Akka.Etcd.Api.Concurrency;
-using Akka.Etcd.Api.Grpc;
+using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Tests.Grpc;
-using Akka.Etcd.Protos.Errors;
 using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using V3Electionpb;
 using V3Lockpb;
 
 namespace Akka.Etcd.Api.Tests.Concurrency;
 
-/// <summary>The Lock and Election services through our gRPC server and client, on the in-memory backend.</summary>
+/// <summary>The Lock and Election services over gRPC (Grpc.AspNetCore, Grpc.Net.Client), on the in-memory backend.</summary>
 public sealed class ConcurrencyWireTests : IAsyncLifetime
 {
     private readonly FakeConcurrencyBackend _backend = new();
     private TestHost _host = null!;
+    private V3Lockpb.Lock.LockClient _lock = null!;
+    private Election.ElectionClient _election = null!;
 
     public async Task InitializeAsync()
     {
-        var registry = new GrpcServiceRegistry();
-        new LockService(_backend).Register(registry);
-        new ElectionService(_backend).Register(registry);
-        _host = await TestHost.StartAsync(registry);
+        _host = await TestHost.StartAsync(
+            services => services.AddSingleton(new LockService(_backend)).AddSingleton(new ElectionService(_backend)),
+            app =>
+            {
+                app.MapEtcdGrpcService<LockService>(new GrpcServerOptions());
+                app.MapEtcdGrpcService<ElectionService>(new GrpcServerOptions());
+            });
+        _lock = new V3Lockpb.Lock.LockClient(_host.Channel);
+        _election = new Election.ElectionClient(_host.Channel);
         _backend.GrantLease(1);
         _backend.GrantLease(2);
     }
@@ -29,8 +37,7 @@ public sealed class ConcurrencyWireTests : IAsyncLifetime
     private static ByteString Bytes(string text) => ByteString.CopyFromUtf8(text);
 
     private Task<LockResponse> Lock(long lease, CancellationToken cancel = default) =>
-        _host.Client.UnaryAsync("/v3lockpb.Lock/Lock", new LockRequest { Name = Bytes("l"), Lease = lease }, LockResponse.Parser,
-            cancellationToken: cancel);
+        _lock.LockAsync(new LockRequest { Name = Bytes("l"), Lease = lease }, cancellationToken: cancel).ResponseAsync;
 
     [Fact]
     public async Task Lock_and_unlock_over_grpc_and_a_client_cancel_removes_the_waiter_key()
@@ -54,35 +61,31 @@ public sealed class ConcurrencyWireTests : IAsyncLifetime
             await changed.WaitAsync(TestHost.Timeout);
         }
 
-        await _host.Client.UnaryAsync("/v3lockpb.Lock/Unlock", new UnlockRequest { Key = held.Key }, UnlockResponse.Parser)
-            .WaitAsync(TestHost.Timeout);
+        await _lock.UnlockAsync(new UnlockRequest { Key = held.Key }).ResponseAsync.WaitAsync(TestHost.Timeout);
         Assert.Empty(_backend.Keys("l/"));
     }
 
     [Fact]
     public async Task Election_errors_keep_their_text_and_observe_streams_leaders()
     {
-        var error = await Assert.ThrowsAsync<EtcdException>(() => _host.Client.UnaryAsync("/v3electionpb.Election/Leader",
-            new LeaderRequest { Name = Bytes("e") }, LeaderResponse.Parser).WaitAsync(TestHost.Timeout));
-        Assert.Equal(RpcStatusCode.Unknown, error.Code);
-        Assert.Equal("election: no leader", error.Message);
+        var error = await Assert.ThrowsAsync<RpcException>(() => _election.LeaderAsync(new LeaderRequest { Name = Bytes("e") })
+            .ResponseAsync.WaitAsync(TestHost.Timeout));
+        Assert.Equal(StatusCode.Unknown, error.StatusCode);
+        Assert.Equal("election: no leader", error.Status.Detail);
 
-        var won = await _host.Client.UnaryAsync("/v3electionpb.Election/Campaign",
-            new CampaignRequest { Name = Bytes("e"), Lease = 1, Value = Bytes("a") }, CampaignResponse.Parser).WaitAsync(TestHost.Timeout);
-        using var observe = _host.Client.ServerStreaming<LeaderRequest, LeaderResponse>("/v3electionpb.Election/Observe",
-            new LeaderRequest { Name = Bytes("e") }, LeaderResponse.Parser);
+        var won = await _election.CampaignAsync(new CampaignRequest { Name = Bytes("e"), Lease = 1, Value = Bytes("a") })
+            .ResponseAsync.WaitAsync(TestHost.Timeout);
+        using var observe = _election.Observe(new LeaderRequest { Name = Bytes("e") });
         Assert.True(await observe.ResponseStream.MoveNext().WaitAsync(TestHost.Timeout));
         Assert.Equal("a", observe.ResponseStream.Current.Kv.Value.ToStringUtf8());
 
-        await _host.Client.UnaryAsync("/v3electionpb.Election/Proclaim",
-            new ProclaimRequest { Leader = won.Leader, Value = Bytes("b") }, ProclaimResponse.Parser).WaitAsync(TestHost.Timeout);
+        await _election.ProclaimAsync(new ProclaimRequest { Leader = won.Leader, Value = Bytes("b") }).ResponseAsync.WaitAsync(TestHost.Timeout);
         Assert.True(await observe.ResponseStream.MoveNext().WaitAsync(TestHost.Timeout));
         Assert.Equal("b", observe.ResponseStream.Current.Kv.Value.ToStringUtf8());
 
-        await _host.Client.UnaryAsync("/v3electionpb.Election/Resign", new ResignRequest { Leader = won.Leader }, ResignResponse.Parser)
-            .WaitAsync(TestHost.Timeout);
-        var notLeader = await Assert.ThrowsAsync<EtcdException>(() => _host.Client.UnaryAsync("/v3electionpb.Election/Proclaim",
-            new ProclaimRequest { Leader = won.Leader, Value = Bytes("c") }, ProclaimResponse.Parser).WaitAsync(TestHost.Timeout));
-        Assert.Equal("election: not leader", notLeader.Message);
+        await _election.ResignAsync(new ResignRequest { Leader = won.Leader }).ResponseAsync.WaitAsync(TestHost.Timeout);
+        var notLeader = await Assert.ThrowsAsync<RpcException>(() => _election.ProclaimAsync(new ProclaimRequest { Leader = won.Leader, Value = Bytes("c") })
+            .ResponseAsync.WaitAsync(TestHost.Timeout));
+        Assert.Equal("election: not leader", notLeader.Status.Detail);
     }
 }

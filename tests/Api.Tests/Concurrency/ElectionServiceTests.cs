@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Akka.Etcd.Api.Concurrency;
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Protos.Errors;
 using Google.Protobuf;
 using V3Electionpb;
@@ -227,11 +226,15 @@ public sealed class ElectionServiceTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => observing.WaitAsync(Deadline));
     }
 
-    private sealed class CollectingWriter : IServerStreamWriter<LeaderResponse>
+    private sealed class CollectingWriter : global::Grpc.Core.IServerStreamWriter<LeaderResponse>
     {
         private readonly Channel<LeaderResponse> _written = Channel.CreateUnbounded<LeaderResponse>();
 
-        public Task WriteAsync(LeaderResponse message, CancellationToken cancellationToken = default)
+        public global::Grpc.Core.WriteOptions? WriteOptions { get; set; }
+
+        public Task WriteAsync(LeaderResponse message) => WriteAsync(message, CancellationToken.None);
+
+        public Task WriteAsync(LeaderResponse message, CancellationToken cancellationToken)
         {
             _written.Writer.TryWrite(message);
             return Task.CompletedTask;

@@ -150,11 +150,15 @@ public sealed class MemberBackendTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => observing.WaitAsync(Deadline));
     }
 
-    private sealed class ObservedLeaders : Akka.Etcd.Api.Grpc.IServerStreamWriter<LeaderResponse>
+    private sealed class ObservedLeaders : global::Grpc.Core.IServerStreamWriter<LeaderResponse>
     {
         public System.Threading.Channels.Channel<LeaderResponse> Next { get; } = System.Threading.Channels.Channel.CreateUnbounded<LeaderResponse>();
 
-        public Task WriteAsync(LeaderResponse message, CancellationToken cancellationToken = default)
+        public global::Grpc.Core.WriteOptions? WriteOptions { get; set; }
+
+        public Task WriteAsync(LeaderResponse message) => WriteAsync(message, CancellationToken.None);
+
+        public Task WriteAsync(LeaderResponse message, CancellationToken cancellationToken)
         {
             Next.Writer.TryWrite(message);
             return Task.CompletedTask;

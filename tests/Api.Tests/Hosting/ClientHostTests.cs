@@ -2,29 +2,37 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Tests.Grpc;
 using Etcdserverpb;
 using Google.Protobuf;
+using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
 using Mvccpb;
 
 namespace Akka.Etcd.Api.Tests.Hosting;
 
+/// <summary>One listener built by <see cref="EtcdWebHost"/>: h2c gRPC and HTTP/1.1 on one port, unix sockets, Kestrel limits.</summary>
 public class ClientHostTests
 {
-    private const string Range = "/etcdserverpb.KV/Range";
-
-    private static GrpcServiceRegistry RangeRegistry() => new GrpcServiceRegistry().AddUnary(Range, RangeRequest.Parser,
-        (request, _) => ValueTask.FromResult(new RangeResponse
+    /// <summary>Range answers key = bar at revision 3.</summary>
+    internal sealed class FixedKv : KV.KVBase
+    {
+        public override Task<RangeResponse> Range(RangeRequest request, ServerCallContext context) => Task.FromResult(new RangeResponse
         {
             Header = new ResponseHeader { ClusterId = 1, MemberId = 2, Revision = 3, RaftTerm = 4 },
             Kvs = { new KeyValue { Key = request.Key, Value = ByteString.CopyFromUtf8("bar"), CreateRevision = 2, ModRevision = 3, Version = 1 } },
             Count = 1,
-        }));
+        });
+    }
+
+    private static Task<TestHost> StartAsync(Action<Microsoft.AspNetCore.Routing.IEndpointRouteBuilder>? routes = null) =>
+        TestHost.StartAsync(new FixedKv(), routes: routes);
+
+    private static Task<RangeResponse> GetFooAsync(TestHost host) =>
+        new KV.KVClient(host.Channel).RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8("foo") }).ResponseAsync.WaitAsync(TestHost.Timeout);
 
     private static void MapHealth(Microsoft.AspNetCore.Routing.IEndpointRouteBuilder routes) =>
         routes.MapGet("/health", (HttpContext context) => Results.Text("{\"health\":\"true\",\"reason\":\"\"}", "application/json"));
@@ -32,7 +40,7 @@ public class ClientHostTests
     [Fact]
     public async Task Http1_routes_and_grpc_share_one_cleartext_port()
     {
-        await using var host = await TestHost.StartAsync(RangeRegistry(), routes: MapHealth);
+        await using var host = await StartAsync(MapHealth);
 
         using var http1 = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(host.Endpoint, "/health"))
@@ -46,12 +54,11 @@ public class ClientHostTests
         Assert.Equal("{\"health\":\"true\",\"reason\":\"\"}", await response.Content.ReadAsStringAsync());
         Assert.False(response.Headers.Contains("Server"));
 
-        var range = await host.Client.UnaryAsync(Range, new RangeRequest { Key = ByteString.CopyFromUtf8("foo") }, RangeResponse.Parser)
-            .WaitAsync(TestHost.Timeout);
+        var range = await GetFooAsync(host);
         Assert.Equal("bar", range.Kvs[0].Value.ToStringUtf8());
 
         // Non-gRPC HTTP/2 requests (curl --http2-prior-knowledge) reach the routes too.
-        using var h2 = GrpcClient.CreateHttpClient();
+        using var h2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
         var h2Health = await h2.GetStringAsync(new Uri(host.Endpoint, "/health")).WaitAsync(TestHost.Timeout);
         Assert.Contains("\"health\":\"true\"", h2Health);
         using var missing = await http1.GetAsync(new Uri(host.Endpoint, "/nope")).WaitAsync(TestHost.Timeout);
@@ -61,7 +68,7 @@ public class ClientHostTests
     [Fact]
     public async Task Preface_and_http1_request_sent_in_small_tcp_writes_are_both_recognised()
     {
-        await using var host = await TestHost.StartAsync(RangeRegistry(), routes: MapHealth);
+        await using var host = await StartAsync(MapHealth);
 
         // HTTP/2: the preface trickles in, then the server must answer with its SETTINGS frame (type 0x4).
         using (var socket = await ConnectAsync(host.Endpoint))
@@ -91,12 +98,11 @@ public class ClientHostTests
         var path = Path.Combine(Path.GetTempPath(), $"akka-etcd-{Guid.NewGuid():N}.sock");
         try
         {
-            var options = new ClientHostOptions { ListenUrls = [$"unix://{path}"] };
-            await using var host = new ClientHost(options, RangeRegistry(), null, NullLoggerFactory.Instance);
-            await host.StartAsync();
-            Assert.Equal([$"unix://{path}"], host.BoundUrls);
+            await using var host = await TestHost.StartAsync(services => services.AddSingleton(new FixedKv()),
+                app => app.MapEtcdGrpcService<FixedKv>(new GrpcServerOptions()), options => options.ListenUrls = [$"unix://{path}"]);
+            Assert.Equal([$"unix://{path}"], host.App.GetBoundUrls());
 
-            using var http = new HttpClient(new SocketsHttpHandler
+            var handler = new SocketsHttpHandler
             {
                 ConnectCallback = async (_, ct) =>
                 {
@@ -104,10 +110,10 @@ public class ClientHostTests
                     await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
                     return new NetworkStream(socket, ownsSocket: true);
                 },
-            });
-            using var client = new GrpcClient(new Uri("http://localhost"), http);
-            var response = await client.UnaryAsync(Range, new RangeRequest { Key = ByteString.CopyFromUtf8("foo") }, RangeResponse.Parser)
-                .WaitAsync(TestHost.Timeout);
+            };
+            using var channel = TestHost.CreateChannel(new Uri("http://localhost"), handler);
+            var response = await new KV.KVClient(channel).RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8("foo") })
+                .ResponseAsync.WaitAsync(TestHost.Timeout);
             Assert.Equal("bar", response.Kvs[0].Value.ToStringUtf8());
         }
         finally
@@ -120,16 +126,16 @@ public class ClientHostTests
     [InlineData("https://127.0.0.1:0")]
     [InlineData("http://example.com:2379")]
     [InlineData("ftp://127.0.0.1:21")]
-    public async Task Unsupported_listen_urls_are_rejected(string url)
+    public void Unsupported_listen_urls_are_rejected(string url)
     {
-        await using var host = new ClientHost(new ClientHostOptions { ListenUrls = [url] }, RangeRegistry(), null, NullLoggerFactory.Instance);
-        await Assert.ThrowsAsync<ArgumentException>(() => host.StartAsync());
+        var builder = EtcdWebHost.CreateBuilder(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        Assert.Throws<ArgumentException>(() => builder.AddEtcdListener(new EtcdListenerOptions { ListenUrls = [url] }));
     }
 
     [Fact]
     public async Task Real_etcdctl_get_reads_through_the_layer()
     {
-        await using var host = await TestHost.StartAsync(RangeRegistry());
+        await using var host = await StartAsync();
 
         var start = new ProcessStartInfo("etcdctl")
         {
@@ -156,7 +162,7 @@ public class ClientHostTests
         // Regression: KeepAliveTimeout = TimeSpan.MaxValue overflowed Kestrel's timeout timestamp, so its 1 s heartbeat
         // closed every HTTP/2 connection that had no open stream (GOAWAY NO_ERROR: grpc-go's "the connection is
         // draining"). A connection idle across several heartbeats must stay open and keep answering.
-        await using var host = await TestHost.StartAsync(RangeRegistry(), routes: MapHealth);
+        await using var host = await StartAsync(MapHealth);
         using var socket = await ConnectAsync(host.Endpoint);
         await socket.SendAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
         await socket.SendAsync(new byte[] { 0, 0, 0, 4, 0, 0, 0, 0, 0 }); // empty client SETTINGS

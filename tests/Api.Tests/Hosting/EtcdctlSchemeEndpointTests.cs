@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Akka.Etcd.Api.Grpc;
+using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Tests.Grpc;
 using Etcdserverpb;
 using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Mvccpb;
 
 namespace Akka.Etcd.Api.Tests.Hosting;
@@ -16,26 +18,40 @@ public class EtcdctlSchemeEndpointTests
 {
     private static readonly ResponseHeader Header = new() { ClusterId = 11, MemberId = 22, Revision = 33, RaftTerm = 4 };
 
-    private static GrpcServiceRegistry Registry() => new GrpcServiceRegistry()
-        .AddUnary("/etcdserverpb.Maintenance/Status", StatusRequest.Parser, (_, _) => ValueTask.FromResult(new StatusResponse
+    private sealed class FixedMaintenance : Maintenance.MaintenanceBase
+    {
+        public override Task<StatusResponse> Status(StatusRequest request, ServerCallContext context) => Task.FromResult(new StatusResponse
         {
             Header = Header, Version = "3.4.99", DbSize = 4096, Leader = 22, RaftIndex = 40, RaftTerm = 4, RaftAppliedIndex = 40, DbSizeInUse = 2048,
-        }))
-        .AddUnary("/etcdserverpb.Maintenance/HashKV", HashKVRequest.Parser, (_, _) => ValueTask.FromResult(new HashKVResponse
-        {
-            Header = Header, Hash = 123456789, CompactRevision = 7,
-        }))
-        .AddUnary("/etcdserverpb.KV/Range", RangeRequest.Parser, (request, _) => ValueTask.FromResult(new RangeResponse
+        });
+
+        public override Task<HashKVResponse> HashKV(HashKVRequest request, ServerCallContext context) =>
+            Task.FromResult(new HashKVResponse { Header = Header, Hash = 123456789, CompactRevision = 7 });
+    }
+
+    private sealed class FixedKv : KV.KVBase
+    {
+        public override Task<RangeResponse> Range(RangeRequest request, ServerCallContext context) => Task.FromResult(new RangeResponse
         {
             Header = Header,
             Kvs = { new KeyValue { Key = request.Key, Value = ByteString.CopyFromUtf8("bar"), CreateRevision = 2, ModRevision = 3, Version = 1 } },
             Count = 1,
-        }));
+        });
+    }
+
+    private static Task<TestHost> StartAsync() => TestHost.StartAsync(
+        services => services.AddSingleton(new FixedMaintenance()).AddSingleton(new FixedKv()),
+        app =>
+        {
+            app.MapEtcdGrpcService<FixedMaintenance>(new GrpcServerOptions());
+            app.MapEtcdGrpcService<FixedKv>(new GrpcServerOptions());
+            app.MapEtcdGrpcFallback();
+        });
 
     [Fact]
     public async Task Endpoint_status_answers_through_a_scheme_prefixed_endpoint()
     {
-        await using var host = await TestHost.StartAsync(Registry());
+        await using var host = await StartAsync();
         var endpoint = Endpoint(host);
 
         var (exitCode, stdout, stderr) = await EtcdctlAsync(endpoint, "endpoint", "status", "-w", "json");
@@ -54,7 +70,7 @@ public class EtcdctlSchemeEndpointTests
     [Fact]
     public async Task Endpoint_hashkv_answers_through_a_scheme_prefixed_endpoint()
     {
-        await using var host = await TestHost.StartAsync(Registry());
+        await using var host = await StartAsync();
 
         var (exitCode, stdout, stderr) = await EtcdctlAsync(Endpoint(host), "endpoint", "hashkv", "-w", "json");
 
@@ -68,7 +84,7 @@ public class EtcdctlSchemeEndpointTests
     [Fact]
     public async Task Get_still_works_through_a_scheme_prefixed_endpoint()
     {
-        await using var host = await TestHost.StartAsync(Registry());
+        await using var host = await StartAsync();
 
         var (exitCode, stdout, stderr) = await EtcdctlAsync(Endpoint(host), "get", "foo");
 

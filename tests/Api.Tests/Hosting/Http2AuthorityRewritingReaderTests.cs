@@ -181,6 +181,78 @@ public class Http2AuthorityRewritingReaderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_flood_of_empty_continuation_frames_is_held_back_boundedly_and_scanned_once()
+    {
+        // 80,000 empty CONTINUATION frames after a HEADERS frame without END_HEADERS, arriving 1,000 at a time: the reader
+        // must neither hold them all back (unbounded memory) nor rescan the block on every read (quadratic CPU).
+        const int frames = 80_000;
+        const int perWrite = 1_000;
+        var emptyContinuation = Frame(Continuation, 0, 1, []);
+        var pipe = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: 0, useSynchronizationContext: false));
+        var reader = new Http2AuthorityRewritingReader(pipe.Reader);
+        var progress = new ConsumerProgress();
+        var consumer = Task.Run(() => ConsumeAsync(reader, skipPreface: true, copy: false, progress));
+        long written = 0;
+        async Task WriteAsync(byte[] octets)
+        {
+            await pipe.Writer.WriteAsync(octets);
+            written += octets.Length;
+        }
+
+        await WriteAsync(Concat(Preface, ClientSettings, Frame(Headers, 0, 1, Sent[..10])));
+        var burst = Concat(Enumerable.Repeat(emptyContinuation, perWrite).ToArray());
+        var maxHeldBack = 0L;
+        for (var i = 0; i < frames / perWrite; i++)
+        {
+            await WriteAsync(burst);
+            await WaitUntilAsync(() => written - progress.Octets <= MaxHeldBack, () => $"{written - progress.Octets} octets held back");
+            maxHeldBack = Math.Max(maxHeldBack, written - progress.Octets);
+        }
+
+        await WriteAsync(Frame(Continuation, EndHeaders, 1, Sent[10..]));
+        await pipe.Writer.CompleteAsync();
+        var (length, _) = await consumer.WaitAsync(TestHost.Timeout);
+
+        Assert.Equal(written, length); // everything passed, unchanged in length (no rewrite once flooding)
+        Assert.InRange(maxHeldBack, 0, MaxHeldBack);
+        Assert.InRange(reader.FrameHeadersScanned, 0, 2 * (Http2AuthorityRewritingReader.MaxContinuationFrames + 1));
+    }
+
+    [Fact]
+    public async Task A_block_arriving_one_continuation_at_a_time_is_scanned_once_and_still_rewritten()
+    {
+        // The same block as in Streams(), with 30 empty CONTINUATION frames (under the cap) before the last fragment,
+        // written one frame per read: every frame header is looked at once.
+        var continuations = Enumerable.Repeat(Frame(Continuation, 0, 1, []), 30).ToArray();
+        var input = Concat(Preface, ClientSettings, Frame(Headers, 0, 1, Sent[..10]), Concat(continuations),
+            Frame(Continuation, EndHeaders, 1, Sent[10..]), Message(3));
+        var cuts = new List<int>();
+        var position = Preface.Length + ClientSettings.Length;
+        while (position < input.Length)
+        {
+            position += 9 + ((input[position] << 16) | (input[position + 1] << 8) | input[position + 2]);
+            cuts.Add(position);
+        }
+
+        cuts.RemoveAt(cuts.Count - 1);
+        Assert.Equal(Concat(Preface, ClientSettings, Frame(Headers, EndHeaders, 1, Received), Message(3)), await RunAsync(input, cuts));
+    }
+
+    /// <summary>One HEADERS frame and the CONTINUATION frames the reader may hold back, at most (see MaxContinuationFrames).</summary>
+    private const long MaxHeldBack = 2 * (9 + Http2AuthorityRewritingReader.DefaultMaxFrameSize) + 9 * (Http2AuthorityRewritingReader.MaxContinuationFrames + 1);
+
+    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> state)
+    {
+        using var deadline = new CancellationTokenSource(TestHost.Timeout);
+        while (!condition())
+        {
+            Assert.False(deadline.IsCancellationRequested, "timed out: " + state());
+            await Task.Yield();
+        }
+    }
+
+    [Fact]
     public async Task Throughput_is_printed_for_bulk_data_and_for_small_grpc_requests()
     {
         var dataFrame = Frame(Data, 0, 1, new byte[16_384]);
@@ -245,6 +317,7 @@ public class Http2AuthorityRewritingReaderTests(ITestOutputHelper output)
     private sealed class ConsumerProgress
     {
         public int Units;
+        public long Octets;
     }
 
     /// <summary>Frames other than HEADERS/CONTINUATION, and END_HEADERS frames, complete a unit.</summary>
@@ -304,6 +377,8 @@ public class Http2AuthorityRewritingReaderTests(ITestOutputHelper output)
                 parsed = parsed.Slice(parsed.End);
             var consumed = buffer.Slice(0, parsed.Start);
             length += consumed.Length;
+            if (progress is not null)
+                Volatile.Write(ref progress.Octets, length);
             if (copy)
             {
                 foreach (var segment in consumed)

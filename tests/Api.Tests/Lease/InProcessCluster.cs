@@ -1,11 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using Akka.Etcd.Actors.Server;
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Api.Hosting;
-using Akka.Etcd.Api.Http;
 using Akka.Etcd.Api.Peer;
 using Akka.Etcd.Actors.Transport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Akka.Etcd.Api.Tests.Lease;
@@ -20,7 +20,7 @@ public sealed class InProcessCluster : IAsyncLifetime
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "akka-etcd-lease-fwd-" + Guid.NewGuid().ToString("N"));
-    private readonly List<ClientHost> _hosts = [];
+    private readonly List<WebApplication> _hosts = [];
 
     public IReadOnlyList<EtcdServer> Members { get; private set; } = [];
 
@@ -61,10 +61,11 @@ public sealed class InProcessCluster : IAsyncLifetime
                     SnapshotDirectory = Path.Combine(options.DataDir, "incoming"),
                 }, NullLogger.Instance));
             members.Add(server);
-            var registry = new PeerService(transport!).Register(new GrpcServiceRegistry());
-            var hostOptions = new ClientHostOptions { ListenUrls = [urls[i]] };
-            hostOptions.Grpc.MaxReceiveMessageBytes = PeerProtocol.MaxReceiveMessageBytes;
-            var host = new ClientHost(hostOptions, registry, routes => PeerHttpEndpoints.Map(routes, server), NullLoggerFactory.Instance);
+            var builder = EtcdWebHost.CreateBuilder(NullLoggerFactory.Instance)
+                .AddEtcdListener(new EtcdListenerOptions { ListenUrls = [urls[i]] });
+            builder.Services.AddSingleton(server).AddSingleton(transport!).AddEtcdPeerApi();
+            var host = builder.Build();
+            host.MapEtcdPeerApi();
             _hosts.Add(host);
             await host.StartAsync();
         }
@@ -75,7 +76,11 @@ public sealed class InProcessCluster : IAsyncLifetime
     public async Task DisposeAsync()
     {
         foreach (var host in _hosts)
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await host.StopAsync(stop.Token);
             await host.DisposeAsync();
+        }
         foreach (var member in Members)
             await member.DisposeAsync();
         try

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Akka.Etcd.Actors.Lease;
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Api.Services;
 using Akka.Etcd.Api.Tests.Grpc;
 using Akka.Etcd.Protos.Errors;
@@ -135,11 +134,8 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     {
         var first = await GrantAsync(60);
         var second = await GrantAsync(70);
-        var registry = new GrpcServiceRegistry();
-        new LeaseService(_cluster.Follower).Register(registry);
-        await using var host = await TestHost.StartAsync(registry);
-        using var call = host.Client.DuplexStreaming<LeaseKeepAliveRequest, LeaseKeepAliveResponse>(
-            "/etcdserverpb.Lease/LeaseKeepAlive", LeaseKeepAliveResponse.Parser);
+        await using var host = await TestHost.StartAsync(new LeaseService(_cluster.Follower));
+        using var call = new global::Etcdserverpb.Lease.LeaseClient(host.Channel).LeaseKeepAlive();
 
         var answers = new List<(long Id, long Ttl)>();
         foreach (var id in new[] { first, 0x77, second, first })

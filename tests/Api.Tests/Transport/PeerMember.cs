@@ -1,9 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 using Akka.Etcd.Actors.Transport;
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Peer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Raftpb;
@@ -11,7 +12,7 @@ using Raftpb;
 namespace Akka.Etcd.Api.Tests.Transport;
 
 /// <summary>
-/// One member's peer side in-process: a <see cref="PeerTransport"/> and a <see cref="ClientHost"/> serving its
+/// One member's peer side in-process: a <see cref="PeerTransport"/> and a peer listener (<see cref="EtcdPeerApi"/>) serving its
 /// <see cref="PeerService"/> on loopback, plus a record of every event it raised. Waits are event-driven with deadlines.
 /// </summary>
 internal sealed class PeerMember : IAsyncDisposable
@@ -25,7 +26,7 @@ internal sealed class PeerMember : IAsyncDisposable
     private readonly List<ulong> _removedBy = [];
     private readonly List<string> _logs = [];
     private readonly List<(Func<bool> Condition, TaskCompletionSource Done)> _waiters = [];
-    private ClientHost? _host;
+    private WebApplication? _host;
 
     private PeerMember(ulong id, RaftTransportOptions options, string snapshotDirectory)
     {
@@ -88,12 +89,13 @@ internal sealed class PeerMember : IAsyncDisposable
     public async Task StartAsync(int? port = null)
     {
         var listenPort = port ?? new Uri(Url).Port;
-        var registry = new PeerService(Transport).Register(new GrpcServiceRegistry());
-        var options = new ClientHostOptions { ListenUrls = [$"http://127.0.0.1:{listenPort}"] };
-        options.Grpc.MaxReceiveMessageBytes = PeerProtocol.MaxReceiveMessageBytes;
-        _host = new ClientHost(options, registry, null, NullLoggerFactory.Instance);
+        var builder = EtcdWebHost.CreateBuilder(NullLoggerFactory.Instance)
+            .AddEtcdListener(new EtcdListenerOptions { ListenUrls = [$"http://127.0.0.1:{listenPort}"] });
+        builder.Services.AddSingleton(Transport).AddEtcdPeerApi();
+        _host = builder.Build();
+        _host.MapEtcdPeerApi(mapRoutes: false);
         await _host.StartAsync();
-        Url = _host.BoundUrls[0];
+        Url = _host.GetBoundUrls()[0];
         Transport.Start();
     }
 
@@ -104,6 +106,8 @@ internal sealed class PeerMember : IAsyncDisposable
         if (_host is { } host)
         {
             _host = null;
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await host.StopAsync(stop.Token);
             await host.DisposeAsync();
         }
     }

@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using Akka.Etcd.Actors.Transport;
-using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Api.Peer;
-using Akka.Etcd.Protos.Errors;
+using Akka.Etcd.Api.Tests.Grpc;
 using Google.Protobuf;
+using Grpc.Core;
 using Raftpb;
 using static Akka.Etcd.Api.Tests.Transport.PeerMember;
 
@@ -206,7 +206,8 @@ public class PeerTransportTests
         a.Transport.Send([App(1, 2, 1)]);
         Assert.False(a.Transport.IsActive(2));
 
-        using var client = new GrpcClient(new Uri(b.Url));
+        using var channel = TestHost.CreateChannel(new Uri(b.Url));
+        var client = new Akka.Etcd.Protos.Peer.Peer.PeerClient(channel);
         var headers = new Dictionary<string, string>
         {
             [PeerProtocol.ClusterIdHeader] = "aaa",
@@ -214,19 +215,19 @@ public class PeerTransportTests
             [PeerProtocol.ToHeader] = "2",
         };
         var error = await RejectionAsync(client, headers);
-        Assert.Equal(RpcStatusCode.FailedPrecondition, error.Code);
-        Assert.Equal("cluster ID mismatch", error.Message);
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Equal("cluster ID mismatch", error.Status.Detail);
 
         headers[PeerProtocol.ClusterIdHeader] = "bbb";
         headers[PeerProtocol.ToHeader] = "3";
         error = await RejectionAsync(client, headers);
-        Assert.Equal(RpcStatusCode.FailedPrecondition, error.Code);
-        Assert.Equal(PeerProtocol.ToMismatch, error.Message);
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Equal(PeerProtocol.ToMismatch, error.Status.Detail);
 
         headers[PeerProtocol.ToHeader] = "2";
         headers.Remove(PeerProtocol.FromHeader);
         error = await RejectionAsync(client, headers);
-        Assert.Equal(RpcStatusCode.InvalidArgument, error.Code);
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Empty(b.Received);
     }
 
@@ -278,12 +279,15 @@ public class PeerTransportTests
     }
 
     /// <summary>The status a stream call rejected by the server ends with.</summary>
-    private static async Task<EtcdException> RejectionAsync(GrpcClient client, Dictionary<string, string> headers)
+    private static async Task<RpcException> RejectionAsync(Akka.Etcd.Protos.Peer.Peer.PeerClient client, Dictionary<string, string> headers)
     {
-        using var call = client.DuplexStreaming<Message, Message>(PeerProtocol.StreamPath, Message.Parser, headers);
-        // The opening link message, as PeerTransport sends it: it puts the request headers on the wire.
+        var metadata = new Metadata();
+        foreach (var (name, value) in headers)
+            metadata.Add(name, value);
+        using var call = client.Stream(metadata);
+        // The opening link message, as PeerTransport sends it.
         _ = call.RequestStream.WriteAsync(new Message()).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
-        return await Assert.ThrowsAsync<EtcdException>(() => call.ResponseStream.MoveNext()).WaitAsync(PeerMember.Timeout);
+        return await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext()).WaitAsync(PeerMember.Timeout);
     }
 
     [Fact]

@@ -14,41 +14,6 @@ public static class GrpcTimeout
     private const long MaxValue = 99_999_999;
 
     /// <summary>
-    /// Parses a header value into a timeout; false when the value is malformed (empty, more than 8 digits, unknown unit).
-    /// Sub-tick values (nanoseconds) are rounded up to one 100 ns tick.
-    /// </summary>
-    public static bool TryParse(string? value, out TimeSpan timeout)
-    {
-        timeout = default;
-        if (string.IsNullOrEmpty(value) || value.Length < 2 || value.Length > 9)
-            return false;
-
-        long amount = 0;
-        for (var i = 0; i < value.Length - 1; i++)
-        {
-            var c = value[i];
-            if (c < '0' || c > '9')
-                return false;
-            amount = amount * 10 + (c - '0');
-        }
-
-        long ticks;
-        switch (value[^1])
-        {
-            case 'H': ticks = amount * TimeSpan.TicksPerHour; break;
-            case 'M': ticks = amount * TimeSpan.TicksPerMinute; break;
-            case 'S': ticks = amount * TimeSpan.TicksPerSecond; break;
-            case 'm': ticks = amount * TimeSpan.TicksPerMillisecond; break;
-            case 'u': ticks = amount * TimeSpan.TicksPerMicrosecond; break;
-            case 'n': ticks = (amount + 99) / 100; break;
-            default: return false;
-        }
-
-        timeout = TimeSpan.FromTicks(ticks);
-        return true;
-    }
-
-    /// <summary>
     /// Formats a timeout with the finest unit whose value fits in 8 digits (rounded up, so the server never sees
     /// less time than the client has left). Negative timeouts format as "0n".
     /// </summary>

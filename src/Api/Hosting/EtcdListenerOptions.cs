@@ -1,18 +1,17 @@
-using Akka.Etcd.Api.Grpc;
-
 namespace Akka.Etcd.Api.Hosting;
 
-/// <summary>Settings of the client listener (etcd's <c>--listen-client-urls</c> endpoint): gRPC and HTTP/1.1 on each URL.</summary>
-public sealed class ClientHostOptions
+/// <summary>
+/// Settings of one etcd listener (<c>--listen-client-urls</c> or <c>--listen-peer-urls</c>): the Kestrel endpoints that
+/// serve gRPC (h2c with prior knowledge) and HTTP/1.1 on each URL, and their HTTP/2 limits. Read once, by
+/// <see cref="EtcdWebHost.AddEtcdListener"/>.
+/// </summary>
+public sealed class EtcdListenerOptions
 {
     /// <summary>
-    /// URLs to listen on: <c>http://IP:port</c> (port 0 picks a free port, see <see cref="ClientHost.BoundUrls"/>),
+    /// URLs to listen on: <c>http://IP:port</c> (port 0 picks a free port, see <see cref="EtcdWebHost.GetBoundUrls"/>),
     /// <c>http://localhost:port</c> (loopback) or <c>unix://path</c>. Default <c>http://127.0.0.1:2379</c>.
     /// </summary>
     public IList<string> ListenUrls { get; set; } = ["http://127.0.0.1:2379"];
-
-    /// <summary>gRPC message limits.</summary>
-    public GrpcServerOptions Grpc { get; set; } = new();
 
     /// <summary>Concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS); etcd leaves it unlimited.</summary>
     public int MaxStreamsPerConnection { get; set; } = int.MaxValue;

@@ -1,0 +1,66 @@
+using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Api.Concurrency;
+using Akka.Etcd.Api.Hosting;
+using Akka.Etcd.Api.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Akka.Etcd.Api.Services;
+
+/// <summary>
+/// The member's client port as ASP.NET Core registrations: etcd's gRPC services (KV, Watch, Lease, Cluster, Maintenance
+/// but Hash and Snapshot, v3lock.Lock, v3election.Election, grpc.health.v1.Health) on Grpc.AspNetCore, and the HTTP/1.1
+/// routes <c>/health</c>, <c>/version</c>, <c>/metrics</c>. Auth and the unserved methods answer UNIMPLEMENTED with
+/// grpc-go's text. Use on a builder set up by <see cref="EtcdWebHost.AddEtcdListener"/>:
+/// <code>
+/// builder.Services.AddSingleton(server).AddEtcdClientApi();
+/// var app = builder.Build();
+/// app.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(maxRequestBytes) });
+/// </code>
+/// </summary>
+public static class EtcdClientApi
+{
+    /// <summary>
+    /// Registers the client services as singletons (one instance serves every call) and Grpc.AspNetCore with the etcd
+    /// error interceptor (<see cref="EtcdGrpcEndpoints.AddEtcdGrpc"/>). The services take the member from DI: register
+    /// the running <see cref="EtcdServer"/> as a singleton too (resolved at the first call, not here).
+    /// </summary>
+    public static IServiceCollection AddEtcdClientApi(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddEtcdGrpc();
+        services.TryAddSingleton<IConcurrencyBackend>(provider => new EtcdServerBackend(provider.GetRequiredService<EtcdServer>()));
+        services.TryAddSingleton<KvService>();
+        services.TryAddSingleton<WatchService>();
+        services.TryAddSingleton<LeaseService>();
+        services.TryAddSingleton<ClusterService>();
+        services.TryAddSingleton<MaintenanceService>();
+        services.TryAddSingleton<LockService>();
+        services.TryAddSingleton<ElectionService>();
+        services.TryAddSingleton<HealthService>();
+        return services;
+    }
+
+    /// <summary>
+    /// Maps every client service with <paramref name="limits"/> (the receive limit etcd derives from
+    /// <c>--max-request-bytes</c>), the HTTP routes of <see cref="HttpEndpoints"/>, and the UNIMPLEMENTED/404 fallback
+    /// (<see cref="EtcdGrpcEndpoints.MapEtcdGrpcFallback"/>). Needs <see cref="AddEtcdClientApi"/> on the same host.
+    /// </summary>
+    public static IEndpointRouteBuilder MapEtcdClientApi(this IEndpointRouteBuilder endpoints, GrpcServerOptions limits)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(limits);
+        endpoints.MapEtcdGrpcService<KvService>(limits);
+        endpoints.MapEtcdGrpcService<WatchService>(limits);
+        endpoints.MapEtcdGrpcService<LeaseService>(limits);
+        endpoints.MapEtcdGrpcService<ClusterService>(limits);
+        endpoints.MapEtcdGrpcService<MaintenanceService>(limits);
+        endpoints.MapEtcdGrpcService<LockService>(limits);
+        endpoints.MapEtcdGrpcService<ElectionService>(limits);
+        endpoints.MapEtcdGrpcService<HealthService>(limits);
+        HttpEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>());
+        endpoints.MapEtcdGrpcFallback();
+        return endpoints;
+    }
+}
