@@ -25,6 +25,8 @@ public static class Program
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
+        // etcdctl's offline snapshot commands: akka-etcd snapshot restore|status (src/Node/Snapshots).
+        if (args.Length > 0 && args[0] == "snapshot") return Snapshots.SnapshotCommand.Run(args[1..], Console.Out, Console.Error);
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry variable in Environment.GetEnvironmentVariables())
         {

@@ -6,8 +6,8 @@ namespace Akka.Etcd.Api.Services;
 
 /// <summary>
 /// Registers every gRPC service the member serves on its client port: KV, Watch, Lease, Cluster,
-/// Maintenance (all but Snapshot), v3lock.Lock, v3election.Election and grpc.health.v1.Health. Methods not
-/// registered (Auth, Maintenance.Snapshot) answer gRPC UNIMPLEMENTED from the dispatcher.
+/// Maintenance, v3lock.Lock, v3election.Election and grpc.health.v1.Health. Methods not registered (Auth)
+/// answer gRPC UNIMPLEMENTED from the dispatcher.
 /// </summary>
 public static class ClientApi
 {

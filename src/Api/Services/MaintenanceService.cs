@@ -6,8 +6,8 @@ namespace Akka.Etcd.Api.Services;
 
 /// <summary>
 /// etcd's Maintenance service (<c>etcdserverpb.Maintenance</c>, rpc.proto): Status (what
-/// <c>etcdctl endpoint status</c> prints), Alarm, Defragment, HashKV and MoveLeader. Snapshot is not served
-/// yet and answers UNIMPLEMENTED (it is unregistered).
+/// <c>etcdctl endpoint status</c> prints), Alarm, Defragment, HashKV, MoveLeader and Snapshot (see
+/// <see cref="Snapshots.BackendSnapshotStream"/>).
 /// </summary>
 public sealed class MaintenanceService
 {
@@ -29,5 +29,8 @@ public sealed class MaintenanceService
             (request, context) => new ValueTask<HashKVResponse>(_server.HashKVAsync(request, context.CancellationToken)));
         registry.AddUnary<MoveLeaderRequest, MoveLeaderResponse>("/etcdserverpb.Maintenance/MoveLeader", MoveLeaderRequest.Parser,
             (request, context) => new ValueTask<MoveLeaderResponse>(_server.MoveLeaderAsync(request, context.CancellationToken)));
+        var snapshots = Snapshots.BackendSnapshotStream.For(_server);
+        registry.AddServerStreaming<SnapshotRequest, SnapshotResponse>("/etcdserverpb.Maintenance/Snapshot", SnapshotRequest.Parser,
+            (_, responses, context) => snapshots.SendAsync(responses.WriteAsync, context.CancellationToken));
     }
 }
