@@ -79,8 +79,8 @@ internal static class SnapshotCommand
         EtcdDbStatus status;
         try
         {
-            using var db = BboltFile.Open(path);
-            status = EtcdDbStatus.Compute(db);
+            using var source = SnapshotSource.Open(path);
+            status = EtcdDbStatus.Compute(source.Db);
         }
         catch (BboltFormatException e)
         {

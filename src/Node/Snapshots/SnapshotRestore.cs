@@ -76,9 +76,9 @@ internal static class SnapshotRestore
 
         try
         {
-            using (var db = OpenDb(request.SnapshotPath))
+            using (var source = OpenSource(request.SnapshotPath))
             {
-                SaveDb(db, boot, Path.Combine(snapDir, "db"), log, cancel);
+                SaveDb(source.Db, boot, Path.Combine(snapDir, "db"), log, cancel);
             }
             LogMembers(boot, log);
             SaveWalAndSnap(boot, walDir, snapDir);
@@ -171,11 +171,11 @@ internal static class SnapshotRestore
         return "";
     }
 
-    private static BboltFile OpenDb(string path)
+    private static SnapshotSource OpenSource(string path)
     {
         try
         {
-            return BboltFile.Open(path);
+            return SnapshotSource.Open(path);
         }
         catch (BboltFormatException e)
         {

@@ -235,4 +235,25 @@ public sealed class SnapshotCommandTests : IDisposable
         Assert.Contains("restore", Snapshot("--help").Stdout);
         Assert.Contains("--skip-hash-check", Snapshot("restore", "-h").Stdout);
     }
+
+    [Fact]
+    public void Our_backend_file_copied_out_of_a_data_dir_restores_with_skip_hash_check_as_etcds_db_does()
+    {
+        SnapshotFile("source.db");
+        var backend = Path.Combine(_root, "copied-db");
+        File.Copy(Path.Combine(_root, "source.db.store", "db"), backend);
+
+        Assert.Equal("Error: snapshot missing hash but --skip-hash-check=false\n",
+            Snapshot("restore", backend, "--data-dir", Path.Combine(_root, "no")).Stderr.Split('\n', 2)[1]);
+        var status = Snapshot("status", backend, "-w", "json");
+        Assert.Equal(0, status.ExitCode);
+        Assert.Matches("""^\{"hash":\d+,"revision":6,"totalKey":10,"totalSize":\d+\}\n$""", status.Stdout);
+        var dataDir = Path.Combine(_root, "from-backend");
+        var restored = Snapshot("restore", backend, "--data-dir", dataDir, "--skip-hash-check");
+        Assert.Equal(0, restored.ExitCode);
+        using var store = MvccStore.Open(Path.Combine(dataDir, "member", "snap", "db"), new MvccStoreOptions());
+        Assert.Equal(6, store.CurrentRevision);
+        Assert.Equal(3, store.CompactRevision);
+        Assert.Empty(Directory.GetFiles(_root, "*.etcd-db")); // the temp image is gone
+    }
 }

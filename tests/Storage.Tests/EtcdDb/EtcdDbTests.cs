@@ -267,4 +267,22 @@ public sealed class EtcdDbTests : IDisposable
         using var fresh = SqliteReadView.Open(f.DbPath);
         Assert.Equal(8, fresh.CountRevisions());
     }
+
+    [Fact]
+    public void A_durable_commit_while_a_view_is_open_neither_waits_for_the_view_nor_loses_commits()
+    {
+        using var f = BuildStore();
+        using (var view = SqliteReadView.Open(f.DbPath))
+        {
+            for (var i = 0; i < 100; i++) f.Put($"during/{i}", "x");
+            // The checkpoint cannot pass the view: it answers busy at once and the WAL is fsynced instead.
+            f.Store.ForceCommit(durable: true);
+            Assert.True(new FileInfo(f.DbPath + "-wal").Length > 0);
+            Assert.Equal(7, view.CountRevisions());
+        }
+        f.Reopen(commit: false);
+        Assert.Equal(100, f.Get("during/", "during0").Count);
+        f.Store.ForceCommit(durable: true);
+        Assert.Equal(0, new FileInfo(f.DbPath + "-wal").Length); // with the view gone the checkpoint completes
+    }
 }
