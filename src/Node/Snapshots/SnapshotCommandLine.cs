@@ -12,20 +12,20 @@ internal sealed class SnapshotUsageException(string message) : Exception(message
 /// </summary>
 internal sealed class SnapshotCommandLine
 {
-    static readonly HashSet<string> GlobalValueFlags = new(StringComparer.Ordinal)
+    private static readonly HashSet<string> GlobalValueFlags = new(StringComparer.Ordinal)
     {
         "cacert", "cert", "command-timeout", "dial-timeout", "discovery-srv", "discovery-srv-name", "endpoints",
         "keepalive-time", "keepalive-timeout", "key", "password", "user",
     };
 
-    static readonly HashSet<string> GlobalBoolFlags = new(StringComparer.Ordinal)
+    private static readonly HashSet<string> GlobalBoolFlags = new(StringComparer.Ordinal)
     {
         "debug", "hex", "insecure-discovery", "insecure-skip-tls-verify", "insecure-transport",
     };
 
-    readonly Dictionary<string, string> _values;
+    private readonly Dictionary<string, string> _values;
 
-    SnapshotCommandLine(Dictionary<string, string> values, IReadOnlyList<string> arguments, bool help)
+    private SnapshotCommandLine(Dictionary<string, string> values, IReadOnlyList<string> arguments, bool help)
     {
         _values = values;
         Arguments = arguments;
@@ -125,7 +125,7 @@ internal sealed class SnapshotCommandLine
     }
 
     /// <summary>Go's strconv.ParseBool.</summary>
-    static bool TryParseGoBool(string text, out bool value)
+    private static bool TryParseGoBool(string text, out bool value)
     {
         switch (text)
         {
