@@ -86,13 +86,13 @@ internal static class SnapshotCommand
         {
             return Fail(stderr, ExitError, e.Message);
         }
-        catch (IOException e)
-        {
-            return Fail(stderr, ExitError, e.Message);
-        }
         catch (UnauthorizedAccessException)
         {
             return Fail(stderr, ExitError, $"open {path}: permission denied");
+        }
+        catch (Exception e) when (e is IOException or FormatException or Microsoft.Data.Sqlite.SqliteException or Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return Fail(stderr, ExitError, e.Message);
         }
         if (format == "protobuf") return Fail(stderr, ExitBadFeature, "protobuf not supported as output format");
         stdout.Write(FormatStatus(status, format));
@@ -135,8 +135,9 @@ internal static class SnapshotCommand
         {
             return Fail(stderr, ExitError, e.Message);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e)
         {
+            // Anything else (an unreadable record, a full disk): etcdctl's one-line error; the restore removed its data dir.
             return Fail(stderr, ExitError, e.Message);
         }
     }
