@@ -21,7 +21,8 @@ public static class Program
     /// <summary>
     /// Parses flags, <c>ETCD_*</c> variables and config files (see <see cref="MemberConfigParser"/>), starts the
     /// member and serves clients until SIGINT/SIGTERM. Returns 0 after a clean stop, 2 for bad flags (as etcd),
-    /// 1 when the member cannot start (e.g. a corrupt WAL or a taken port).
+    /// 1 when the member cannot start (e.g. a corrupt WAL or a taken port). <c>akka-etcd snapshot restore|status ...</c>
+    /// runs etcdctl's offline snapshot commands instead (<see cref="Snapshots.SnapshotCommand"/>) and returns their exit code.
     /// </summary>
     public static async Task<int> Main(string[] args)
     {

@@ -256,4 +256,19 @@ public sealed class SnapshotCommandTests : IDisposable
         Assert.Equal(3, store.CompactRevision);
         Assert.Empty(Directory.GetFiles(_root, "*.etcd-db")); // the temp image is gone
     }
+
+    [Fact]
+    public void A_separate_wal_dir_gets_the_wal_and_must_not_exist()
+    {
+        var file = SnapshotFile();
+        var dataDir = Path.Combine(_root, "d1");
+        var walDir = Path.Combine(_root, "w1");
+        Assert.Equal(0, Snapshot("restore", file, "--data-dir", dataDir, "--wal-dir", walDir).ExitCode);
+        Assert.True(WriteAheadLog.Exists(walDir));
+        Assert.False(Directory.Exists(Path.Combine(dataDir, "member", "wal")));
+        Assert.True(File.Exists(Path.Combine(dataDir, "member", "snap", "db")));
+        var again = Snapshot("restore", file, "--data-dir", Path.Combine(_root, "d2"), "--wal-dir", walDir);
+        Assert.Equal($"Error: wal-dir \"{walDir}\" exists\n", again.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(_root, "d2")));
+    }
 }
