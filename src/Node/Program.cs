@@ -22,10 +22,13 @@ public static class Program
     /// <summary>
     /// Parses flags, <c>ETCD_*</c> variables and config files (see <see cref="MemberConfigParser"/>), starts the
     /// member and serves clients until SIGINT/SIGTERM. Returns 0 after a clean stop, 2 for bad flags (as etcd),
-    /// 1 when the member cannot start (e.g. a corrupt WAL or a taken port).
+    /// 1 when the member cannot start (e.g. a corrupt WAL or a taken port). <c>akka-etcd snapshot restore|status ...</c>
+    /// runs etcdctl's offline snapshot commands instead (<see cref="Snapshots.SnapshotCommand"/>) and returns their exit code.
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
+        // etcdctl's offline snapshot commands: akka-etcd snapshot restore|status (src/Node/Snapshots).
+        if (args.Length > 0 && args[0] == "snapshot") return Snapshots.SnapshotCommand.Run(args[1..], Console.Out, Console.Error);
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry variable in Environment.GetEnvironmentVariables())
         {

@@ -265,6 +265,15 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
                 _store.ForceCommit(durable: false);
                 _store.BackupTo(backup.Path);
                 return new StoreProtocol.BackupWritten(backup.Path);
+            case StoreProtocol.OpenReadView:
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                _store.Commit();
+                var view = Storage.Backend.SqliteReadView.Open(_store.Backend.Path);
+                _log.Info("opened a backend snapshot at consistent index {0}, revision {1}; the store paused {2}",
+                    view.ConsistentIndex, _store.CurrentRevision, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+                return view;
+            }
             case StoreProtocol.History history:
                 return ReadHistory(_store, history.Request);
             case StoreProtocol.LoadLeases:

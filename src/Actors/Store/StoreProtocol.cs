@@ -64,6 +64,16 @@ public static class StoreProtocol
     /// </summary>
     public sealed record Backup(string Path) : Query;
 
+    /// <summary>
+    /// Commits the backend batch and pins a SQLite read transaction on a new connection (Maintenance.Snapshot); answers
+    /// the <c>SqliteReadView</c>, which the asker disposes.
+    /// </summary>
+    public sealed record OpenReadView : Query
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly OpenReadView Instance = new();
+    }
+
     /// <summary>A watcher's catch-up read of event history; answers a <see cref="HistoryResult"/>.</summary>
     public sealed record History(HistoryRequest Request) : Query;
 

@@ -28,7 +28,7 @@ internal delegate void IndexRowVisitor(long main, int sub, bool tombstone, ReadO
 /// journal_mode=WAL, synchronous=NORMAL: commits are not fsynced; <see cref="ForceCommit"/> with durable=true is.</para>
 /// <para>NOT thread-safe: one owner thread uses the single connection. Commands are prepared once and reused.</para>
 /// </summary>
-public sealed class SqliteBackend : IDisposable
+public sealed partial class SqliteBackend : IDisposable
 {
     /// <summary>Default number of write ops after which the batch transaction is committed (etcd: 10,000).</summary>
     public const int DefaultBatchLimit = 10_000;
@@ -197,7 +197,7 @@ public sealed class SqliteBackend : IDisposable
     public void ForceCommit(bool durable)
     {
         Commit();
-        if (durable) Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+        if (durable) CheckpointDurably();
     }
 
     /// <summary>Commits, then rebuilds the file with <c>VACUUM</c> to return free pages to the file system.</summary>
