@@ -1,6 +1,7 @@
 using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Store;
+using Akka.Etcd.Actors.Store.Apply;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Mvcc;
 using Etcdserverpb;
@@ -18,7 +19,7 @@ public sealed partial class EtcdServer
     public async Task<RangeResponse> RangeAsync(RangeRequest request, CancellationToken cancel)
     {
         var minIndex = request.Serializable ? 0 : await ReadIndexAsync(cancel).ConfigureAwait(false);
-        var response = await QueryAsync(minIndex, store => store.Range(request), cancel).ConfigureAwait(false);
+        var response = await QueryAsync(minIndex, store => KvApplier.Range(store, request), cancel).ConfigureAwait(false);
         ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), Status);
         return response;
     }
@@ -37,10 +38,10 @@ public sealed partial class EtcdServer
     /// </summary>
     public async Task<TxnResponse> TxnAsync(TxnRequest request, CancellationToken cancel)
     {
-        if (MvccStore.IsReadOnly(request))
+        if (KvApplier.IsReadOnly(request))
         {
             var minIndex = IsSerializable(request) ? 0 : await ReadIndexAsync(cancel).ConfigureAwait(false);
-            var response = await QueryAsync(minIndex, store => store.Txn(request), cancel).ConfigureAwait(false);
+            var response = await QueryAsync(minIndex, store => KvApplier.Txn(store, request), cancel).ConfigureAwait(false);
             ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), Status);
             return response;
         }

@@ -2,6 +2,7 @@ using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Mailbox;
 using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Store.Apply;
 using Akka.Etcd.Actors.Watch;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Mvcc;
@@ -386,7 +387,7 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
             {
                 deletes.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } });
             }
-            _store.Txn(deletes, index); // its events are published by ApplyRequest
+            KvApplier.Txn(_store, deletes, index); // its events are published by ApplyRequest
         }
         else
         {
@@ -430,25 +431,25 @@ public sealed class MvccStoreActor : Actor<StoreMessage>, IWatchHistory
         }
         if (request.Put is { } put)
         {
-            var response = _store.Put(put, index);
+            var response = KvApplier.Put(_store, put, index);
             FillHeader(response.Header ??= new ResponseHeader());
             return response;
         }
         if (request.DeleteRange is { } delete)
         {
-            var response = _store.DeleteRange(delete, index);
+            var response = KvApplier.DeleteRange(_store, delete, index);
             FillHeader(response.Header ??= new ResponseHeader());
             return response;
         }
         if (request.Txn is { } txn)
         {
-            var response = _store.Txn(txn, index);
+            var response = KvApplier.Txn(_store, txn, index);
             FillHeader(response.Header ??= new ResponseHeader());
             return response;
         }
         if (request.Compaction is { } compaction)
         {
-            var response = _store.Compact(compaction, index);
+            var response = KvApplier.Compaction(_store, compaction, index);
             FillHeader(response.Header ??= new ResponseHeader());
             return response;
         }

@@ -1,6 +1,5 @@
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Api.Grpc;
-using Akka.Etcd.Storage.Mvcc.Validation;
 using Etcdserverpb;
 
 namespace Akka.Etcd.Api.Services;
