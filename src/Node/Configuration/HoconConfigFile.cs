@@ -61,10 +61,6 @@ internal static partial class HoconConfigFile
         {
             root = Parser.Parse(text, include => throw new ConfigErrorException($"{source}: {LinePrefix(text, text.IndexOf("include", StringComparison.Ordinal))}'include \"{include}\"' is not supported"));
         }
-        catch (ConfigErrorException)
-        {
-            throw;
-        }
         catch (FormatException e)
         {
             throw new ConfigErrorException($"{source}: {Describe(text, e.Message)}", e);
