@@ -76,6 +76,9 @@ public class AkkaLoggingTests
             var chatty = system.ActorOf(Props.Create(() => new Chatty()), "chatty");
             chatty.Tell("hello");
             chatty.Tell(1);
+            // The dead-letter listener subscribes in its PreStart, which runs before it answers Identify: a dead letter
+            // sent earlier (the system starts it asynchronously) would never be reported.
+            await system.ActorSelection("/system/deadLetterListener").ResolveOne(TimeSpan.FromSeconds(20));
             system.DeadLetters.Tell("nobody listens");
 
             var heard = await WaitForLine(output, l => l.GetProperty("msg").GetString() == "heard hello at term 7");
