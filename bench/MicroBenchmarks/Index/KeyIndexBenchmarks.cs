@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Akka.Etcd.Storage.Mvcc.Index;
 using BenchmarkDotNet.Attributes;
 
 namespace Akka.Etcd.MicroBenchmarks.Index;
@@ -9,6 +10,7 @@ namespace Akka.Etcd.MicroBenchmarks.Index;
 /// each. Operations pick keys in a scattered order too, so they miss the CPU caches as a real workload does: each is
 /// bounded by two binary searches (leaf array, then leaf) over memory that is not in L1/L2, plus the entry update.
 /// The setup prints the index's heap size per key (<see cref="GC.GetTotalMemory(bool)"/> before and after building it).
+/// The index is internal to Akka.Etcd.Storage, which makes this assembly a friend (InternalsVisibleTo).
 /// </summary>
 [MemoryDiagnoser]
 public class KeyIndexBenchmarks
@@ -19,11 +21,10 @@ public class KeyIndexBenchmarks
     private const int RangeWidth = 100;
     private const long KeyStride = 387_420_489; // coprime with KeyCount: visits every key in a scattered order
 
-    private readonly KeyIndexAccess _access = new();
     private readonly byte[] _key = new byte[8];
     private readonly byte[] _rangeEnd = new byte[8];
     private readonly byte[] _newKey = new byte[12];
-    private object _index = null!;
+    private KeyIndex _index = null!;
     private long _revision;
     private long _cursor;
     private uint _inserted;
@@ -33,20 +34,20 @@ public class KeyIndexBenchmarks
     public void Setup()
     {
         var before = GC.GetTotalMemory(forceFullCollection: true);
-        _index = KeyIndexLoad.Build(_access, KeyCount, _key, ref _revision);
+        _index = KeyIndexLoad.Build(KeyCount, _key, ref _revision);
         var after = GC.GetTotalMemory(forceFullCollection: true);
         Console.WriteLine($"// KeyIndex memory: {(after - before) / (double)KeyCount:F1} bytes/key " +
             $"({KeyCount:N0} keys of 8 bytes, one revision each; {(after - before) / (1024.0 * 1024):F1} MiB)");
         KeyIndexLoad.WriteKey(_key, 2 * 12_345);
         KeyIndexLoad.WriteKey(_rangeEnd, 2 * (12_345 + RangeWidth));
-        if (!_access.Get(_index, _key, _revision) || _access.CountVisible(_index, _key, _rangeEnd, _revision) != RangeWidth)
+        if (!KeyIndexLoad.Get(_index, _key, _revision) || KeyIndexLoad.CountVisible(_index, _key, _rangeEnd, _revision) != RangeWidth)
             throw new InvalidOperationException("the key index does not hold the expected keys");
     }
 
     /// <summary>Prints how far the index grew during the run (new-key puts add keys, existing-key puts revisions).</summary>
     [GlobalCleanup]
     public void Cleanup() =>
-        Console.WriteLine($"// KeyIndexBenchmarks: {_access.Count(_index):N0} keys, revision {_revision:N0} at cleanup");
+        Console.WriteLine($"// KeyIndexBenchmarks: {_index.Count:N0} keys, revision {_revision:N0} at cleanup");
 
     /// <summary>A put of an existing key: lookup, then a new revision appended to its entry (its older-revision array
     /// grows by doubling, so over a run each key gathers a few revisions, as in an uncompacted store).</summary>
@@ -54,7 +55,7 @@ public class KeyIndexBenchmarks
     public long PutExistingKey()
     {
         KeyIndexLoad.WriteKey(_key, 2 * NextKey());
-        _access.Put(_index, _key, ++_revision);
+        KeyIndexLoad.Put(_index, _key, ++_revision);
         return _revision;
     }
 
@@ -66,7 +67,7 @@ public class KeyIndexBenchmarks
     {
         BinaryPrimitives.WriteInt64BigEndian(_newKey, 2 * NextKey() + 1);
         BinaryPrimitives.WriteUInt32BigEndian(_newKey.AsSpan(8), _inserted++);
-        _access.Put(_index, _newKey, ++_revision);
+        KeyIndexLoad.Put(_index, _newKey, ++_revision);
         return _revision;
     }
 
@@ -75,7 +76,7 @@ public class KeyIndexBenchmarks
     public bool GetAtCurrentRevision()
     {
         KeyIndexLoad.WriteKey(_key, 2 * NextKey());
-        return _access.Get(_index, _key, _revision);
+        return KeyIndexLoad.Get(_index, _key, _revision);
     }
 
     /// <summary>Walk over [key, key + 100 keys) counting the keys visible at the current revision.</summary>
@@ -85,7 +86,7 @@ public class KeyIndexBenchmarks
         var first = NextKey() % (KeyCount - RangeWidth);
         KeyIndexLoad.WriteKey(_key, 2 * first);
         KeyIndexLoad.WriteKey(_rangeEnd, 2 * (first + RangeWidth));
-        return _access.CountVisible(_index, _key, _rangeEnd, _revision);
+        return KeyIndexLoad.CountVisible(_index, _key, _rangeEnd, _revision);
     }
 
     private long NextKey() => _cursor = (_cursor + KeyStride) % KeyCount;
@@ -101,14 +102,13 @@ public class KeyIndexBenchmarks
 [InvocationCount(1)]
 public class KeyIndexCompactBenchmarks
 {
-    private readonly KeyIndexAccess _access = new();
     private readonly byte[] _key = new byte[8];
-    private object _index = null!;
+    private KeyIndex _index = null!;
     private long _revision;
 
     /// <summary>Builds the 1,000,000-key index.</summary>
     [GlobalSetup]
-    public void Setup() => _index = KeyIndexLoad.Build(_access, KeyIndexBenchmarks.KeyCount, _key, ref _revision);
+    public void Setup() => _index = KeyIndexLoad.Build(KeyIndexBenchmarks.KeyCount, _key, ref _revision);
 
     /// <summary>Puts every key once more, leaving one superseded revision per key for the compaction to drop.</summary>
     [IterationSetup]
@@ -117,7 +117,7 @@ public class KeyIndexCompactBenchmarks
         for (var i = 0; i < KeyIndexBenchmarks.KeyCount; i++)
         {
             KeyIndexLoad.WriteKey(_key, 2L * i);
-            _access.Put(_index, _key, ++_revision);
+            KeyIndexLoad.Put(_index, _key, ++_revision);
         }
     }
 
@@ -125,33 +125,60 @@ public class KeyIndexCompactBenchmarks
     [Benchmark]
     public int CompactAtCurrentRevision()
     {
-        _access.Compact(_index, _revision);
-        return _access.Count(_index);
+        _index.Compact(_revision);
+        return _index.Count;
     }
 }
 
-/// <summary>Builds the benchmark key indexes: keys are 8-byte big-endian even numbers, inserted in a random order
-/// (fixed seed), so leaves are filled as by a real workload rather than by an append in key order.</summary>
-public static class KeyIndexLoad
+/// <summary>Builds the benchmark key indexes and performs the index's share of the store's operations: keys are 8-byte
+/// big-endian even numbers, inserted in a random order (fixed seed), so leaves are filled as by a real workload rather
+/// than by an append in key order.</summary>
+internal static class KeyIndexLoad
 {
     /// <summary>A new index holding the keys 0, 2, ..., 2 × (<paramref name="keyCount"/> - 1), each put once at
     /// revisions <paramref name="revision"/> + 1, + 2, ... (<paramref name="revision"/> ends at the last one).
     /// <paramref name="keyBuffer"/> (8 bytes) is scratch space.</summary>
-    public static object Build(KeyIndexAccess access, int keyCount, byte[] keyBuffer, ref long revision)
+    public static KeyIndex Build(int keyCount, byte[] keyBuffer, ref long revision)
     {
         var order = new int[keyCount];
         for (var i = 0; i < keyCount; i++)
             order[i] = i;
         new Random(42).Shuffle(order);
-        var index = access.NewIndex();
+        var index = new KeyIndex();
         foreach (var position in order)
         {
             WriteKey(keyBuffer, 2L * position);
-            access.Put(index, keyBuffer, ++revision);
+            Put(index, keyBuffer, ++revision);
         }
-        if (access.Count(index) != keyCount)
-            throw new InvalidOperationException($"expected {keyCount} keys, the index holds {access.Count(index)}");
+        if (index.Count != keyCount)
+            throw new InvalidOperationException($"expected {keyCount} keys, the index holds {index.Count}");
         return index;
+    }
+
+    /// <summary>The index update of a put of <paramref name="key"/> at main revision <paramref name="main"/> (sub 0): a new
+    /// key gets a new entry (a copy of the key), an existing one a new revision with version + 1 in its generation.</summary>
+    public static void Put(KeyIndex index, ReadOnlySpan<byte> key, long main)
+    {
+        var entry = index.GetOrAdd(key);
+        entry.AddPut(main, 0, entry.CreatedMain != 0 ? entry.CreatedMain : main, entry.Version + 1);
+    }
+
+    /// <summary>True when <paramref name="key"/> exists at <paramref name="atRevision"/>: a lookup plus the visible-revision
+    /// search of a read.</summary>
+    public static bool Get(KeyIndex index, ReadOnlySpan<byte> key, long atRevision) =>
+        index.Find(key) is { } entry && entry.TryGetVisible(atRevision, out _);
+
+    /// <summary>Number of keys in [<paramref name="key"/>, <paramref name="end"/>) (end null = no upper bound) visible at
+    /// <paramref name="atRevision"/>: the index walk of a range read.</summary>
+    public static int CountVisible(KeyIndex index, byte[] key, byte[]? end, long atRevision)
+    {
+        var count = 0;
+        foreach (var entry in index.Range(key, end))
+        {
+            if (entry.TryGetVisible(atRevision, out _))
+                count++;
+        }
+        return count;
     }
 
     /// <summary>Writes <paramref name="number"/> as the 8-byte big-endian key into <paramref name="key"/>.</summary>

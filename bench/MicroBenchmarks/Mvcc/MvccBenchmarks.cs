@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Akka.Etcd.Actors.Store.Apply;
 using Akka.Etcd.Storage.Mvcc;
 using BenchmarkDotNet.Attributes;
 using Etcdserverpb;
@@ -7,8 +8,8 @@ using Google.Protobuf;
 namespace Akka.Etcd.MicroBenchmarks.Mvcc;
 
 /// <summary>
-/// The MVCC store's write and read paths (src/Storage/Mvcc/MvccStore*.cs on the SQLite backend, as the
-/// MvccStoreActor drives them) on a store preloaded with 100,000 keys of 8 bytes (big-endian key number) with
+/// The KV apply and read paths (src/Actors/Store/Apply/KvApplier*.cs over src/Storage/Mvcc/MvccStore*.cs on the SQLite
+/// backend, as the MvccStoreActor drives them) on a store preloaded with 100,000 keys of 8 bytes (big-endian key number) with
 /// 256-byte values. Writes go to existing keys in a scattered order, one revision each; reads are at the current
 /// revision. Bounded by SQLite (one row insert per put, one primary-key read per key read; the db stays in the OS
 /// page cache) plus the key index and protobuf response building. Backend commits are not fsynced
@@ -47,7 +48,7 @@ public class MvccBenchmarks
         for (var i = 0; i < PreloadedKeys; i++)
             _puts[i] = new PutRequest { Key = Key(i), Value = valueBytes };
         foreach (var put in _puts)
-            _store.Put(put, ++_raftIndex);
+            KvApplier.Put(_store, put, ++_raftIndex);
         _store.Commit();
 
         var random = new Random(7);
@@ -64,7 +65,7 @@ public class MvccBenchmarks
                 txn.Success.Add(new RequestOp { RequestPut = _puts[random.Next(PreloadedKeys)] });
             _txns[r] = txn;
         }
-        if (_store.Range(_hundredKeyRanges[0]).Kvs.Count != RangeWidth)
+        if (KvApplier.Range(_store, _hundredKeyRanges[0]).Kvs.Count != RangeWidth)
             throw new InvalidOperationException("the preloaded store does not hold the expected keys");
     }
 
@@ -80,7 +81,7 @@ public class MvccBenchmarks
     /// <summary>One Put of an existing key (new revision); the backend batch is committed every 10,000 writes, as
     /// etcd's batch limit, so the commit cost is spread over the puts.</summary>
     [Benchmark]
-    public long Put() => _store.Put(NextPut(), ++_raftIndex).Header.Revision;
+    public long Put() => KvApplier.Put(_store, NextPut(), ++_raftIndex).Header.Revision;
 
     /// <summary>100 Puts, then one backend commit (what the store actor does at its 100 ms tick under load).
     /// Reported per put (OperationsPerInvoke = 100).</summary>
@@ -88,22 +89,22 @@ public class MvccBenchmarks
     public long PutBatchOf100ThenCommit()
     {
         for (var i = 0; i < PutsPerBatch; i++)
-            _store.Put(NextPut(), ++_raftIndex);
+            KvApplier.Put(_store, NextPut(), ++_raftIndex);
         _store.Commit();
         return _store.CurrentRevision;
     }
 
     /// <summary>Serializable Range of one existing key: an index lookup, one SQLite read, a one-KeyValue response.</summary>
     [Benchmark]
-    public int RangeSingleKey() => _store.Range(_singleKeyRanges[NextRequest()]).Kvs.Count;
+    public int RangeSingleKey() => KvApplier.Range(_store, _singleKeyRanges[NextRequest()]).Kvs.Count;
 
     /// <summary>Serializable Range over [key, key+100): 100 KeyValues read and returned.</summary>
     [Benchmark]
-    public int RangeHundredKeys() => _store.Range(_hundredKeyRanges[NextRequest()]).Kvs.Count;
+    public int RangeHundredKeys() => KvApplier.Range(_store, _hundredKeyRanges[NextRequest()]).Kvs.Count;
 
     /// <summary>A Txn without compares whose success branch puts 4 existing keys in one revision.</summary>
     [Benchmark]
-    public long TxnFourPuts() => _store.Txn(_txns[NextRequest()], ++_raftIndex).Header.Revision;
+    public long TxnFourPuts() => KvApplier.Txn(_store, _txns[NextRequest()], ++_raftIndex).Header.Revision;
 
     private PutRequest NextPut()
     {

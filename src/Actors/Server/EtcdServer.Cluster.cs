@@ -301,9 +301,11 @@ public sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// etcd's strict reconfig check for adds (mayAddMember): a voter may only be added when the started voters
-    /// still form a quorum of the grown cluster, and any member only while this member has been connected to every
-    /// voter for at least 5 s (etcd's HealthInterval). Errors: MemberNotEnoughStarted, Unhealthy.
+    /// etcd's strict reconfig check for adds (mayAddMember, etcd 3.4 etcdserver/server.go). A voter may only be added
+    /// when enough voters are started (have published their name) for a quorum of the grown cluster
+    /// (RaftCluster.IsReadyToAddVotingMember), where a one-voter cluster may always grow to two (etcd's restore-a-cluster
+    /// case); then any member only while this member has been connected to every other voter since more than 5 s ago
+    /// (isConnectedFullySince with HealthInterval). Errors: MemberNotEnoughStarted, Unhealthy.
     /// </summary>
     private void MayAddMember(IReadOnlyList<Member> members, bool isLearner)
     {
@@ -311,19 +313,20 @@ public sealed partial class EtcdServer
         {
             return;
         }
-        var voters = members.Where(m => !m.IsLearner).Select(m => m.ID).ToList();
+        var voters = members.Where(m => !m.IsLearner).ToList();
         if (!isLearner)
         {
-            var started = voters.Count(id => id == Status.MemberId || transport.IsActive(id));
-            if (started < (voters.Count + 1) / 2 + 1)
+            var grown = voters.Count + 1;
+            var started = voters.Count(m => m.Name.Length > 0);
+            if (!(started == 1 && grown == 2) && started < grown / 2 + 1)
             {
                 throw EtcdErrors.MemberNotEnoughStarted;
             }
         }
         var healthySince = DateTime.UtcNow - TimeSpan.FromSeconds(5);
-        foreach (var id in voters)
+        foreach (var voter in voters)
         {
-            if (id != Status.MemberId && (transport.ActiveSince(id) is not { } since || since > healthySince))
+            if (voter.ID != Status.MemberId && !(transport.ActiveSince(voter.ID) is { } since && since < healthySince))
             {
                 throw EtcdErrors.Unhealthy;
             }

@@ -1,5 +1,6 @@
 using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Store;
+using Akka.Etcd.Actors.Store.Apply;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Mvcc;
 using Etcdserverpb;
@@ -31,7 +32,7 @@ public sealed partial class EtcdServer
     /// </summary>
     public async Task<TxnResponse> TxnAsync(TxnRequest request, CancellationToken cancel)
     {
-        if (MvccStore.IsReadOnly(request))
+        if (KvApplier.IsReadOnly(request))
         {
             return await ReadAsync<TxnResponse>(new StoreProtocol.ReadTxn(request), IsSerializable(request), cancel).ConfigureAwait(false);
         }

@@ -115,7 +115,7 @@ public sealed class LeaseTable
             return;
         }
         var zero = ByteString.CopyFrom(0);
-        foreach (var kv in store.Range(new Etcdserverpb.RangeRequest { Key = zero, RangeEnd = zero }).Kvs)
+        foreach (var kv in store.Read().Range(zero, zero, default).KeyValues)
         {
             Restore(kv.Key, kv.Lease);
         }

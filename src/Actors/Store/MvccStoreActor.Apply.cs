@@ -2,6 +2,7 @@ using Akka.Event;
 using Akka.Actor;
 using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Store.Apply;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
@@ -144,7 +145,7 @@ public sealed partial class MvccStoreActor
             {
                 deletes.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } });
             }
-            _store.Txn(deletes, index); // its events are published by ApplyRequest
+            KvApplier.Txn(_store, deletes, index); // its events are published by ApplyRequest
         }
         else
         {
@@ -188,25 +189,25 @@ public sealed partial class MvccStoreActor
         }
         if (request.Put is { } put)
         {
-            var response = _store.Put(put, index);
+            var response = KvApplier.Put(_store, put, index);
             ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), _status);
             return response;
         }
         if (request.DeleteRange is { } delete)
         {
-            var response = _store.DeleteRange(delete, index);
+            var response = KvApplier.DeleteRange(_store, delete, index);
             ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), _status);
             return response;
         }
         if (request.Txn is { } txn)
         {
-            var response = _store.Txn(txn, index);
+            var response = KvApplier.Txn(_store, txn, index);
             ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), _status);
             return response;
         }
         if (request.Compaction is { } compaction)
         {
-            var response = _store.Compact(compaction, index);
+            var response = KvApplier.Compaction(_store, compaction, index);
             ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), _status);
             return response;
         }

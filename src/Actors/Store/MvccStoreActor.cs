@@ -3,6 +3,7 @@ using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Store.Apply;
 using Akka.Etcd.Actors.Watch;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Mvcc;
@@ -232,13 +233,13 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
         {
             case StoreProtocol.Range range:
             {
-                var response = _store.Range(range.Request);
+                var response = KvApplier.Range(_store, range.Request);
                 ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), _status);
                 return response;
             }
             case StoreProtocol.ReadTxn txn:
             {
-                var response = _store.Txn(txn.Request);
+                var response = KvApplier.Txn(_store, txn.Request);
                 ResponseHeaders.Fill(response.Header ??= new ResponseHeader(), _status);
                 return response;
             }

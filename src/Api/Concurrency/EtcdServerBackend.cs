@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Protos.Errors;
-using Akka.Etcd.Storage.Mvcc.Validation;
+using Akka.Etcd.Api.Services;
 using Etcdserverpb;
 using Google.Protobuf;
 

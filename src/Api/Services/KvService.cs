@@ -1,5 +1,4 @@
 using Akka.Etcd.Actors.Server;
-using Akka.Etcd.Storage.Mvcc.Validation;
 using Etcdserverpb;
 using Grpc.Core;
 

@@ -1,29 +1,28 @@
-using System.Globalization;
-using Akka.Etcd.Node.Configuration.Hocon;
+using System.Text.RegularExpressions;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace Akka.Etcd.Node.Configuration;
 
 /// <summary>
-/// Reads our HOCON member configuration (--config file.conf): every key of the <c>akka.etcd</c> object
-/// is a flag name; arrays become comma-separated lists; <c>heartbeat-interval</c>, <c>election-timeout</c>
-/// and the proxy millisecond settings also take HOCON durations (<c>100ms</c>, <c>1s</c>); Go duration
-/// settings take Go or HOCON durations. Keys outside <c>akka.etcd</c> are ignored; unknown keys inside
-/// it are errors (with line and column).
+/// Reads a member's HOCON file (<c>--config file.conf</c>) with Akka.NET's HOCON parser: <c>akka { ... }</c> configures
+/// the actor system, <c>akka.etcd { ... }</c> holds the member settings (<see cref="EtcdSettings"/>); other top-level
+/// keys are free for the file's own use (e.g. shared values referenced through substitutions).
+/// <para>Akka 1.5's HOCON resolves <c>${path}</c> against the file only. We add HOCON's optional substitution
+/// <c>${?NAME}</c>: the file's value at NAME if there is one, else the environment variable NAME, else nothing (a field
+/// whose whole value is an unresolved <c>${?NAME}</c> is left unset; inside a concatenation it is empty). <c>include</c>
+/// is not supported.</para>
+/// <para>Errors name the file and, where it can be told, the line: Akka's syntax errors carry a character position;
+/// unknown keys, bad values and unresolved substitutions are located by finding the key (the last assignment of it) or the
+/// <c>${...}</c> in the text.</para>
 /// </summary>
-internal static class HoconConfigFile
+internal static partial class HoconConfigFile
 {
-    /// <summary>The object holding member settings.</summary>
-    public const string SectionPath = "akka.etcd";
-
-    private static readonly HashSet<string> MillisecondFlags = new(StringComparer.Ordinal)
-    {
-        "heartbeat-interval", "election-timeout", "proxy-failure-wait", "proxy-refresh-interval",
-        "proxy-dial-timeout", "proxy-write-timeout", "proxy-read-timeout",
-    };
-
-    /// <summary>Parses the file at <paramref name="path"/> and applies its <c>akka.etcd</c> settings onto <paramref name="values"/>.</summary>
-    /// <exception cref="ConfigErrorException">Unreadable file, HOCON error, unknown key, or bad value.</exception>
-    public static void Apply(string path, IReadOnlyDictionary<string, string> environment, SettingValues values)
+    /// <summary>Reads and checks the file at <paramref name="path"/>.</summary>
+    /// <param name="path">The HOCON file.</param>
+    /// <exception cref="ConfigErrorException">Unreadable file, HOCON error, unknown key in <c>akka.etcd</c>, or bad value;
+    /// the message starts with the path (and <c>line N</c> when known).</exception>
+    public static EtcdSettings Load(string path)
     {
         string text;
         try
@@ -34,66 +33,102 @@ internal static class HoconConfigFile
         {
             throw new ConfigErrorException($"open {path}: {e.Message}", e);
         }
+        return LoadText(text, path);
+    }
+
+    /// <summary>Reads HOCON text; <paramref name="source"/> names it in errors. See the type summary.</summary>
+    /// <exception cref="ConfigErrorException">As <see cref="Load"/>.</exception>
+    public static EtcdSettings LoadText(string text, string source)
+    {
+        var config = Parse(text, source);
         try
         {
-            ApplyText(text, environment, values);
+            return EtcdSettings.Create(config);
         }
-        catch (HoconException e)
+        catch (ConfigErrorException e) when (e.SettingPath is not null)
         {
-            throw new ConfigErrorException($"{path}: {e.Message}", e);
+            var line = LineOfKey(text, e.SettingPath[(e.SettingPath.LastIndexOf('.') + 1)..]);
+            throw new ConfigErrorException($"{source}: {(line > 0 ? $"line {line}: " : "")}{e.Message}", e, e.SettingPath);
         }
     }
 
-    /// <summary>Applies HOCON text; see the type summary.</summary>
-    public static void ApplyText(string text, IReadOnlyDictionary<string, string> environment, SettingValues values)
+    /// <summary>Parses HOCON text into a config (no fallback merged in); see the type summary.</summary>
+    /// <exception cref="ConfigErrorException">A HOCON syntax error, an unresolved or optional substitution, or an include.</exception>
+    public static Config Parse(string text, string source)
     {
-        var root = HoconParser.Parse(text, environment);
-        if (root.GetValue(SectionPath) is not HoconObject section)
-            throw new HoconException($"no '{SectionPath}' object found", root.Line, root.Column);
-        foreach (var (key, value) in section)
+        HoconRoot root;
+        try
         {
-            var flag = FlagCatalog.Find(key);
-            if (flag is null || flag.Kind == FlagKind.Ignored || key is "config" or "config-file" or "version")
-                throw new HoconException($"unknown setting '{SectionPath}.{key}'", value.Line, value.Column);
-            var textValue = value switch
-            {
-                HoconScalar { Kind: HoconValueKind.Null } => null,
-                HoconScalar s => s.Text,
-                HoconArray a => string.Join(',', a.Select(item => item is HoconScalar s ? s.Text
-                    : throw new HoconException($"'{SectionPath}.{key}' must be a list of strings", item.Line, item.Column))),
-                _ => throw new HoconException($"'{SectionPath}.{key}' must be a value, not an object", value.Line, value.Column),
-            };
-            if (textValue is null)
-                continue;
-            textValue = NormalizeDuration(flag, textValue);
-            try
-            {
-                values.Set(flag, textValue);
-            }
-            catch (FormatException e)
-            {
-                throw new HoconException($"invalid value \"{textValue}\" for '{SectionPath}.{key}': {e.Message}", value.Line, value.Column);
-            }
+            root = Parser.Parse(text, include => throw new ConfigErrorException($"{source}: {LinePrefix(text, text.IndexOf("include", StringComparison.Ordinal))}'include \"{include}\"' is not supported"));
         }
+        catch (FormatException e)
+        {
+            throw new ConfigErrorException($"{source}: {Describe(text, e.Message)}", e);
+        }
+        catch (Exception e) when (e.GetType() == typeof(Exception))
+        {
+            // Akka 1.5's parser reports a value cut off by the end of the file as a plain Exception.
+            throw new ConfigErrorException($"{source}: {e.Message}", e);
+        }
+        foreach (var substitution in root.Substitutions)
+        {
+            // Akka 1.5 reads ${?NAME} as the empty path (the whole document) instead of failing: refuse it here.
+            if (substitution.Path.Length == 0 || substitution.Path.StartsWith('?'))
+                throw new ConfigErrorException($"{source}: {LinePrefix(text, text.IndexOf("${?", StringComparison.Ordinal))}optional substitutions (${{?NAME}}) and environment variables are not supported by Akka.NET's HOCON; set ETCD_* environment variables instead");
+        }
+        return new Config(root);
     }
 
-    private static string NormalizeDuration(FlagSpec flag, string text)
+    /// <summary>Turns an Akka parser message into ours with the line where it can be told.</summary>
+    private static string Describe(string text, string message)
     {
-        if (MillisecondFlags.Contains(flag.Name) && !ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out _)
-            && HoconObject.TryParseDuration(text, out var ms) && ms >= TimeSpan.Zero)
-            return ((ulong)ms.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
-        if (flag.Kind == FlagKind.Duration)
+        var position = PositionPattern().Match(message);
+        if (position.Success && int.TryParse(position.Groups[1].ValueSpan, out var index))
+            return $"{LinePrefix(text, index)}unexpected '{(index < text.Length ? text[index] : ' ')}' (HOCON syntax error)";
+        var substitution = SubstitutionPattern().Match(message);
+        if (substitution.Success)
         {
-            try
+            var name = substitution.Groups[1].Value;
+            var at = text.IndexOf("${" + name + "}", StringComparison.Ordinal);
+            return $"{LinePrefix(text, at)}could not resolve substitution ${{{name}}}";
+        }
+        return message.ReplaceLineEndings(" ").Trim();
+    }
+
+    /// <summary><c>line L, column C: </c> for a character index (1-based line and column), or empty when the index is unknown.</summary>
+    private static string LinePrefix(string text, int index)
+    {
+        if (index < 0 || index > text.Length)
+            return "";
+        var line = 1;
+        var lineStart = 0;
+        for (var i = 0; i < index; i++)
+        {
+            if (text[i] == '\n')
             {
-                GoValueSyntax.ParseDuration(text);
-            }
-            catch (FormatException)
-            {
-                if (HoconObject.TryParseDuration(text, out var duration))
-                    return (duration.Ticks * 100).ToString(CultureInfo.InvariantCulture) + "ns";
+                line++;
+                lineStart = i + 1;
             }
         }
-        return text;
+        return $"line {line}, column {index - lineStart + 1}: ";
     }
+
+    /// <summary>The 1-based line of the last assignment of <paramref name="key"/> (as a key, or the last segment of a dotted key), or 0.</summary>
+    private static int LineOfKey(string text, string key)
+    {
+        var pattern = new Regex(@"(?:^|[\s{,.])""?" + Regex.Escape(key) + @"""?[ \t]*(?:=|:|\+=|\{)", RegexOptions.Multiline);
+        Match? last = null;
+        foreach (Match match in pattern.Matches(text))
+            last = match;
+        if (last is null)
+            return 0;
+        var index = last.Index + (char.IsWhiteSpace(text[last.Index]) || text[last.Index] is '{' or ',' or '.' ? 1 : 0);
+        return text.AsSpan(0, index).Count('\n') + 1;
+    }
+
+    [GeneratedRegex(@"at position (\d+)")]
+    private static partial Regex PositionPattern();
+
+    [GeneratedRegex(@"Unresolved substitution: ?(\S+)")]
+    private static partial Regex SubstitutionPattern();
 }

@@ -1,3 +1,5 @@
+using Akka.Configuration;
+
 namespace Akka.Etcd.Node.Configuration;
 
 /// <summary>Value of --initial-cluster-state.</summary>
@@ -256,6 +258,14 @@ public sealed record MemberConfig
 
     /// <summary>The HOCON file used as the base (--config / ETCD_CONFIG), or empty.</summary>
     public string HoconFile { get; init; } = "";
+
+    /// <summary>
+    /// The config for the member's actor system (e.g. for Akka.Hosting's <c>AddHocon</c>): the HOCON file of
+    /// <see cref="HoconFile"/> (its <c>akka { ... }</c> section configures Akka), with akka-etcd's reference config
+    /// (<see cref="EtcdSettings.DefaultConfig"/>: no stdout logging, no config dump at start, dead letters logged 10 times)
+    /// as fallback, and <c>akka.loglevel</c> following <see cref="LogLevel"/>. Without a HOCON file: the reference config.
+    /// </summary>
+    public Config AkkaConfig { get; init; } = EtcdSettings.Default.ActorSystemConfig("info");
 
     /// <summary>Election timeout in heartbeat ticks (ElectionTimeoutMs / HeartbeatIntervalMs), as etcd's ElectionTicks.</summary>
     public int ElectionTicks => (int)(ElectionTimeoutMs / Math.Max(1, HeartbeatIntervalMs));

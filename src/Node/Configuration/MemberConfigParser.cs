@@ -54,30 +54,29 @@ public static class MemberConfigParser
                 return ConfigParseOutcome.Exit(0);
             }
 
-            var values = new SettingValues();
             var configFile = commandLine.GetValueOrDefault("config-file") ?? "";
             if (configFile.Length == 0)
                 configFile = env.GetValueOrDefault(FlagCatalog.ToEnvironmentVariable("config-file")) ?? "";
             if (configFile.Length > 0)
             {
-                values.Set(FlagCatalog.Find("config-file")!, configFile);
-                YamlConfigFile.Apply(configFile, values);
+                var yamlValues = new SettingValues(EtcdSettings.Default);
+                yamlValues.Set(FlagCatalog.Find("config-file")!, configFile);
+                YamlConfigFile.Apply(configFile, yamlValues);
                 log.WriteLine(LogLevel.Information, Caller,
                     "loaded server configuration, other configuration command line flags and environment variables will be ignored if provided",
                     [new("path", configFile)]);
-                return ConfigParseOutcome.Start(MemberConfigBuilder.Build(values, requireAdvertiseClientUrls: false));
+                return ConfigParseOutcome.Start(WithAkkaConfig(MemberConfigBuilder.Build(yamlValues, requireAdvertiseClientUrls: false), EtcdSettings.Default));
             }
 
             var hoconFile = commandLine.GetValueOrDefault("config") ?? env.GetValueOrDefault(FlagCatalog.ToEnvironmentVariable("config")) ?? "";
+            var settings = hoconFile.Length > 0 ? HoconConfigFile.Load(hoconFile) : EtcdSettings.Default;
+            var values = new SettingValues(settings);
             if (hoconFile.Length > 0)
-            {
-                HoconConfigFile.Apply(hoconFile, env, values);
                 values.Set(FlagCatalog.Find("config")!, hoconFile);
-            }
             ApplyEnvironment(env, commandLine, values, log);
             foreach (var (name, value) in commandLine)
                 values.Set(FlagCatalog.Find(name)!, value);
-            return ConfigParseOutcome.Start(MemberConfigBuilder.Build(values, requireAdvertiseClientUrls: true));
+            return ConfigParseOutcome.Start(WithAkkaConfig(MemberConfigBuilder.Build(values, requireAdvertiseClientUrls: true), settings));
         }
         catch (ConfigErrorException e)
         {
@@ -87,6 +86,10 @@ public static class MemberConfigParser
             return ConfigParseOutcome.Exit(1);
         }
     }
+
+    /// <summary>The member config with the actor system's config: <paramref name="settings"/>' config, akka.loglevel from the final --log-level.</summary>
+    private static MemberConfig WithAkkaConfig(MemberConfig config, EtcdSettings settings) =>
+        config with { AkkaConfig = settings.ActorSystemConfig(config.LogLevel) };
 
     /// <summary>Go flag.FlagSet.Parse; returns an outcome when parsing must end the process, else null.</summary>
     private static ConfigParseOutcome? ParseFlags(string[] args, Dictionary<string, string> set, List<string> rest, List<string> ignored,

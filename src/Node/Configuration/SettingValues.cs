@@ -11,10 +11,12 @@ internal sealed class SettingValues
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _explicit = new(StringComparer.Ordinal);
 
-    public SettingValues()
+    /// <summary>Starts from <paramref name="settings"/>: its values, and its explicitly set names marked as set.</summary>
+    public SettingValues(EtcdSettings settings)
     {
         foreach (var flag in FlagCatalog.All)
-            _values[flag.Name] = flag.Default;
+            _values[flag.Name] = settings.Values.GetValueOrDefault(flag.Name, flag.Default);
+        _explicit.UnionWith(settings.ExplicitNames);
     }
 
     /// <summary>Checks and stores a value; throws <see cref="FormatException"/> with Go's error text.</summary>

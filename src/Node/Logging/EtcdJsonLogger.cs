@@ -5,7 +5,7 @@ namespace Akka.Etcd.Node.Logging;
 /// <summary>
 /// A logger for one category writing zap-style JSON lines through the provider's sink. Message-template
 /// arguments become fields (<c>LogInformation("elected leader {term}", 2)</c> => <c>"term":2</c>).
-/// Scopes are accepted and not written. Thread-safe.
+/// Scopes are accepted and not written. An <see cref="AkkaLogLine"/> state gives its own caller (Akka's log source). Thread-safe.
 /// </summary>
 internal sealed class EtcdJsonLogger(string caller, EtcdJsonLoggerProvider provider) : ILogger
 {
@@ -21,6 +21,7 @@ internal sealed class EtcdJsonLogger(string caller, EtcdJsonLoggerProvider provi
             return;
         var message = formatter(state, exception);
         var fields = state as IEnumerable<KeyValuePair<string, object?>>;
-        provider.WriteLine(logLevel, Caller, message, fields, exception);
+        // Akka's lines name their own source (an actor path): that is the caller, not the shared "Akka" category.
+        provider.WriteLine(logLevel, state is AkkaLogLine akka ? akka.Source : Caller, message, fields, exception);
     }
 }

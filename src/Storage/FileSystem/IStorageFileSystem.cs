@@ -2,7 +2,7 @@ namespace Akka.Etcd.Storage.FileSystem;
 
 /// <summary>
 /// The file seam of the WAL and snapshot files: every byte they read or write goes through this interface, so
-/// tests can swap in <see cref="InMemoryFileSystem"/> to simulate crashes (loss of unsynced bytes, torn writes) and
+/// tests can swap in an in-memory file system (tests/Storage.Tests/FileSystem) to simulate crashes (loss of unsynced bytes, torn writes) and
 /// I/O errors. Paths are absolute or relative OS paths; names returned by <see cref="ListFiles"/> are bare file names.
 /// Implementations are thread-safe for distinct files; a single <see cref="IStorageFile"/> has one user at a time.
 /// </summary>

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Mvcc.Hashing;
-using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Mvccpb;
@@ -13,21 +12,21 @@ public sealed partial class MvccStore
     static readonly byte[] KeyBucketName = "key"u8.ToArray();
 
     /// <summary>
-    /// Applies a compaction at raft index <paramref name="index"/> (etcd's store.Compact): every version superseded at or
-    /// before <c>request.revision</c> is dropped; a live key keeps its newest version &lt;= revision; a key deleted at or
-    /// before it disappears. The physical deletion from SQLite runs in this call, in batches of
+    /// Compacts at <paramref name="revision"/>, as the raft entry at <paramref name="index"/> (etcd's store.Compact): every
+    /// version superseded at or before the revision is dropped; a live key keeps its newest version &lt;= revision; a key
+    /// deleted at or before it disappears. The physical deletion from SQLite runs in this call, in batches of
     /// <see cref="MvccStoreOptions.CompactionBatchLimit"/> rows, committing when the batch is full; a crash in between is
-    /// finished on the next <see cref="Open"/> (scheduled vs finished compact revision). Creates no revision;
-    /// header.revision = current revision.
+    /// finished on the next <see cref="Open"/> (scheduled vs finished compact revision). Creates no revision. The index
+    /// is recorded as <see cref="ConsistentIndex"/> even when the compaction is refused.
     /// </summary>
     /// <exception cref="EtcdException"><c>EtcdErrors.Compacted</c> when revision &lt;= compact revision;
     /// <c>EtcdErrors.FutureRev</c> when revision &gt; current.</exception>
-    public CompactionResponse Compact(CompactionRequest request, ulong index)
+    /// <exception cref="InvalidOperationException">The store is faulted.</exception>
+    public void Compact(long revision, ulong index)
     {
         ThrowIfFaulted();
         _lastEvents = [];
         _backend.ConsistentIndex = index;
-        var revision = request.Revision;
         if (revision <= _compactRevision) throw EtcdErrors.Compacted;
         if (revision > _currentRevision) throw EtcdErrors.FutureRev;
         try
@@ -40,7 +39,6 @@ public sealed partial class MvccStore
             Fault();
             throw;
         }
-        return new CompactionResponse { Header = new ResponseHeader { Revision = _currentRevision } };
     }
 
     void CompactCore(long revision)

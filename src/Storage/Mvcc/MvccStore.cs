@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Storage.Backend;
 using Akka.Etcd.Storage.Mvcc.Index;
-using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,8 +10,10 @@ using Mvccpb;
 namespace Akka.Etcd.Storage.Mvcc;
 
 /// <summary>
-/// etcd's multi-version key-value store (mvcc/kvstore.go + the KV part of etcdserver/apply.go) on a SQLite
-/// <see cref="SqliteBackend"/> and an in-memory <see cref="KeyIndex"/>.
+/// etcd's multi-version key-value store (mvcc/kvstore.go, kvstore_txn.go) on a SQLite <see cref="SqliteBackend"/> and an
+/// in-memory <see cref="KeyIndex"/>. It speaks MVCC terms (keys, ranges, revisions, leases; mvccpb KeyValue and Event):
+/// the KV requests of the API are applied on top of it by the member's applier (Akka.Etcd.Actors.Store.Apply, etcd's
+/// applierV3backend).
 /// <para>Revision: 1 on an empty store, +1 per write request or txn that changes something. Each write is applied at a
 /// raft index, recorded as <see cref="ConsistentIndex"/> in the same backend batch as its changes. Writes are batched;
 /// the owner calls <see cref="Commit"/> when idle or every 100 ms (etcd's backend batch interval).</para>
@@ -20,8 +21,8 @@ namespace Akka.Etcd.Storage.Mvcc;
 /// per key with one revision, vs ~150 in etcd); a read of the latest revision of one key is one index lookup plus one
 /// SQLite primary-key read (a few µs), which SQLite's page cache serves from memory for hot keys.</para>
 /// <para>NOT thread-safe: the owner (MvccStoreActor) calls it from one thread. Errors that reach clients are
-/// <see cref="Protos.Errors.EtcdException"/>s from <see cref="Protos.Errors.EtcdErrors"/>; a request that fails with one
-/// leaves the data unchanged (the consistent index still moves to the entry's index). Any other exception during a write
+/// <see cref="Protos.Errors.EtcdException"/>s from <see cref="Protos.Errors.EtcdErrors"/>; a write that fails with one
+/// before changing anything leaves the data unchanged (the consistent index still moves to the entry's index). Any other exception during a write
 /// faults the store (<see cref="IsFaulted"/>): nothing more is committed, further writes and commits throw
 /// InvalidOperationException; dispose it and open it again (the raft WAL replays the uncommitted tail).</para>
 /// </summary>
@@ -169,20 +170,27 @@ public sealed partial class MvccStore : IDisposable
             _currentRevision, _compactRevision, _backend.ConsistentIndex, _index.Count);
     }
 
-    // ----- write context (etcd's storeTxnWrite) -----
+    // ----- transactions (etcd's storeTxnRead / storeTxnWrite) -----
 
     /// <summary>
-    /// Runs one raft entry's write: an <see cref="EtcdException"/> (raised before anything changed) still records the
-    /// entry's index; any other exception faults the store so the partial write is never committed.
+    /// Runs one raft entry's write transaction (etcd's <c>s.Write()</c> ... <c>End()</c>): <paramref name="apply"/> gets a
+    /// <see cref="MvccTxn"/> whose writes all land in one new revision (none when it writes nothing), then the entry's
+    /// <paramref name="index"/> is recorded as <see cref="ConsistentIndex"/> in the same backend batch and
+    /// <see cref="LastEvents"/> is set. An <see cref="EtcdException"/> thrown before any write still records the index and
+    /// is rethrown (the request failed, the store is unchanged); any other exception, or one after a write, faults the
+    /// store (<see cref="IsFaulted"/>) so a partial write is never committed.
     /// </summary>
-    TResponse ApplyWrite<TRequest, TResponse>(ulong index, TRequest request, Func<MvccStore, TRequest, TResponse> apply)
+    /// <typeparam name="TState">What <paramref name="apply"/> needs (e.g. the request), passed without a closure.</typeparam>
+    /// <typeparam name="TResult">What <paramref name="apply"/> returns (e.g. the response).</typeparam>
+    /// <exception cref="InvalidOperationException">The store is faulted.</exception>
+    public TResult Write<TState, TResult>(ulong index, TState state, Func<MvccTxn, TState, TResult> apply)
     {
         ThrowIfFaulted();
         BeginWrite();
-        TResponse response;
+        TResult result;
         try
         {
-            response = apply(this, request);
+            result = apply(new MvccTxn(this, writable: true), state);
         }
         catch (EtcdException) when (_changes == 0)
         {
@@ -195,8 +203,32 @@ public sealed partial class MvccStore : IDisposable
             throw;
         }
         EndWrite(index);
-        return response;
+        return result;
     }
+
+    /// <summary>
+    /// A read transaction at the current revision (etcd's <c>s.Read()</c>), for reads outside the raft log (ranges,
+    /// serializable and read-only txns). Valid until the next <see cref="Write{TState, TResult}"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store is faulted.</exception>
+    public MvccTxn Read()
+    {
+        ThrowIfFaulted();
+        BeginWrite();
+        return new MvccTxn(this, writable: false);
+    }
+
+    /// <summary>
+    /// True when the lease exists in the lessor given as <see cref="MvccStoreOptions.LeaseExists"/> (false without one).
+    /// Writers check it before putting a key with a lease, as etcd's applier asks its lessor.
+    /// </summary>
+    public bool LeaseExists(long lease) => _options.LeaseExists?.Invoke(lease) ?? false;
+
+    internal long TxnBeginRevision => _beginRevision;
+
+    internal long TxnRevision => WriteReadRevision;
+
+    internal bool TxnHasChanges => _changes > 0;
 
     void Fault()
     {
@@ -266,8 +298,6 @@ public sealed partial class MvccStore : IDisposable
             Kv = new KeyValue { Key = UnsafeByteOperations.UnsafeWrap(entry.Key), ModRevision = revision },
         });
     }
-
-    bool LeaseExists(long lease) => _options.LeaseExists?.Invoke(lease) ?? false;
 
     // ----- reads shared by the paths -----
 

@@ -1,3 +1,4 @@
+using Akka.Etcd.Actors.Store.Apply;
 using System.Security.Cryptography;
 using Akka.Etcd.Api.Snapshots;
 using Akka.Etcd.Storage.Backend;
@@ -24,7 +25,7 @@ public sealed class BackendSnapshotStreamTests : IDisposable
         var txn = new TxnRequest();
         for (var i = 0; i < keys; i++)
             txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8($"key/{i:D6}"), Value = ByteString.CopyFrom(new byte[100]) } });
-        store.Txn(txn, 1);
+        KvApplier.Txn(store, txn, 1);
         store.Commit();
         return path;
     }

@@ -76,7 +76,8 @@ public class MemberConfigParserTests
         Assert.False(c.ForceNewCluster);
         Assert.False(c.ExperimentalInitialCorruptCheck);
         Assert.False(c.ClientSecurity.IsEnabled);
-        Assert.Equal(c with { }, new MemberConfig() with { LogOutputs = c.LogOutputs, ListenClientUrls = c.ListenClientUrls, AdvertiseClientUrls = c.AdvertiseClientUrls, ListenPeerUrls = c.ListenPeerUrls, InitialAdvertisePeerUrls = c.InitialAdvertisePeerUrls, InitialCluster = c.InitialCluster, Cors = c.Cors, HostWhitelist = c.HostWhitelist, CipherSuites = c.CipherSuites, ListenMetricsUrls = c.ListenMetricsUrls, ClientSecurity = c.ClientSecurity, PeerSecurity = c.PeerSecurity });
+        Assert.Equal(c with { }, new MemberConfig() with { LogOutputs = c.LogOutputs, ListenClientUrls = c.ListenClientUrls, AdvertiseClientUrls = c.AdvertiseClientUrls, ListenPeerUrls = c.ListenPeerUrls, InitialAdvertisePeerUrls = c.InitialAdvertisePeerUrls, InitialCluster = c.InitialCluster, Cors = c.Cors, HostWhitelist = c.HostWhitelist, CipherSuites = c.CipherSuites, ListenMetricsUrls = c.ListenMetricsUrls, ClientSecurity = c.ClientSecurity, PeerSecurity = c.PeerSecurity, AkkaConfig = c.AkkaConfig });
+        Assert.Equal("INFO", c.AkkaConfig.GetString("akka.loglevel"));
     }
 
     [Fact]
@@ -351,9 +352,10 @@ public class MemberConfigParserTests
     public void Hocon_file_is_the_base_and_env_then_flags_override_it()
     {
         var path = TempFile("""
+            local.root = /root
             akka.etcd {
               name = hocon-member
-              data-dir = ${?ETCD_TEST_DATA_ROOT}"/hocon"
+              data-dir = ${local.root}"/hocon"
               snapshot-count = 777
               heartbeat-interval = 50ms
               election-timeout = 1.5s
@@ -367,7 +369,7 @@ public class MemberConfigParserTests
             """, ".conf");
         try
         {
-            var env = new Dictionary<string, string> { ["ETCD_TEST_DATA_ROOT"] = "/root", ["ETCD_MAX_TXN_OPS"] = "20" };
+            var env = new Dictionary<string, string> { ["ETCD_MAX_TXN_OPS"] = "20" };
             var c = Parse(["--config", path, "--snapshot-count=888"], env).Config;
             Assert.Equal("hocon-member", c.Name);
             Assert.Equal("/root/hocon", c.DataDir);
@@ -385,24 +387,54 @@ public class MemberConfigParserTests
         }
     }
 
-    [Fact]
-    public void Hocon_errors_report_line_and_column_and_exit_1()
+    [Theory]
+    [InlineData("akka.etcd {\n  name = x\n  no-such-setting = 1\n}\n", "line 3: unknown setting 'akka.etcd.no-such-setting'")]
+    [InlineData("akka.etcd {\n  name = x\n  snapshot-count = lots\n}\n", "line 3: invalid value \\\"lots\\\" for 'akka.etcd.snapshot-count': parse error")]
+    [InlineData("akka.etcd.heartbeat-interval = soon\n", "line 1: invalid value \\\"soon\\\" for 'akka.etcd.heartbeat-interval': parse error")]
+    [InlineData("akka.etcd {\n  name = x\n  data-dir = @\n}\n", "line 3, column 14: unexpected '@' (HOCON syntax error)")]
+    [InlineData("akka.etcd {\n  name = ${nowhere}\n}\n", "line 2, column 10: could not resolve substitution ${nowhere}")]
+    [InlineData("akka.etcd {\n  name { a = 1 }\n}\n", "line 2: 'akka.etcd.name' must be a value, not an object")]
+    public void Hocon_errors_name_the_file_and_line_and_exit_1(string text, string expected)
     {
-        var path = TempFile("akka.etcd {\n  name = x\n  no-such-setting = 1\n}\n", ".conf");
-        var syntax = TempFile("akka.etcd {\n  name = \"open\n}\n", ".conf");
+        var path = TempFile(text, ".conf");
         try
         {
             var r = Parse(["--config=" + path]);
             Assert.Equal(1, r.Outcome.ExitCode);
-            Assert.Contains("line 3, column 21: unknown setting 'akka.etcd.no-such-setting'", r.Stderr);
-            var s = Parse(["--config=" + syntax]);
-            Assert.Equal(1, s.Outcome.ExitCode);
-            Assert.Contains("line 2, column 10: unterminated quoted string", s.Stderr);
+            Assert.Contains("failed to verify flags", r.Stderr);
+            Assert.Contains($"{path}: {expected}", r.Stderr);
         }
         finally
         {
             File.Delete(path);
-            File.Delete(syntax);
+        }
+    }
+
+    [Fact]
+    public void Hocon_file_sets_the_actor_system_config_and_log_level_follows_the_member()
+    {
+        var path = TempFile("""
+            akka {
+              actor.ask-timeout = 7s
+              etcd.log-level = warn
+            }
+            """, ".conf");
+        try
+        {
+            var fromFile = Parse(["--config", path]).Config.AkkaConfig;
+            Assert.Equal(TimeSpan.FromSeconds(7), fromFile.GetTimeSpan("akka.actor.ask-timeout"));
+            Assert.Equal("WARNING", fromFile.GetString("akka.loglevel"));
+            Assert.Equal("OFF", fromFile.GetString("akka.stdout-loglevel"));
+            Assert.False(fromFile.GetBoolean("akka.log-config-on-start"));
+            Assert.Equal("DEBUG", Parse(["--config", path, "--log-level=debug"]).Config.AkkaConfig.GetString("akka.loglevel"));
+            var defaults = Parse([]).Config.AkkaConfig;
+            Assert.Equal("INFO", defaults.GetString("akka.loglevel"));
+            Assert.Equal("OFF", defaults.GetString("akka.stdout-loglevel"));
+            Assert.Equal("10", defaults.GetString("akka.log-dead-letters"));
+        }
+        finally
+        {
+            File.Delete(path);
         }
     }
 

@@ -1,3 +1,4 @@
+using Akka.Etcd.Actors.Store.Apply;
 using System.Security.Cryptography;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Node.Snapshots;
@@ -38,12 +39,12 @@ public sealed class SnapshotCommandTests : IDisposable
         using (var store = MvccStore.Open(dbPath, new MvccStoreOptions { LeaseExists = id => id == 7 }))
         {
             store.Backend.PutBucketValue("lease", [0, 0, 0, 0, 0, 0, 0, 7], [0, 0, 0, 0, 0, 0, 2, 88]);
-            store.Put(new PutRequest { Key = B("a"), Value = B("1") }, ++index);
-            store.Put(new PutRequest { Key = B("b"), Value = B("2"), Lease = 7 }, ++index);
-            store.Put(new PutRequest { Key = B("a"), Value = B("3") }, ++index);
-            store.DeleteRange(new DeleteRangeRequest { Key = B("b") }, ++index);
-            store.Compact(new CompactionRequest { Revision = 3 }, ++index);
-            store.Put(new PutRequest { Key = B("c"), Value = B("4"), Lease = 7 }, ++index);
+            KvApplier.Put(store, new PutRequest { Key = B("a"), Value = B("1") }, ++index);
+            KvApplier.Put(store, new PutRequest { Key = B("b"), Value = B("2"), Lease = 7 }, ++index);
+            KvApplier.Put(store, new PutRequest { Key = B("a"), Value = B("3") }, ++index);
+            KvApplier.DeleteRange(store, new DeleteRangeRequest { Key = B("b") }, ++index);
+            KvApplier.Compaction(store, new CompactionRequest { Revision = 3 }, ++index);
+            KvApplier.Put(store, new PutRequest { Key = B("c"), Value = B("4"), Lease = 7 }, ++index);
             store.Commit();
         }
         var path = Path.Combine(_root, name);

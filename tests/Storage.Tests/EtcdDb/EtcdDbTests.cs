@@ -51,13 +51,11 @@ public sealed class EtcdDbTests : IDisposable
         f.Put("b", "2", lease: 0x10);
         f.Put("a", "3");
         f.Delete("b");
-        f.Txn(new TxnRequest
+        f.Write(txn =>
         {
-            Success =
-            {
-                new RequestOp { RequestPut = new PutRequest { Key = StoreFixture.B("t1"), Value = StoreFixture.B("x") } },
-                new RequestOp { RequestPut = new PutRequest { Key = StoreFixture.B("t2"), Value = ByteString.Empty, Lease = 0x20 } },
-            },
+            // One revision with two puts, as a txn's success branch writes them.
+            txn.Put(StoreFixture.B("t1"), StoreFixture.B("x"), 0);
+            txn.Put(StoreFixture.B("t2"), ByteString.Empty, 0x20);
         });
         f.Compact(4);
         f.Put("c", new string('v', 10_000));
@@ -146,8 +144,8 @@ public sealed class EtcdDbTests : IDisposable
         Assert.Equal(1ul, restored.ConsistentIndex);
         Assert.Equal(expected, restored.HashKV(0, out _));
         Assert.Equal(f.Store.HashKV(6, out _), restored.HashKV(6, out _));
-        var all = new RangeRequest { Key = ByteString.CopyFrom(0), RangeEnd = ByteString.CopyFrom(0) };
-        Assert.Equal(f.Store.Range(all).Kvs, restored.Range(all).Kvs);
+        var zero = ByteString.CopyFrom(0);
+        Assert.Equal(f.Store.Read().Range(zero, zero, default).KeyValues, restored.Read().Range(zero, zero, default).KeyValues);
         Assert.Equal(Id8(600), restored.Backend.GetBucketValue("lease", Id8(0x10)));
         Assert.Equal([newMember.ToByteArray()], restored.Backend.ReadBucket("members").Select(m => m.Value));
         Assert.Empty(restored.Backend.ReadBucket("members_removed"));
@@ -171,7 +169,7 @@ public sealed class EtcdDbTests : IDisposable
         Assert.Equal(10, store.CompactRevision);
         Assert.Equal(1461794671u, store.HashKV(0, out var compact));
         Assert.Equal(10, compact);
-        Assert.Equal(1493, store.Range(new RangeRequest { Key = ByteString.CopyFrom(0), RangeEnd = ByteString.CopyFrom(0), CountOnly = true }).Count);
+        Assert.Equal(1493, store.Read().Range(ByteString.CopyFrom(0), ByteString.CopyFrom(0), new RangeOptions(CountOnly: true)).Count);
         Assert.Equal("updated", store.Get(U("k/00001"), 23)!.Value.ToStringUtf8());
         Assert.Null(store.Get(U("k/00002"), 23));
         Assert.Equal(20_000, store.Get(U("big"), 23)!.Value.Length);

@@ -1,5 +1,4 @@
 using Akka.Etcd.Protos.Errors;
-using Etcdserverpb;
 using Google.Protobuf;
 
 namespace Akka.Etcd.Storage.Tests.Mvcc;
@@ -29,17 +28,16 @@ public sealed class CompactionTests : IDisposable
     public void Compaction_keeps_newest_live_versions_and_drops_the_rest()
     {
         Assert.Equal(9, RowCount());
-        var response = _f.Compact(5);
-        Assert.Equal(10, response.Header.Revision);
+        _f.Compact(5);
         Assert.Equal(5, _f.Store.CompactRevision);
         Assert.Equal(10, _f.Store.CurrentRevision);
 
         // at 5: live=2 (rev 3) kept; live@2 dropped; gone put+tombstone dropped
         var at5 = _f.Get("\0", "\0", revision: 5);
         Assert.Equal(["live"], StoreFixture.Keys(at5));
-        Assert.Equal("2", at5.Kvs[0].Value.ToStringUtf8());
-        Assert.Equal(2, at5.Kvs[0].Version);
-        Assert.Equal(2, at5.Kvs[0].CreateRevision);
+        Assert.Equal("2", at5.KeyValues[0].Value.ToStringUtf8());
+        Assert.Equal(2, at5.KeyValues[0].Version);
+        Assert.Equal(2, at5.KeyValues[0].CreateRevision);
         Assert.Equal(["back", "late", "live"], StoreFixture.Keys(_f.Get("\0", "\0")));
         // rows left: live@3, live@6, late@7, back@8, back@9(t), back@10
         Assert.Equal(6, RowCount());
@@ -153,9 +151,9 @@ public sealed class CompactionTests : IDisposable
         foreach (var kv in _f.Store.EventsBetween(1, 10, [0], [0]))
         {
             if (kv.Type == Mvccpb.Event.Types.EventType.Put)
-                other.Store.Put(new PutRequest { Key = kv.Kv.Key, Value = kv.Kv.Value }, other.NextIndex());
+                other.Put(kv.Kv.Key, kv.Kv.Value);
             else
-                other.Store.DeleteRange(new DeleteRangeRequest { Key = kv.Kv.Key }, other.NextIndex());
+                other.Delete(kv.Kv.Key, ByteString.Empty);
         }
         _f.Compact(6);
         Assert.Equal(_f.Store.HashKV(8, out _), HashWithCompactionOnly(other, 6, 8));

@@ -1,5 +1,4 @@
 using Akka.Etcd.Storage.Mvcc;
-using Etcdserverpb;
 using Google.Protobuf;
 
 namespace Akka.Etcd.Storage.Tests.Mvcc;
@@ -9,10 +8,11 @@ public sealed class MaintenanceTests
     static void Fill(StoreFixture f, int keys, int valueBytes)
     {
         var value = ByteString.CopyFrom(new byte[valueBytes]);
-        var txn = new TxnRequest();
-        for (var i = 0; i < keys; i++)
-            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = StoreFixture.B($"key/{i:D5}"), Value = value } });
-        f.Txn(txn);
+        f.Write(txn =>
+        {
+            for (var i = 0; i < keys; i++)
+                txn.Put(StoreFixture.B($"key/{i:D5}"), value, 0);
+        });
     }
 
     [Fact]

@@ -1,12 +1,11 @@
 using Akka.Etcd.Storage.Backend;
 using Akka.Etcd.Storage.Mvcc;
-using Etcdserverpb;
 using Google.Protobuf;
 using Mvccpb;
 
 namespace Akka.Etcd.Storage.Tests.Mvcc;
 
-/// <summary>A store in a fresh temp data dir, with helpers that apply requests at increasing raft indexes.</summary>
+/// <summary>A store in a fresh temp data dir, with helpers that run MVCC writes at increasing raft indexes.</summary>
 public sealed class StoreFixture : IDisposable
 {
     readonly MvccStoreOptions _options;
@@ -29,24 +28,40 @@ public sealed class StoreFixture : IDisposable
 
     public static ByteString B(string s) => ByteString.CopyFromUtf8(s);
 
-    public PutResponse Put(string key, string value, long lease = 0, bool prevKv = false) =>
-        Store.Put(new PutRequest { Key = B(key), Value = B(value), Lease = lease, PrevKv = prevKv }, NextIndex());
+    static ByteString End(string? rangeEnd) => rangeEnd is null ? ByteString.Empty : B(rangeEnd);
 
-    public DeleteRangeResponse Delete(string key, string? rangeEnd = null, bool prevKv = false) =>
-        Store.DeleteRange(new DeleteRangeRequest { Key = B(key), RangeEnd = rangeEnd is null ? ByteString.Empty : B(rangeEnd), PrevKv = prevKv }, NextIndex());
+    /// <summary>One write transaction with one put; returns its revision.</summary>
+    public long Put(string key, string value, long lease = 0) => Put(B(key), B(value), lease);
 
-    public RangeResponse Get(string key, string? rangeEnd = null, long revision = 0) =>
-        Store.Range(new RangeRequest { Key = B(key), RangeEnd = rangeEnd is null ? ByteString.Empty : B(rangeEnd), Revision = revision });
+    /// <summary>One write transaction with one put; returns its revision.</summary>
+    public long Put(ByteString key, ByteString value, long lease = 0) =>
+        Store.Write(NextIndex(), (key, value, lease), static (txn, s) => txn.Put(s.key, s.value, s.lease));
+
+    /// <summary>One write transaction deleting a key or range; returns how many keys were deleted.</summary>
+    public long Delete(string key, string? rangeEnd = null) => Delete(B(key), End(rangeEnd));
+
+    /// <summary>One write transaction deleting a key or range; returns how many keys were deleted.</summary>
+    public long Delete(ByteString key, ByteString rangeEnd) =>
+        Store.Write(NextIndex(), (key, rangeEnd), static (txn, s) => txn.DeleteRange(s.key, s.rangeEnd));
+
+    /// <summary>One write transaction running <paramref name="writes"/>.</summary>
+    public void Write(Action<MvccTxn> writes) => Store.Write(NextIndex(), writes, static (txn, w) =>
+    {
+        w(txn);
+        return 0;
+    });
+
+    /// <summary>A range read at the current revision or at <paramref name="revision"/>.</summary>
+    public RangeResult Get(string key, string? rangeEnd = null, long revision = 0) =>
+        Store.Read().Range(B(key), End(rangeEnd), new RangeOptions(Revision: revision));
 
     public KeyValue? Single(string key, long revision = 0)
     {
-        var response = Get(key, revision: revision);
-        return response.Kvs.Count == 0 ? null : response.Kvs[0];
+        var result = Get(key, revision: revision);
+        return result.KeyValues.Count == 0 ? null : result.KeyValues[0];
     }
 
-    public TxnResponse Txn(TxnRequest request) => Store.Txn(request, NextIndex());
-
-    public CompactionResponse Compact(long revision) => Store.Compact(new CompactionRequest { Revision = revision }, NextIndex());
+    public void Compact(long revision) => Store.Compact(revision, NextIndex());
 
     /// <summary>Closes (committing, or dropping the batch like a crash) and opens the store again.</summary>
     public void Reopen(bool commit = true)
@@ -57,7 +72,7 @@ public sealed class StoreFixture : IDisposable
         Index = Store.ConsistentIndex;
     }
 
-    public static string[] Keys(RangeResponse response) => response.Kvs.Select(kv => kv.Key.ToStringUtf8()).ToArray();
+    public static string[] Keys(RangeResult result) => result.KeyValues.Select(kv => kv.Key.ToStringUtf8()).ToArray();
 
     public void Dispose()
     {

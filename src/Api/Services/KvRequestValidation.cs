@@ -2,13 +2,13 @@ using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
-using Akka.Etcd.Storage.Mvcc.Index;
 
-namespace Akka.Etcd.Storage.Mvcc.Validation;
+namespace Akka.Etcd.Api.Services;
 
 /// <summary>
-/// The request checks the KV API runs before proposing a request to raft (etcd's etcdserver/api/v3rpc/key.go:
-/// checkRangeRequest, checkPutRequest, checkDeleteRequest, checkTxnRequest, checkIntervals). Each method returns normally
+/// The request checks the KV API runs before a request reaches the member (etcd's etcdserver/api/v3rpc/key.go:
+/// checkRangeRequest, checkPutRequest, checkDeleteRequest, checkTxnRequest, checkIntervals), so the applier only
+/// sees well-formed requests. Each method returns normally
 /// or throws the <see cref="EtcdException"/> etcd sends. Stateless and thread-safe.
 /// </summary>
 public static class KvRequestValidation
@@ -100,8 +100,8 @@ public static class KvRequestValidation
         public bool Contains(ReadOnlySpan<byte> key)
         {
             if (Point) return key.SequenceEqual(Begin);
-            if (KeyIndex.CompareKeys(key, Begin) < 0) return false;
-            return End is null || KeyIndex.CompareKeys(key, End) < 0;
+            if (key.SequenceCompareTo(Begin) < 0) return false;
+            return End is null || key.SequenceCompareTo(End) < 0;
         }
     }
 

@@ -1,15 +1,16 @@
+using Akka.Etcd.Actors.Store.Apply;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
-using static Akka.Etcd.Storage.Tests.Mvcc.StoreFixture;
+using static Akka.Etcd.Actors.Tests.Store.Apply.ApplierFixture;
 using SortOrder = Etcdserverpb.RangeRequest.Types.SortOrder;
 using SortTarget = Etcdserverpb.RangeRequest.Types.SortTarget;
 
-namespace Akka.Etcd.Storage.Tests.Mvcc;
+namespace Akka.Etcd.Actors.Tests.Store.Apply;
 
 public sealed class RangeTests : IDisposable
 {
-    readonly StoreFixture _f = new();
+    readonly ApplierFixture _f = new();
 
     public RangeTests()
     {
@@ -28,7 +29,7 @@ public sealed class RangeTests : IDisposable
     {
         var request = new RangeRequest { Key = B(key), RangeEnd = end is null ? ByteString.Empty : B(end) };
         configure?.Invoke(request);
-        return _f.Store.Range(request);
+        return KvApplier.Range(_f.Store, request);
     }
 
     public static TheoryData<string, string?, string[]> KeyRanges => new()
@@ -56,9 +57,9 @@ public sealed class RangeTests : IDisposable
     [Fact]
     public void Keys_are_ordered_as_unsigned_bytes()
     {
-        _f.Store.Put(new PutRequest { Key = ByteString.CopyFrom(0xFF), Value = B("hi") }, _f.NextIndex());
-        _f.Store.Put(new PutRequest { Key = ByteString.CopyFrom(0x7F), Value = B("lo") }, _f.NextIndex());
-        var response = _f.Store.Range(new RangeRequest { Key = ByteString.CopyFrom(0x70), RangeEnd = ByteString.CopyFrom(0x00) });
+        KvApplier.Put(_f.Store, new PutRequest { Key = ByteString.CopyFrom(0xFF), Value = B("hi") }, _f.NextIndex());
+        KvApplier.Put(_f.Store, new PutRequest { Key = ByteString.CopyFrom(0x7F), Value = B("lo") }, _f.NextIndex());
+        var response = KvApplier.Range(_f.Store, new RangeRequest { Key = ByteString.CopyFrom(0x70), RangeEnd = ByteString.CopyFrom(0x00) });
         Assert.Equal(new byte[][] { [0x7F], [0xFF] }, response.Kvs.Select(kv => kv.Key.ToByteArray()));
     }
 

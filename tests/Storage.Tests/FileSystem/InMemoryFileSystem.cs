@@ -1,4 +1,6 @@
-namespace Akka.Etcd.Storage.FileSystem;
+using Akka.Etcd.Storage.FileSystem;
+
+namespace Akka.Etcd.Storage.Tests.FileSystem;
 
 /// <summary>
 /// An in-memory <see cref="IStorageFileSystem"/> for crash and fault tests. Each file keeps a "durable" image (what

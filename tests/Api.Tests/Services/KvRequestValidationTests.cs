@@ -1,13 +1,14 @@
 using Akka.Etcd.Protos.Errors;
-using Akka.Etcd.Storage.Mvcc.Validation;
+using Akka.Etcd.Api.Services;
 using Etcdserverpb;
 using Google.Protobuf;
-using static Akka.Etcd.Storage.Tests.Mvcc.StoreFixture;
 
-namespace Akka.Etcd.Storage.Tests.Mvcc;
+namespace Akka.Etcd.Api.Tests.Services;
 
-public sealed class ValidationTests
+public sealed class KvRequestValidationTests
 {
+    static ByteString B(string s) => ByteString.CopyFromUtf8(s);
+
     static RequestOp Put(string key) => new() { RequestPut = new PutRequest { Key = B(key), Value = B("v") } };
     static RequestOp Del(string key, string? end = null) =>
         new() { RequestDeleteRange = new DeleteRangeRequest { Key = B(key), RangeEnd = end is null ? ByteString.Empty : B(end) } };

@@ -1,13 +1,14 @@
+using Akka.Etcd.Actors.Store.Apply;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Mvccpb;
-using static Akka.Etcd.Storage.Tests.Mvcc.StoreFixture;
+using static Akka.Etcd.Actors.Tests.Store.Apply.ApplierFixture;
 
-namespace Akka.Etcd.Storage.Tests.Mvcc;
+namespace Akka.Etcd.Actors.Tests.Store.Apply;
 
 public sealed class DataModelTests : IDisposable
 {
-    readonly StoreFixture _f = new();
+    readonly ApplierFixture _f = new();
 
     public void Dispose() => _f.Dispose();
 
@@ -92,21 +93,21 @@ public sealed class DataModelTests : IDisposable
     public void Ignore_value_and_ignore_lease_reuse_previous_and_need_an_existing_key()
     {
         var leases = new HashSet<long> { 7 };
-        using var f = new StoreFixture(new() { LeaseExists = leases.Contains });
+        using var f = new ApplierFixture(new() { LeaseExists = leases.Contains });
         f.Put("k", "v", lease: 7);
-        f.Store.Put(new PutRequest { Key = B("k"), IgnoreValue = true }, f.NextIndex());
+        KvApplier.Put(f.Store, new PutRequest { Key = B("k"), IgnoreValue = true }, f.NextIndex());
         AssertKv(f.Single("k")!, "v", create: 2, mod: 3, version: 2);
         Assert.Equal(0, f.Single("k")!.Lease); // lease not ignored: reset to 0
 
-        f.Store.Put(new PutRequest { Key = B("k"), Value = B("w"), Lease = 7 }, f.NextIndex());
-        f.Store.Put(new PutRequest { Key = B("k"), Value = B("x"), IgnoreLease = true }, f.NextIndex());
+        KvApplier.Put(f.Store, new PutRequest { Key = B("k"), Value = B("w"), Lease = 7 }, f.NextIndex());
+        KvApplier.Put(f.Store, new PutRequest { Key = B("k"), Value = B("x"), IgnoreLease = true }, f.NextIndex());
         Assert.Equal(7, f.Single("k")!.Lease);
         Assert.Equal("x", f.Single("k")!.Value.ToStringUtf8());
 
         var revision = f.Store.CurrentRevision;
-        var error = Assert.Throws<EtcdException>(() => f.Store.Put(new PutRequest { Key = B("missing"), IgnoreValue = true }, f.NextIndex()));
+        var error = Assert.Throws<EtcdException>(() => KvApplier.Put(f.Store, new PutRequest { Key = B("missing"), IgnoreValue = true }, f.NextIndex()));
         Assert.Equal(EtcdErrors.KeyNotFound.Message, error.Message);
-        Assert.Throws<EtcdException>(() => f.Store.Put(new PutRequest { Key = B("missing"), IgnoreLease = true }, f.NextIndex()));
+        Assert.Throws<EtcdException>(() => KvApplier.Put(f.Store, new PutRequest { Key = B("missing"), IgnoreLease = true }, f.NextIndex()));
         Assert.Equal(revision, f.Store.CurrentRevision);
         Assert.Null(f.Single("missing"));
         Assert.Equal(f.Index, f.Store.ConsistentIndex); // the failed entries were still applied
@@ -125,7 +126,7 @@ public sealed class DataModelTests : IDisposable
     [Fact]
     public void Lease_id_is_kept_in_the_key_value()
     {
-        using var f = new StoreFixture(new() { LeaseExists = id => id == 99 });
+        using var f = new ApplierFixture(new() { LeaseExists = id => id == 99 });
         f.Put("k", "v", lease: 99);
         Assert.Equal(99, f.Single("k")!.Lease);
     }

@@ -1,16 +1,17 @@
+using Akka.Etcd.Actors.Store.Apply;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
 using Mvccpb;
-using static Akka.Etcd.Storage.Tests.Mvcc.StoreFixture;
+using static Akka.Etcd.Actors.Tests.Store.Apply.ApplierFixture;
 using CompareResult = Etcdserverpb.Compare.Types.CompareResult;
 using CompareTarget = Etcdserverpb.Compare.Types.CompareTarget;
 
-namespace Akka.Etcd.Storage.Tests.Mvcc;
+namespace Akka.Etcd.Actors.Tests.Store.Apply;
 
 public sealed class TxnTests : IDisposable
 {
-    readonly StoreFixture _f = new(new() { LeaseExists = id => id == 5 });
+    readonly ApplierFixture _f = new(new() { LeaseExists = id => id == 5 });
 
     public TxnTests()
     {
@@ -41,7 +42,7 @@ public sealed class TxnTests : IDisposable
     static RequestOp DelOp(string key) => new() { RequestDeleteRange = new DeleteRangeRequest { Key = B(key) } };
 
     bool Evaluate(Compare compare) =>
-        _f.Store.Txn(new TxnRequest { Compare = { compare }, Success = { GetOp("k") } }).Succeeded;
+        KvApplier.Txn(_f.Store, new TxnRequest { Compare = { compare }, Success = { GetOp("k") } }).Succeeded;
 
     public static TheoryData<string, CompareTarget, CompareResult, long, string?, bool> Compares => new()
     {
@@ -139,9 +140,9 @@ public sealed class TxnTests : IDisposable
         Assert.Equal(4, _f.Store.CurrentRevision);
         Assert.Equal("v1", response.Responses[1].ResponseRange.Kvs[0].Value.ToStringUtf8());
         Assert.Equal(_f.Index, _f.Store.ConsistentIndex);
-        var outsideRaft = _f.Store.Txn(new TxnRequest { Success = { GetOp("other") } });
+        var outsideRaft = KvApplier.Txn(_f.Store, new TxnRequest { Success = { GetOp("other") } });
         Assert.Equal("o", outsideRaft.Responses[0].ResponseRange.Kvs[0].Value.ToStringUtf8());
-        Assert.Throws<InvalidOperationException>(() => _f.Store.Txn(new TxnRequest { Success = { PutOp("a", "1") } }));
+        Assert.Throws<InvalidOperationException>(() => KvApplier.Txn(_f.Store, new TxnRequest { Success = { PutOp("a", "1") } }));
     }
 
     [Fact]
