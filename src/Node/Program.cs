@@ -4,7 +4,8 @@ using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Http;
 using Akka.Etcd.Api.Peer;
-using Akka.Etcd.Actors.Transport;
+using Akka.Etcd.Node.Hosting;
+using Akka.Hosting;
 using Akka.Etcd.Node.Cluster;
 using Akka.Etcd.Storage.Wal;
 using Akka.Etcd.Api.Services;
@@ -76,24 +77,24 @@ public static class Program
         {
             options = await JoinOptionsAsync(options, log, stop.Token).ConfigureAwait(false);
         }
-        PeerTransport? transport = null;
-        await using var server = await EtcdServer.OpenAsync(options, loggers, (memberId, clusterId) =>
-        {
-            transport = new PeerTransport(new RaftTransportOptions
-            {
-                LocalId = memberId,
-                ClusterId = clusterId,
-                SnapshotDirectory = Path.Combine(options.SnapDir, "incoming"),
-            }, loggers.CreateLogger("rafthttp/transport"));
-            return transport;
-        }, stop.Token).ConfigureAwait(false);
-        server.PromoteForwarder = LeaderForwarding.PromoteAsync;
+        // One ASP.NET Core host for the peer listener and the member: Akka.Hosting starts the member's ActorSystem (its
+        // HOCON, etcd-style JSON logs), then MemberService opens the data dir and starts the member's actors in it.
         var peerBuilder = EtcdWebHost.CreateBuilder(loggers)
             .AddEtcdListener(new EtcdListenerOptions { ListenUrls = config.ListenPeerUrls.Select(UrlText).ToList() });
-        peerBuilder.Services.AddSingleton(server).AddSingleton(transport!).AddEtcdPeerApi();
+        peerBuilder.Services.AddAkka("akka-etcd", akka => akka
+            .AddHocon(config.AkkaConfig, HoconAddMode.Prepend)
+            .AddHocon(EtcdServer.ActorsConfig, HoconAddMode.Append)
+            .AddEtcdJsonLogging());
+        peerBuilder.Services.AddSingleton(options).AddSingleton<MemberService>()
+            .AddHostedService(provider => provider.GetRequiredService<MemberService>())
+            .AddSingleton(provider => provider.GetRequiredService<MemberService>().Current)
+            .AddSingleton(provider => provider.GetRequiredService<MemberService>().Transport!)
+            .AddEtcdPeerApi();
         await using var peerHost = peerBuilder.Build();
         peerHost.MapEtcdPeerApi();
         await peerHost.StartAsync(stop.Token).ConfigureAwait(false);
+        var server = await peerHost.Services.GetRequiredService<MemberService>().Server.ConfigureAwait(false);
+        server.PromoteForwarder = LeaderForwarding.PromoteAsync;
         log.LogInformation("listening for peers on {address}", string.Join(",", peerHost.GetBoundUrls()));
         await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
 

@@ -16,11 +16,15 @@ namespace Akka.Etcd.Api.Http;
 /// </summary>
 public static class PeerHttpEndpoints
 {
-    /// <summary>Maps the endpoints onto <paramref name="routes"/>.</summary>
-    public static void Map(IEndpointRouteBuilder routes, EtcdServer server)
+    /// <summary>
+    /// Maps the endpoints onto <paramref name="routes"/>; <paramref name="member"/> gives the member at request time
+    /// (throws while it is still opening its data dir: the request fails and the caller retries).
+    /// </summary>
+    public static void Map(IEndpointRouteBuilder routes, Func<EtcdServer> member)
     {
         routes.MapGet("/members", (HttpContext context) =>
         {
+            var server = member();
             var members = server.MemberList().Members.Select(m => new Dictionary<string, object>
             {
                 ["id"] = m.ID.ToString("x"),
@@ -34,6 +38,6 @@ public static class PeerHttpEndpoints
             return context.Response.WriteAsync(JsonSerializer.Serialize(members), context.RequestAborted);
         });
         HttpEndpoints.MapVersion(routes);
-        LeaseHttpEndpoints.Map(routes, server);
+        LeaseHttpEndpoints.Map(routes, member);
     }
 }

@@ -44,7 +44,10 @@ public static class EtcdPeerApi
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapEtcdGrpcService<PeerService>(new GrpcServerOptions { MaxReceiveMessageBytes = PeerProtocol.MaxReceiveMessageBytes });
         if (mapRoutes)
-            PeerHttpEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>());
+        {
+            var services = endpoints.ServiceProvider;
+            PeerHttpEndpoints.Map(endpoints, () => services.GetRequiredService<EtcdServer>());
+        }
         endpoints.MapEtcdGrpcFallback();
         return endpoints;
     }

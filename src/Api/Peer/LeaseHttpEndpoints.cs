@@ -19,19 +19,23 @@ namespace Akka.Etcd.Api.Peer;
 /// </summary>
 public static class LeaseHttpEndpoints
 {
-    /// <summary>Maps both paths onto <paramref name="routes"/> (the peer listener's HTTP side).</summary>
-    public static void Map(IEndpointRouteBuilder routes, EtcdServer server)
+    /// <summary>
+    /// Maps both paths onto <paramref name="routes"/> (the peer listener's HTTP side); <paramref name="server"/> gives the
+    /// member at request time (the peer listener may accept a request before the member has opened its data dir: that
+    /// request fails and the follower retries).
+    /// </summary>
+    public static void Map(IEndpointRouteBuilder routes, Func<EtcdServer> server)
     {
         routes.Map(LeaseHttpProtocol.RenewPath, context => ServeAsync(context, async (body, cancel) =>
         {
             var request = LeaseKeepAliveRequest.Parser.ParseFrom(body);
-            var ttl = await server.RenewForwardedLeaseAsync(request.ID, cancel).ConfigureAwait(false);
+            var ttl = await server().RenewForwardedLeaseAsync(request.ID, cancel).ConfigureAwait(false);
             return new LeaseKeepAliveResponse { ID = request.ID, TTL = ttl }.ToByteArray();
         }));
         routes.Map(LeaseHttpProtocol.TimeToLivePath, context => ServeAsync(context, async (body, cancel) =>
         {
             var request = LeaseHttpProtocol.DecodeInternalRequest(body);
-            var response = await server.ForwardedLeaseTimeToLiveAsync(request, cancel).ConfigureAwait(false);
+            var response = await server().ForwardedLeaseTimeToLiveAsync(request, cancel).ConfigureAwait(false);
             return LeaseHttpProtocol.EncodeInternalResponse(response);
         }));
     }
