@@ -304,7 +304,7 @@ public sealed partial class RaftActor
         Receive<JournalProtocol.Persisted>(_ => Resume(Awaited.Journal));
         Receive<StoreProtocol.BackendInstalled>(installed =>
         {
-            _log.Info("applied snapshot; backend consistent index {0}", installed.ConsistentIndex);
+            _log.Info("applied snapshot at raft index {0}; backend consistent index {1}", _ready?.Snapshot?.Metadata?.Index ?? 0, installed.ConsistentIndex);
             _appliedIndex = Math.Max(_appliedIndex, installed.ConsistentIndex);
             Resume(Awaited.BackendInstalled);
         });
