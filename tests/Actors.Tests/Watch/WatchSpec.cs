@@ -58,12 +58,21 @@ public abstract class WatchSpec : Akka.TestKit.Xunit2.TestKit
         return Store;
     }
 
-    /// <summary>Opens a stream through the WatchHub (the gRPC facade's path); its actor runs on the gated dispatcher.</summary>
+    /// <summary>
+    /// Opens a stream through the WatchHub (the gRPC facade's path; its actor runs on the gated dispatcher) and returns
+    /// once the store has registered it. OpenStreamAsync itself answers as soon as the actor exists, before it has
+    /// registered: a revision written in between is not published to it, and a watch created without a start revision
+    /// starts after the revision it registered at (as in etcd, where a watch sees writes applied after its creation).
+    /// </summary>
     private protected async Task<StreamProbe> OpenStreamAsync()
     {
         var stream = await _hub!.OpenStreamAsync().WaitAsync(StreamProbe.Deadline);
         var cell = Assert.IsAssignableFrom<ActorRefWithCell>(stream.Actor).Underlying;
         Assert.Equal(ActorTestConfig.GatedDispatcherId, Assert.IsType<ActorCell>(cell).Dispatcher.Id);
+        // The actor has started (so sent RegisterWatchStream) once it answers Identify; the store has handled that
+        // registration once it answers a question sent after it.
+        await stream.Actor.Ask<ActorIdentity>(new Identify(null), StreamProbe.Deadline);
+        await Store.StateAsync();
         return new StreamProbe(stream);
     }
 
