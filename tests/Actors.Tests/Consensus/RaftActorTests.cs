@@ -7,6 +7,8 @@ using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Store;
 using Akka.Etcd.Actors.Supervision;
 using Akka.Etcd.Actors.Tests.TestKit;
+using Akka.Etcd.Actors.Transport;
+using System.Collections.Concurrent;
 using Akka.Etcd.Protos.Errors;
 using Akka.TestKit;
 using Etcdserverpb;
@@ -17,13 +19,15 @@ using Raftpb;
 namespace Akka.Etcd.Actors.Tests.Consensus;
 
 /// <summary>
-/// The RaftActor keeps the proposers' waiters itself (etcd's wait registry): a proposal is answered once applied, a
-/// proposal Raft drops fails at once, and a waiter nobody answers is told "request timed out" after the request timeout.
-/// The RaftActor is a TestActorRef (it handles each message on the sending thread) over a real data dir (Raft log, snapshot files) with TestProbes
-/// as its journal, store and lessor; its Raft tick is the <see cref="VirtualClockScheduler"/>'s, so the request
-/// timeout is reached by advancing virtual time one heartbeat at a time, never by waiting.
+/// The RaftActor's waiters and reads. It keeps the proposers' waiters itself (etcd's wait registry, which replaced
+/// ProposalWaiters): a proposal is answered once applied, a proposal Raft drops fails at once, and a waiter nobody
+/// answers is told "request timed out" after the request timeout. A linearizable read whose ReadIndex is lost is asked
+/// again after 500 ms with the same context. The RaftActor is a TestActorRef (it handles each message on the sending
+/// thread) over a real data dir (Raft log, snapshot files) with TestProbes as its journal, store and lessor and a
+/// capturing peer transport; its Raft tick is the <see cref="VirtualClockScheduler"/>'s, so timeouts are reached by
+/// advancing virtual time one heartbeat at a time, never by waiting.
 /// </summary>
-public sealed class RaftActorProposalTests : Akka.TestKit.Xunit2.TestKit
+public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
 {
     private const int HeartbeatMs = 100;
     private const int ElectionMs = 1000;
@@ -37,7 +41,7 @@ public sealed class RaftActorProposalTests : Akka.TestKit.Xunit2.TestKit
     private readonly JournalPilot _journalPilot = new();
     private OpenedMember? _opened;
 
-    public RaftActorProposalTests()
+    public RaftActorTests()
         : base(SpecConfig)
     {
         _journal = CreateTestProbe("journal");
@@ -59,7 +63,7 @@ public sealed class RaftActorProposalTests : Akka.TestKit.Xunit2.TestKit
     private static long RequestTimeoutTicks =>
         ((long)RaftActor.RequestTimeout(BaseOptions).TotalMilliseconds + HeartbeatMs - 1) / HeartbeatMs;
 
-    private IActorRef StartRaft(int members)
+    private IActorRef StartRaft(int members, IRaftTransport? transport = null)
     {
         var names = Enumerable.Range(1, members).Select(i => $"m{i}").ToList();
         var options = BaseOptions with
@@ -71,7 +75,7 @@ public sealed class RaftActorProposalTests : Akka.TestKit.Xunit2.TestKit
         };
         _opened = OpenedMember.Open(options, NullLoggerFactory.Instance);
         var setup = new RaftActorSetup(_opened.Node, _opened.Storage, _opened.Status, options, _opened.Snapshots,
-            Transport: null, _journal.Ref, _store.Ref, _lessor.Ref);
+            transport, _journal.Ref, _store.Ref, _lessor.Ref);
         return ActorOfAsTestActorRef<RaftActor>(RaftActor.Props(setup), "raft"); // started synchronously, on the calling thread
     }
 
@@ -173,21 +177,93 @@ public sealed class RaftActorProposalTests : Akka.TestKit.Xunit2.TestKit
         raft.Tell(new RaftProtocol.Step(heartbeat));
         Assert.Equal(leader, _opened.Status.Leader);
 
-        // Forwarded to the leader, which never commits it (the message goes nowhere here).
-        var proposer = CreateTestProbe();
-        raft.Tell(PutProposal(0x77, "k"), proposer.Ref);
-        for (var tick = 1; tick < RequestTimeoutTicks; tick++)
+        // Forwarded to the leader, which never commits them (the messages go nowhere here). The second is proposed
+        // ten ticks after the first: each waiter has its own deadline.
+        const int later = 10;
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        raft.Tell(PutProposal(0x77, "k"), first.Ref);
+        for (var tick = 1; tick < RequestTimeoutTicks + later; tick++)
         {
             AdvanceTick();
             raft.Tell(new RaftProtocol.Step(heartbeat)); // the leader stays known
-            Assert.False(proposer.HasMessages, $"answered after {tick} ticks, before the request timeout");
+            if (tick == later)
+            {
+                raft.Tell(PutProposal(0x78, "k"), second.Ref);
+            }
+            if (tick == RequestTimeoutTicks)
+            {
+                AssertTimedOut(first);
+            }
+            Assert.False(first.HasMessages || second.HasMessages, $"answered after {tick} ticks, before the request timeout");
         }
         AdvanceTick();
-
-        var failure = proposer.ExpectMsg<Status.Failure>();
-        var error = Assert.IsType<EtcdException>(failure.Cause);
-        Assert.Equal((EtcdErrors.Timeout.Code, "etcdserver: request timed out"), (error.Code, error.Message));
+        AssertTimedOut(second);
         Assert.Equal(70, RequestTimeoutTicks); // 7 s at 100 ms per tick
+
+        static void AssertTimedOut(TestProbe proposer)
+        {
+            var error = Assert.IsType<EtcdException>(proposer.ExpectMsg<Status.Failure>().Cause);
+            Assert.Equal((EtcdErrors.Timeout.Code, "etcdserver: request timed out"), (error.Code, error.Message));
+        }
+    }
+
+    [Fact]
+    public void A_linearizable_read_whose_read_index_is_lost_asks_again_with_the_same_context_after_500_ms()
+    {
+        var transport = new CapturingTransport();
+        var raft = StartRaft(members: 3, transport);
+        var leader = MemberIdOf("m2");
+        var heartbeat = new Message { Type = MessageType.MsgHeartbeat, From = leader, To = _opened!.Status.MemberId, Term = 2 };
+        raft.Tell(new RaftProtocol.Step(heartbeat));
+        var reader = CreateTestProbe();
+        var query = new StoreProtocol.Range(new RangeRequest { Key = ByteString.CopyFromUtf8("k") });
+
+        raft.Tell(new RaftProtocol.LinearizableRead(query), reader.Ref);
+        var asked = Assert.Single(transport.Take(MessageType.MsgReadIndex));
+        Assert.Equal(leader, asked.To);
+        var context = Assert.Single(asked.Entries).Data;
+
+        // Lost on the way: nothing for 500 ms (5 ticks), then the same context again.
+        var retryTicks = RaftActor.ReadIndexRetryMs / HeartbeatMs;
+        for (var tick = 1; tick < retryTicks; tick++)
+        {
+            AdvanceTick();
+            raft.Tell(new RaftProtocol.Step(heartbeat));
+            Assert.Empty(transport.Take(MessageType.MsgReadIndex));
+        }
+        AdvanceTick();
+        Assert.Equal(context, Assert.Single(Assert.Single(transport.Take(MessageType.MsgReadIndex)).Entries).Data);
+
+        // The leader's answer hands the query to the store, to run once the read index is applied, answering the reader.
+        var answer = new Message { Type = MessageType.MsgReadIndexResp, From = leader, To = asked.From, Term = 2, Index = 3, Entries = { new Entry { Data = context } } };
+        raft.Tell(new RaftProtocol.Step(answer));
+        var run = _store.FishForMessage<StoreProtocol.RunQuery>(_ => true);
+        Assert.Equal((3UL, (StoreProtocol.Query)query), (run.MinAppliedIndex, run.Query));
+        Assert.Equal(reader.Ref, _store.LastSender);
+
+        raft.Tell(new RaftProtocol.Step(answer)); // the answer to the retry: already done
+        Assert.False(_store.HasMessages);
+        Assert.False(reader.HasMessages);
+    }
+
+    [Fact]
+    public void A_read_in_flight_when_the_leader_changes_fails_with_leader_changed_and_without_a_leader_at_once()
+    {
+        var raft = StartRaft(members: 3, new CapturingTransport());
+        var reader = CreateTestProbe();
+        var query = new StoreProtocol.Range(new RangeRequest { Key = ByteString.CopyFromUtf8("k") });
+        raft.Tell(new RaftProtocol.LinearizableRead(query), reader.Ref);
+        var noLeader = Assert.IsType<EtcdException>(reader.ExpectMsg<Status.Failure>().Cause);
+        Assert.Equal(EtcdErrors.NoLeader.Message, noLeader.Message);
+
+        var self = _opened!.Status.MemberId;
+        raft.Tell(new RaftProtocol.Step(new Message { Type = MessageType.MsgHeartbeat, From = MemberIdOf("m2"), To = self, Term = 2 }));
+        raft.Tell(new RaftProtocol.LinearizableRead(query), reader.Ref);
+        Assert.False(reader.HasMessages);
+        raft.Tell(new RaftProtocol.Step(new Message { Type = MessageType.MsgHeartbeat, From = MemberIdOf("m3"), To = self, Term = 3 }));
+        var changed = Assert.IsType<EtcdException>(reader.ExpectMsg<Status.Failure>().Cause);
+        Assert.Equal(EtcdErrors.LeaderChanged.Message, changed.Message);
     }
 
     [Fact]
@@ -217,6 +293,78 @@ public sealed class RaftActorProposalTests : Akka.TestKit.Xunit2.TestKit
         {
             Directory.Delete(_dir, recursive: true);
         }
+    }
+
+    /// <summary>A peer transport that keeps what the RaftActor sends (peers are never reached).</summary>
+    private sealed class CapturingTransport : IRaftTransport
+    {
+        private readonly ConcurrentQueue<Message> _sent = new();
+
+        public ulong LocalId => 0;
+
+        public event Action<Message>? Received { add { } remove { } }
+
+        public event Action<ulong>? Unreachable { add { } remove { } }
+
+        public event Action<ulong, bool>? SnapshotStatus { add { } remove { } }
+
+        public event Action<ulong>? RemovedFromCluster { add { } remove { } }
+
+        public Func<Message, Stream>? OpenSnapshot { get; set; }
+
+        public Func<Message, string, Task>? SnapshotReceived { get; set; }
+
+        public Func<ulong, bool>? IsMemberRemoved { get; set; }
+
+        public IReadOnlyList<ulong> ActivePeers => [];
+
+        /// <summary>Takes every message sent so far and returns those of <paramref name="type"/>.</summary>
+        public List<Message> Take(MessageType type)
+        {
+            var taken = new List<Message>();
+            while (_sent.TryDequeue(out var message))
+            {
+                if (message.Type == type)
+                {
+                    taken.Add(message);
+                }
+            }
+            return taken;
+        }
+
+        public void Send(IReadOnlyList<Message> messages)
+        {
+            foreach (var message in messages)
+            {
+                _sent.Enqueue(message);
+            }
+        }
+
+        public void Start()
+        {
+        }
+
+        public Task StopAsync() => Task.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        public void AddPeer(ulong id, IReadOnlyList<string> peerUrls)
+        {
+        }
+
+        public void RemovePeer(ulong id)
+        {
+        }
+
+        public void UpdatePeer(ulong id, IReadOnlyList<string> peerUrls)
+        {
+        }
+
+        public bool HasPeer(ulong id) => true;
+
+        public bool IsActive(ulong id) => true;
+
+        public DateTime? ActiveSince(ulong id) => null;
     }
 
     /// <summary>Answers every Save and snapshot marker with Persisted at once, unless turned off.</summary>
