@@ -288,10 +288,8 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
     {
         var compact = Math.Max(0, store.CompactRevision);
         var current = store.CurrentRevision;
-        if (request.FromRevision < compact)
-        {
-            return new HistoryResult(Array.Empty<Mvccpb.Event>(), current, compact);
-        }
+        // From the compact revision on even when asked from below it: one read serves a batch of watchers, and only
+        // those behind the compact revision are canceled; the others need every event from where they stopped.
         var from = Math.Max(request.FromRevision, Math.Max(compact, 1));
         var to = Math.Min(current, from + Math.Max(1, request.MaxRevisions) - 1);
         if (from > to)

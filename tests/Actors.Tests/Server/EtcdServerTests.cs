@@ -160,6 +160,60 @@ public sealed class EtcdServerTests : IDisposable
         Assert.True(WriteAheadLog.Exists(other.EffectiveWalDir));
     }
 
+    [Fact]
+    public async Task A_watch_stream_opened_through_the_member_replays_history_then_follows_live_puts()
+    {
+        await using var server = await Start(Options());
+        var cancel = CancellationToken.None;
+        await server.PutAsync(new PutRequest { Key = B("w"), Value = B("1") }, cancel); // revision 2
+        await server.PutAsync(new PutRequest { Key = B("w"), Value = B("2") }, cancel); // revision 3
+
+        var stream = await server.Watches.OpenStreamAsync().WaitAsync(Deadline);
+        var responses = stream.Outbox.ReadAllAsync().GetAsyncEnumerator();
+        async Task<WatchResponse> Next()
+        {
+            Assert.True(await responses.MoveNextAsync().AsTask().WaitAsync(Deadline), "the stream ended");
+            return responses.Current;
+        }
+        await stream.RequestAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = B("w"), StartRevision = 2, PrevKv = true } }, cancel);
+        var created = await Next();
+        Assert.True(created.Created);
+        Assert.Equal((server.Status.ClusterId, server.Status.MemberId), (created.Header.ClusterId, created.Header.MemberId));
+
+        var history = await Next();
+        Assert.Equal(new long[] { 2, 3 }, history.Events.Select(e => e.Kv.ModRevision));
+        Assert.Equal("1", history.Events[1].PrevKv.Value.ToStringUtf8());
+
+        await server.PutAsync(new PutRequest { Key = B("w"), Value = B("3") }, cancel);
+        var live = await Next();
+        var ev = Assert.Single(live.Events);
+        Assert.Equal((4L, "3", "2"), (ev.Kv.ModRevision, ev.Kv.Value.ToStringUtf8(), ev.PrevKv.Value.ToStringUtf8()));
+
+        stream.Stop();
+        Assert.False(await responses.MoveNextAsync().AsTask().WaitAsync(Deadline)); // the outbox completes when the actor stops
+    }
+
+    [Fact]
+    public async Task Exited_completes_not_fatal_when_the_member_is_stopped()
+    {
+        var server = await Start(Options());
+        Assert.False(server.Exited.IsCompleted);
+        await server.DisposeAsync();
+        var exit = await server.Exited.WaitAsync(Deadline);
+        Assert.False(exit.Fatal);
+        Assert.Equal("stopped", exit.Reason);
+    }
+
+    [Fact]
+    public async Task Exited_is_fatal_when_an_actor_the_member_cannot_serve_without_ends()
+    {
+        await using var server = await Start(Options());
+        server.Actors.Store.Tell(Akka.Actor.PoisonPill.Instance, Akka.Actor.ActorRefs.NoSender);
+        var exit = await server.Exited.WaitAsync(Deadline);
+        Assert.True(exit.Fatal);
+        Assert.Equal("the store actor failed: stopped", exit.Reason);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + Deadline;

@@ -24,8 +24,10 @@ public sealed class ThreeMemberReadTests : IAsyncLifetime
             InitialCluster = cluster,
             AdvertisePeerUrls = cluster[$"m{i}"],
             AdvertiseClientUrls = [$"http://127.0.0.1:{23790 + i}"],
-            HeartbeatIntervalMs = 10,
-            ElectionTimeoutMs = 100,
+            // Elections only when a leader is really gone: at 100 ms a loaded 2-core machine (the suite runs test classes
+            // in parallel) stalls a member long enough to start one, and in-flight reads then fail with "leader changed".
+            HeartbeatIntervalMs = 50,
+            ElectionTimeoutMs = 500,
         };
     }
 
@@ -75,7 +77,7 @@ public sealed class ThreeMemberReadTests : IAsyncLifetime
         var lost = 0;
         _network.Drop = m => m.Type == MessageType.MsgReadIndex && m.From == follower.Status.MemberId && Interlocked.Exchange(ref lost, 1) == 0;
 
-        // The request timeout is 5.2 s here; the retry after 500 ms must answer long before it.
+        // The request timeout is 6 s here; the retry after 500 ms must answer long before it.
         var response = await follower.RangeAsync(new RangeRequest { Key = B("foo") }, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(3));
 

@@ -4,44 +4,59 @@ using Google.Protobuf;
 
 namespace Akka.Etcd.Actors.Tests.Watch;
 
-/// <summary>Plays the client of one watch stream: sends requests, reads responses with a deadline.</summary>
+/// <summary>
+/// Plays the gRPC side of one watch stream: hands requests to <see cref="WatchStream.RequestAsync"/> (taking an intake
+/// permit, as the gRPC reader does) and reads responses from the outbox with a deadline.
+/// </summary>
 internal sealed class StreamProbe : IAsyncDisposable
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
-    public StreamProbe(WatchHub hub)
+    public StreamProbe(WatchStream stream)
     {
-        Actor = hub.OpenStream();
+        Stream = stream;
     }
 
-    public WatcherActor Actor { get; }
+    public WatchStream Stream { get; }
+
+    public WatchOutbox Outbox => Stream.Outbox;
 
     public async Task<WatchResponse> NextAsync()
     {
         using var deadline = new CancellationTokenSource(Deadline);
         while (true)
         {
-            if (Actor.Outbox.TryRead(out var response))
+            if (Outbox.TryRead(out var response))
             {
                 return response;
             }
-            if (!await Actor.Outbox.WaitToReadAsync(deadline.Token))
+            if (!await Outbox.WaitToReadAsync(deadline.Token))
             {
                 throw new InvalidOperationException("the stream ended");
             }
         }
     }
 
-    public void Send(WatchCreateRequest create) => Actor.Request(new WatchRequest { CreateRequest = create });
+    /// <summary>
+    /// Hands a request to the stream's actor; completes once it is told (at once while a permit is free, so requests
+    /// sent one after the other reach the actor in that order, after every message the store sent it before).
+    /// </summary>
+    public async Task RequestAsync(WatchRequest request)
+    {
+        using var deadline = new CancellationTokenSource(Deadline);
+        await Stream.RequestAsync(request, deadline.Token);
+    }
 
-    public void Cancel(long watchId) => Actor.Request(new WatchRequest { CancelRequest = new WatchCancelRequest { WatchId = watchId } });
+    public Task SendAsync(WatchCreateRequest create) => RequestAsync(new WatchRequest { CreateRequest = create });
 
-    public void RequestProgress() => Actor.Request(new WatchRequest { ProgressRequest = new WatchProgressRequest() });
+    public Task CancelAsync(long watchId) => RequestAsync(new WatchRequest { CancelRequest = new WatchCancelRequest { WatchId = watchId } });
+
+    public Task RequestProgressAsync() => RequestAsync(new WatchRequest { ProgressRequest = new WatchProgressRequest() });
 
     /// <summary>Creates a watch and returns its id, asserting the created response.</summary>
     public async Task<long> WatchAsync(WatchCreateRequest create)
     {
-        Send(create);
+        await SendAsync(create);
         var created = await NextAsync();
         Assert.True(created.Created);
         Assert.False(created.Canceled, created.CancelReason);
@@ -61,9 +76,29 @@ internal sealed class StreamProbe : IAsyncDisposable
     /// </summary>
     public async Task ExpectQuietAsync(long revision)
     {
-        RequestProgress();
-        var progress = await NextAsync();
-        AssertProgress(progress, revision);
+        await RequestProgressAsync();
+        AssertProgress(await NextAsync(), revision);
+    }
+
+    /// <summary>Collects event keys per watch id until a progress barrier at <paramref name="revision"/>.</summary>
+    public async Task<Dictionary<long, List<string>>> ReadUntilQuietAsync(long revision)
+    {
+        await RequestProgressAsync();
+        var seen = new Dictionary<long, List<string>>();
+        while (true)
+        {
+            var response = await NextAsync();
+            if (response.WatchId == WatcherActor.InvalidWatchId)
+            {
+                AssertProgress(response, revision);
+                return seen;
+            }
+            if (!seen.TryGetValue(response.WatchId, out var keys))
+            {
+                seen[response.WatchId] = keys = new List<string>();
+            }
+            keys.AddRange(response.Events.Select(e => e.Kv.Key.ToStringUtf8()));
+        }
     }
 
     public static void AssertProgress(WatchResponse response, long revision)
@@ -84,5 +119,10 @@ internal sealed class StreamProbe : IAsyncDisposable
         return ByteString.CopyFrom(bytes);
     }
 
-    public async ValueTask DisposeAsync() => await Actor.DisposeAsync();
+    /// <summary>Stops the stream's actor (as the gRPC facade does when the client goes away).</summary>
+    public ValueTask DisposeAsync()
+    {
+        Stream.Stop();
+        return ValueTask.CompletedTask;
+    }
 }

@@ -1,4 +1,3 @@
-using Akka.Etcd.Actors.Watch;
 using Etcdserverpb;
 using Xunit.Abstractions;
 using static Akka.Etcd.Actors.Tests.Watch.StreamProbe;
@@ -15,19 +14,23 @@ public sealed class WatchScaleCollection
 }
 
 [Collection(nameof(WatchScaleTests))]
-public class WatchScaleTests
+public class WatchScaleTests : WatchSpec
 {
     private readonly ITestOutputHelper _output;
 
-    public WatchScaleTests(ITestOutputHelper output) => _output = output;
+    public WatchScaleTests(ITestOutputHelper output)
+        : base(output)
+    {
+        _output = output;
+    }
 
     [Fact]
     public async Task Ten_thousand_watchers_on_one_stream_cost_little_memory_and_only_matches_get_events()
     {
         const int keyWatchers = 9_000;
         const int prefixWatchers = 1_000;
-        var store = new FakeStore(new WatchStreamOptions { ProgressNotifyInterval = Timeout.InfiniteTimeSpan, OutboxCapacity = 16_384 });
-        await using var probe = new StreamProbe(store.Hub);
+        var store = StartStore(NoTimer with { OutboxCapacity = 16_384 });
+        await using var probe = await OpenStreamAsync();
         var requests = Enumerable.Range(0, keyWatchers)
             .Select(i => new WatchCreateRequest { Key = Bytes($"key/{i:D5}") })
             .Concat(Enumerable.Range(0, prefixWatchers).Select(i => new WatchCreateRequest { Key = Bytes($"dir/{i:D4}/"), RangeEnd = PrefixEnd($"dir/{i:D4}/") }))
@@ -37,7 +40,7 @@ public class WatchScaleTests
         var before = GC.GetTotalMemory(forceFullCollection: true);
         foreach (var request in requests)
         {
-            probe.Send(request);
+            await probe.SendAsync(request);
         }
         for (var i = 0; i < requests.Count; i++)
         {
@@ -50,16 +53,13 @@ public class WatchScaleTests
         _output.WriteLine($"{requests.Count} watchers on one stream: {after - before} bytes, {perWatcher:F0} bytes per watcher (requests included)");
         Assert.InRange(perWatcher, 0, 4096);
 
-        var revision = store.Txn(("key/05000", "v"), ("dir/0042/x", "v"), ("nobody", "v"));
-        var seen = await WatcherActorTests.ReadUntilQuietAsync(probe, revision);
+        var revision = await store.TxnAsync(("key/05000", "v"), ("dir/0042/x", "v"), ("nobody", "v"));
+        var seen = await probe.ReadUntilQuietAsync(revision);
         Assert.Equal(new[] { 5000L, keyWatchers + 42L }, seen.Keys.Order());
 
         var timer = System.Diagnostics.Stopwatch.StartNew();
-        for (var i = 0; i < 1_000; i++)
-        {
-            store.Put($"nobody/{i}", "v");
-        }
-        await probe.ExpectQuietAsync(store.Revision);
+        var last = await store.WriteAsync(Enumerable.Range(0, 1_000).Select(i => new (string, string?)[] { ($"nobody/{i}", "v") }).ToList());
+        await probe.ExpectQuietAsync(last);
         _output.WriteLine($"1000 unmatched revisions against {requests.Count} watchers: {timer.ElapsedMilliseconds} ms");
         GC.KeepAlive(requests);
     }
@@ -69,8 +69,12 @@ public class WatchScaleTests
     {
         const int streams = 100;
         const int watchersPerStream = 1_000;
-        var store = new FakeStore(new WatchStreamOptions { ProgressNotifyInterval = Timeout.InfiniteTimeSpan, OutboxCapacity = 2_048 });
-        var probes = Enumerable.Range(0, streams).Select(_ => new StreamProbe(store.Hub)).ToList();
+        var store = StartStore(NoTimer with { OutboxCapacity = 2_048 });
+        var probes = new List<StreamProbe>();
+        for (var s = 0; s < streams; s++)
+        {
+            probes.Add(await OpenStreamAsync());
+        }
         try
         {
             var timer = System.Diagnostics.Stopwatch.StartNew();
@@ -78,7 +82,7 @@ public class WatchScaleTests
             {
                 for (var w = 0; w < watchersPerStream; w++)
                 {
-                    probe.Send(new WatchCreateRequest { Key = Bytes($"s{s:D3}/w{w:D4}") });
+                    await probe.SendAsync(new WatchCreateRequest { Key = Bytes($"s{s:D3}/w{w:D4}") });
                 }
             }
             foreach (var probe in probes)
@@ -91,14 +95,11 @@ public class WatchScaleTests
             _output.WriteLine($"{streams * watchersPerStream} watchers created in {timer.ElapsedMilliseconds} ms");
 
             timer.Restart();
-            for (var i = 0; i < 1_000; i++)
-            {
-                store.Put($"nobody/{i}", "v");
-            }
-            var hit = store.Txn(("s007/w0123", "v"), ("s099/w0999", "v"));
+            await store.WriteAsync(Enumerable.Range(0, 1_000).Select(i => new (string, string?)[] { ($"nobody/{i}", "v") }).ToList());
+            var hit = await store.TxnAsync(("s007/w0123", "v"), ("s099/w0999", "v"));
             foreach (var (probe, s) in probes.Select((p, s) => (p, s)))
             {
-                var seen = await WatcherActorTests.ReadUntilQuietAsync(probe, hit);
+                var seen = await probe.ReadUntilQuietAsync(hit);
                 var expected = s switch { 7 => new[] { 123L }, 99 => new[] { 999L }, _ => Array.Empty<long>() };
                 Assert.Equal(expected, seen.Keys.ToArray());
             }
@@ -111,6 +112,6 @@ public class WatchScaleTests
                 await probe.DisposeAsync();
             }
         }
-        Assert.Equal(0, store.Hub.StreamCount);
+        await AwaitAssertAsync(async () => Assert.Equal(0, (await store.StateAsync()).Streams), Deadline);
     }
 }

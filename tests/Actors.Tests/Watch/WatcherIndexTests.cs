@@ -6,6 +6,9 @@ using static Akka.Etcd.Actors.Tests.Watch.StreamProbe;
 
 namespace Akka.Etcd.Actors.Tests.Watch;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 public class WatcherIndexTests
 {
     [Theory]
