@@ -37,8 +37,9 @@ public sealed record LeaseActorSetup(
 /// time-to-live queries, and, while primary (on the leader), proposes the revoke of every expired lease through Raft.
 /// </summary>
 /// <remarks>
-/// Time is the actor system's scheduler clock (<c>IScheduler.MonotonicClock</c>), so TestKit's TestScheduler drives
-/// expiry. Each expired lease has at most one revoke proposal in flight (a short-lived child actor receives its
+/// Time is the actor system's scheduler clock (<c>IScheduler.MonotonicClock</c>), so a test scheduler whose monotonic
+/// clock follows its virtual time drives expiry (Akka's own TestScheduler does not move <c>MonotonicClock</c>; the tests
+/// use tests/Actors.Tests/TestKit/VirtualClockScheduler). Each expired lease has at most one revoke proposal in flight (a short-lived child actor receives its
 /// answer); after a failure it is proposed again once <see cref="LessorOptions.ExpiredRetryMs"/> has passed. The state
 /// is not persisted here (the store persists lease records): after a restart the shard tells its parent, which reloads
 /// the shard's leases from the MvccStoreActor (through the same channel as the applies, so none is lost or doubled)

@@ -1,3 +1,4 @@
+using Akka.Etcd.TestDoubles;
 using Akka.Etcd.Storage.FileSystem;
 
 namespace Akka.Etcd.Actors.Tests.Journal;

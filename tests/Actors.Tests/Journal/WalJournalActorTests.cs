@@ -1,3 +1,4 @@
+using Akka.Etcd.TestDoubles;
 using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Etcd.Actors.Journal;

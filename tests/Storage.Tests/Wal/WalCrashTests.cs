@@ -1,5 +1,5 @@
 using Akka.Etcd.Storage.FileSystem;
-using Akka.Etcd.Storage.Tests.FileSystem;
+using Akka.Etcd.TestDoubles;
 using Akka.Etcd.Storage.Wal;
 using Raftpb;
 using static Akka.Etcd.Storage.Tests.Wal.WalTestKit;

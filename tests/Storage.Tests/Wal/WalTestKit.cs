@@ -1,5 +1,5 @@
 using Akka.Etcd.Storage.FileSystem;
-using Akka.Etcd.Storage.Tests.FileSystem;
+using Akka.Etcd.TestDoubles;
 using Akka.Etcd.Storage.Wal;
 using Google.Protobuf;
 using Raftpb;

@@ -6,6 +6,9 @@ using static Akka.Etcd.Actors.Tests.Store.Apply.ApplierFixture;
 
 namespace Akka.Etcd.Actors.Tests.Store.Apply;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 public sealed class DataModelTests : IDisposable
 {
     readonly ApplierFixture _f = new();

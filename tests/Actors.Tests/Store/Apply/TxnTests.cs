@@ -9,6 +9,9 @@ using CompareTarget = Etcdserverpb.Compare.Types.CompareTarget;
 
 namespace Akka.Etcd.Actors.Tests.Store.Apply;
 
+// Akka.Event (a namespace) would otherwise shadow the mvccpb type for code under Akka.Etcd.
+using Event = Mvccpb.Event;
+
 public sealed class TxnTests : IDisposable
 {
     readonly ApplierFixture _f = new(new() { LeaseExists = id => id == 5 });

@@ -1,6 +1,6 @@
 using Akka.Etcd.Storage.FileSystem;
 
-namespace Akka.Etcd.Storage.Tests.FileSystem;
+namespace Akka.Etcd.TestDoubles;
 
 /// <summary>
 /// An in-memory <see cref="IStorageFileSystem"/> for crash and fault tests. Each file keeps a "durable" image (what
