@@ -48,9 +48,11 @@ public static class Program
             builder.SetMinimumLevel(logProvider.MinimumLevel);
             builder.AddProvider(logProvider);
             // Kestrel's per-request and per-connection chatter is not etcd's; keep its warnings and errors only.
-            builder.AddFilter("Microsoft", level => level >= LogLevel.Warning && level >= logProvider.MinimumLevel);
+            // Level rules, not delegates: a delegate filter runs on every IsEnabled call of every request.
+            var quietLevel = logProvider.MinimumLevel > LogLevel.Warning ? logProvider.MinimumLevel : LogLevel.Warning;
+            builder.AddFilter("Microsoft", quietLevel);
             // Grpc.AspNetCore logs every cancelled call and non-OK status at info/debug: etcd logs neither.
-            builder.AddFilter("Grpc", level => level >= LogLevel.Warning && level >= logProvider.MinimumLevel);
+            builder.AddFilter("Grpc", quietLevel);
         });
         var log = loggers.CreateLogger("etcdmain/main");
         try

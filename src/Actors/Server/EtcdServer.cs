@@ -37,7 +37,6 @@ public sealed partial class EtcdServer : IAsyncDisposable
     private readonly RequestIdGenerator _ids;
     private readonly TimeSpan _requestTimeout;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly CancellationTokenSource _memberGone = new();
     private readonly ActorSystem _system;
     private readonly bool _ownsSystem;
     private readonly IActorRef _member;
@@ -63,8 +62,6 @@ public sealed partial class EtcdServer : IAsyncDisposable
         _requestTimeout = RaftActor.RequestTimeout(opened.Options);
         _leaseIds = new LeaseIdGenerator(_ids.Next);
         Watches = new WatchHub(refs.WatchStreams, _requestTimeout);
-        _exit.Task.ContinueWith(static (_, state) => ((CancellationTokenSource)state!).Cancel(), _memberGone,
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>The options this member runs with.</summary>
@@ -294,20 +291,14 @@ public sealed partial class EtcdServer : IAsyncDisposable
         {
             throw EtcdErrors.Stopped;
         }
-        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancel, _memberGone.Token);
         try
         {
             // A little longer than the RaftActor's own sweep, so a slow proposal gets its "request timed out" from there.
-            return await actor.Ask<T>(message, _requestTimeout + TimeSpan.FromSeconds(1), call.Token).ConfigureAwait(false);
+            return await actor.Ask<T>(message, _requestTimeout + TimeSpan.FromSeconds(1), cancel).ConfigureAwait(false);
         }
         catch (AskTimeoutException)
         {
-            throw EtcdErrors.Timeout;
+            // The member's actors ended while this call waited (its message went to dead letters), or nothing answered.
+            throw _exit.Task.IsCompleted ? EtcdErrors.Stopped : EtcdErrors.Timeout;
         }
-        catch (OperationCanceledException) when (_memberGone.IsCancellationRequested && !cancel.IsCancellationRequested)
-        {
-            // The member's actors ended while this call waited: answer at once instead of at the timeout.
-            throw EtcdErrors.Stopped;
-        }
-    }
-}
+    }}
