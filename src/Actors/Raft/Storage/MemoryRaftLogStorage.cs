@@ -5,12 +5,11 @@ namespace Akka.Etcd.Actors.Raft;
 /// <summary>
 /// An in-memory <see cref="IRaftLogStorage"/> like etcd raft's <c>MemoryStorage</c> (raft/storage.go): the member
 /// fills it from the WAL on start, appends <see cref="Ready.Entries"/>, sets <see cref="Ready.HardState"/> and applies
-/// <see cref="Ready.Snapshot"/> on every Ready. Thread-safe: every member takes one lock, so the Raft actor may read
-/// while another actor compacts or makes a snapshot.
+/// <see cref="Ready.Snapshot"/> on every Ready. Not thread-safe, on purpose: like the rest of the core it is owned by
+/// one caller (the RaftActor), which also compacts it and makes snapshots from it.
 /// </summary>
 public sealed class MemoryRaftLogStorage : IRaftLogStorage
 {
-    private readonly object _gate = new();
     private HardState _hardState = new();
     private Snapshot _snapshot = EmptySnapshot();
 
@@ -20,10 +19,7 @@ public sealed class MemoryRaftLogStorage : IRaftLogStorage
     /// <inheritdoc />
     public (HardState HardState, ConfState ConfState) InitialState()
     {
-        lock (_gate)
-        {
-            return (_hardState.Clone(), (_snapshot.Metadata.ConfState ?? new ConfState()).Clone());
-        }
+        return (_hardState.Clone(), (_snapshot.Metadata.ConfState ?? new ConfState()).Clone());
     }
 
     /// <summary>Saves the current <see cref="HardState"/> (term, vote, commit index).</summary>
@@ -31,83 +27,65 @@ public sealed class MemoryRaftLogStorage : IRaftLogStorage
     public void SetHardState(HardState hardState)
     {
         ArgumentNullException.ThrowIfNull(hardState);
-        lock (_gate)
-        {
-            _hardState = hardState.Clone();
-        }
+        _hardState = hardState.Clone();
     }
 
     /// <inheritdoc />
     public IReadOnlyList<Entry> Entries(ulong lo, ulong hi, ulong maxSize)
     {
-        lock (_gate)
+        var offset = _entries[0].Index;
+        if (lo <= offset)
         {
-            var offset = _entries[0].Index;
-            if (lo <= offset)
-            {
-                throw new RaftLogCompactedException(lo, offset + 1);
-            }
-
-            if (hi > LastIndexLocked() + 1)
-            {
-                throw new RaftLogUnavailableException(hi - 1, LastIndexLocked());
-            }
-
-            if (lo > hi)
-            {
-                throw new ArgumentOutOfRangeException(nameof(lo), $"invalid range [{lo}, {hi})");
-            }
-
-            var slice = _entries.GetRange((int)(lo - offset), (int)(hi - lo));
-            return EntrySizes.Limit(slice, maxSize);
+            throw new RaftLogCompactedException(lo, offset + 1);
         }
+
+        if (hi > LastIndexLocked() + 1)
+        {
+            throw new RaftLogUnavailableException(hi - 1, LastIndexLocked());
+        }
+
+        if (lo > hi)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lo), $"invalid range [{lo}, {hi})");
+        }
+
+        var slice = _entries.GetRange((int)(lo - offset), (int)(hi - lo));
+        return EntrySizes.Limit(slice, maxSize);
     }
 
     /// <inheritdoc />
     public ulong Term(ulong index)
     {
-        lock (_gate)
+        var offset = _entries[0].Index;
+        if (index < offset)
         {
-            var offset = _entries[0].Index;
-            if (index < offset)
-            {
-                throw new RaftLogCompactedException(index, offset + 1);
-            }
-
-            if (index - offset >= (ulong)_entries.Count)
-            {
-                throw new RaftLogUnavailableException(index, LastIndexLocked());
-            }
-
-            return _entries[(int)(index - offset)].Term;
+            throw new RaftLogCompactedException(index, offset + 1);
         }
+
+        if (index - offset >= (ulong)_entries.Count)
+        {
+            throw new RaftLogUnavailableException(index, LastIndexLocked());
+        }
+
+        return _entries[(int)(index - offset)].Term;
     }
 
     /// <inheritdoc />
     public ulong FirstIndex()
     {
-        lock (_gate)
-        {
-            return _entries[0].Index + 1;
-        }
+        return _entries[0].Index + 1;
     }
 
     /// <inheritdoc />
     public ulong LastIndex()
     {
-        lock (_gate)
-        {
-            return LastIndexLocked();
-        }
+        return LastIndexLocked();
     }
 
     /// <inheritdoc />
     public Snapshot Snapshot()
     {
-        lock (_gate)
-        {
-            return _snapshot.Clone();
-        }
+        return _snapshot.Clone();
     }
 
     /// <summary>
@@ -119,18 +97,15 @@ public sealed class MemoryRaftLogStorage : IRaftLogStorage
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var metadata = snapshot.Metadata ?? new SnapshotMetadata();
-        lock (_gate)
+        if (_snapshot.Metadata.Index >= metadata.Index)
         {
-            if (_snapshot.Metadata.Index >= metadata.Index)
-            {
-                throw new SnapshotOutOfDateException(metadata.Index, _snapshot.Metadata.Index);
-            }
-
-            _snapshot = snapshot.Clone();
-            _snapshot.Metadata ??= new SnapshotMetadata();
-            _snapshot.Metadata.ConfState ??= new ConfState();
-            _entries = [new Entry { Index = metadata.Index, Term = metadata.Term }];
+            throw new SnapshotOutOfDateException(metadata.Index, _snapshot.Metadata.Index);
         }
+
+        _snapshot = snapshot.Clone();
+        _snapshot.Metadata ??= new SnapshotMetadata();
+        _snapshot.Metadata.ConfState ??= new ConfState();
+        _entries = [new Entry { Index = metadata.Index, Term = metadata.Term }];
     }
 
     /// <summary>
@@ -143,28 +118,25 @@ public sealed class MemoryRaftLogStorage : IRaftLogStorage
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is past the last index.</exception>
     public Snapshot CreateSnapshot(ulong index, ConfState? confState, ReadOnlyMemory<byte> data)
     {
-        lock (_gate)
+        if (index <= _snapshot.Metadata.Index)
         {
-            if (index <= _snapshot.Metadata.Index)
-            {
-                throw new SnapshotOutOfDateException(index, _snapshot.Metadata.Index);
-            }
-
-            if (index > LastIndexLocked())
-            {
-                throw new ArgumentOutOfRangeException(nameof(index), $"snapshot {index} is out of bound last index {LastIndexLocked()}");
-            }
-
-            var offset = _entries[0].Index;
-            var metadata = new SnapshotMetadata
-            {
-                Index = index,
-                Term = _entries[(int)(index - offset)].Term,
-                ConfState = confState?.Clone() ?? _snapshot.Metadata.ConfState.Clone(),
-            };
-            _snapshot = new Snapshot { Metadata = metadata, Data = Google.Protobuf.ByteString.CopyFrom(data.Span) };
-            return _snapshot.Clone();
+            throw new SnapshotOutOfDateException(index, _snapshot.Metadata.Index);
         }
+
+        if (index > LastIndexLocked())
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), $"snapshot {index} is out of bound last index {LastIndexLocked()}");
+        }
+
+        var offset = _entries[0].Index;
+        var metadata = new SnapshotMetadata
+        {
+            Index = index,
+            Term = _entries[(int)(index - offset)].Term,
+            ConfState = confState?.Clone() ?? _snapshot.Metadata.ConfState.Clone(),
+        };
+        _snapshot = new Snapshot { Metadata = metadata, Data = Google.Protobuf.ByteString.CopyFrom(data.Span) };
+        return _snapshot.Clone();
     }
 
     /// <summary>
@@ -176,24 +148,21 @@ public sealed class MemoryRaftLogStorage : IRaftLogStorage
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="compactIndex"/> is past the last index.</exception>
     public void Compact(ulong compactIndex)
     {
-        lock (_gate)
+        var offset = _entries[0].Index;
+        if (compactIndex <= offset)
         {
-            var offset = _entries[0].Index;
-            if (compactIndex <= offset)
-            {
-                throw new RaftLogCompactedException(compactIndex, offset + 1);
-            }
-
-            if (compactIndex > LastIndexLocked())
-            {
-                throw new ArgumentOutOfRangeException(nameof(compactIndex), $"compact {compactIndex} is out of bound last index {LastIndexLocked()}");
-            }
-
-            var i = (int)(compactIndex - offset);
-            var kept = new List<Entry>(_entries.Count - i) { new Entry { Index = _entries[i].Index, Term = _entries[i].Term } };
-            kept.AddRange(_entries.Skip(i + 1));
-            _entries = kept;
+            throw new RaftLogCompactedException(compactIndex, offset + 1);
         }
+
+        if (compactIndex > LastIndexLocked())
+        {
+            throw new ArgumentOutOfRangeException(nameof(compactIndex), $"compact {compactIndex} is out of bound last index {LastIndexLocked()}");
+        }
+
+        var i = (int)(compactIndex - offset);
+        var kept = new List<Entry>(_entries.Count - i) { new Entry { Index = _entries[i].Index, Term = _entries[i].Term } };
+        kept.AddRange(_entries.Skip(i + 1));
+        _entries = kept;
     }
 
     /// <summary>
@@ -209,32 +178,29 @@ public sealed class MemoryRaftLogStorage : IRaftLogStorage
             return;
         }
 
-        lock (_gate)
+        var first = _entries[0].Index + 1;
+        var last = entries[0].Index + (ulong)entries.Count - 1;
+        if (last < first)
         {
-            var first = _entries[0].Index + 1;
-            var last = entries[0].Index + (ulong)entries.Count - 1;
-            if (last < first)
-            {
-                return;
-            }
+            return;
+        }
 
-            var skip = first > entries[0].Index ? (int)(first - entries[0].Index) : 0;
-            var startIndex = entries[skip].Index;
-            var offset = startIndex - _entries[0].Index;
-            if ((ulong)_entries.Count < offset)
-            {
-                throw new ArgumentException($"missing log entry [last: {LastIndexLocked()}, append at: {startIndex}]", nameof(entries));
-            }
+        var skip = first > entries[0].Index ? (int)(first - entries[0].Index) : 0;
+        var startIndex = entries[skip].Index;
+        var offset = startIndex - _entries[0].Index;
+        if ((ulong)_entries.Count < offset)
+        {
+            throw new ArgumentException($"missing log entry [last: {LastIndexLocked()}, append at: {startIndex}]", nameof(entries));
+        }
 
-            if ((ulong)_entries.Count > offset)
-            {
-                _entries.RemoveRange((int)offset, _entries.Count - (int)offset);
-            }
+        if ((ulong)_entries.Count > offset)
+        {
+            _entries.RemoveRange((int)offset, _entries.Count - (int)offset);
+        }
 
-            for (var i = skip; i < entries.Count; i++)
-            {
-                _entries.Add(entries[i]);
-            }
+        for (var i = skip; i < entries.Count; i++)
+        {
+            _entries.Add(entries[i]);
         }
     }
 
