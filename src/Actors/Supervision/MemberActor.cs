@@ -96,6 +96,8 @@ public sealed class MemberActor : ReceiveActor, IWithTimers
         {
             Context.Watch(child);
         }
+        // The journal plugin is not a child, but the member cannot go on without it either.
+        Context.Watch(_journal.Journal);
 
         Receive<MemberProtocol.GetRefs>(_ => Sender.Tell(new MemberRefs(_raft, _store, _lessor, _watch)));
         Receive<MemberProtocol.RemovedFromCluster>(_ =>
@@ -133,6 +135,19 @@ public sealed class MemberActor : ReceiveActor, IWithTimers
     private void OnTerminated(Terminated terminated)
     {
         var child = terminated.ActorRef;
+        if (child.Equals(_journal.Journal))
+        {
+            if (_exit is null)
+            {
+                _log.Error("the Raft log journal {0} stopped; the member stops", _journal.PluginId);
+                BeginStop(new MemberExit($"the Raft log journal ({_journal.PluginId}) stopped", Fatal: true));
+            }
+            else if (_closingJournal)
+            {
+                Context.Stop(Self);
+            }
+            return;
+        }
         _alive.Remove(child);
         if (_exit is null)
         {

@@ -9,7 +9,7 @@ namespace Akka.Etcd.Storage.Tests.Snap;
 public class SnapshotFilesTests
 {
     private const string Dir = "/data/member/snap";
-    private readonly InMemoryFileSystem _fs = new();
+    private readonly SimulatedDisk _fs = new();
 
     private static Snapshot Snapshot(ulong term, ulong index) => new()
     {
@@ -82,7 +82,7 @@ public class SnapshotFilesTests
     {
         var snap = new SnapshotFiles(Dir, _fs);
         Assert.Throws<ArgumentException>(() => snap.Save(new Snapshot()));
-        _fs.WriteFault = _ => InMemoryFileSystem.DiskFull();
+        _fs.WriteFault = _ => SimulatedDisk.DiskFull();
         var e = Assert.Throws<IOException>(() => snap.Save(Snapshot(1, 1)));
         Assert.Equal("No space left on device", e.Message);
         Assert.Empty(_fs.ListFiles(Dir));
