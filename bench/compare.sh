@@ -10,7 +10,7 @@
 #
 # usage: bench/compare.sh [--quick | --full] [--rounds N] [--total N] [--rss-keys N] [--members 1|3]
 #                         [--check-perf | --no-check-perf] [--ours-cmd "CMD ..."] [--ours-etcd]
-#                         [--port-base P] [--keep]
+#                         [--port-base P] [--keep] [--workloads NAME,NAME]
 #   --quick         small totals, 1 round (a smoke run, ~1-2 minutes with one member)
 #   (default)       --total 20000, 3 rounds, 100,000 keys for RSS (under ~5 minutes on 2 cores)
 #   --full          --total 100000, 5 rounds, 1,000,000 keys for RSS, and --check-perf
@@ -22,6 +22,7 @@
 #   --ours-etcd     put /usr/bin/etcd in slot B too: an etcd-vs-etcd calibration of the tool and the machine
 #   --port-base P   first loopback port (default 23790; moved up by 100 while any of its 16 ports is in use)
 #   --keep          keep the temp folder (data dirs, logs, per-run JSON)
+#   --workloads L   run only the workloads whose names start with one of the comma-separated L (e.g. put,txn-put)
 # Needs: dotnet, jq, awk, ss, /usr/bin/etcd, /usr/bin/etcdctl. Exit code 0 when slot A ran (a slot B that fails to
 # start is reported in the table, not fatal). Every server started here is stopped on exit, Ctrl-C or error.
 set -euo pipefail
@@ -40,6 +41,7 @@ MEMBERS=1
 CHECK_PERF=""
 PORT_BASE=23790
 KEEP=0
+ONLY=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) MODE=quick ;;
@@ -54,7 +56,8 @@ while [[ $# -gt 0 ]]; do
     --no-check-perf) CHECK_PERF=0 ;;
     --port-base) PORT_BASE="$2"; shift ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --workloads) ONLY="$2"; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -273,6 +276,17 @@ WORKLOADS=(
   "watch(1000 watchers)|--clients=10 --conns=10 watch --watchers=1000 --streams=10 --watched-key-total=1 --put-total=$WATCH_PUTS"
   "lease-keepalive|--clients=100 --conns=10 lease-keepalive --total=$TOTAL"
 )
+
+if [[ -n "$ONLY" ]]; then
+  SELECTED=()
+  IFS=',' read -r -a PREFIXES <<<"$ONLY"
+  for entry in "${WORKLOADS[@]}"; do
+    for prefix in "${PREFIXES[@]}"; do
+      if [[ "${entry%%|*}" == "$prefix"* ]]; then SELECTED+=("$entry"); break; fi
+    done
+  done
+  WORKLOADS=("${SELECTED[@]}")
+fi
 
 RESULTS="$WORK/results.tsv" # workload slot round throughput p50 p99 failed
 : >"$RESULTS"

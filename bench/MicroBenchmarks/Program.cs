@@ -15,6 +15,12 @@ if (args.Length > 0 && args[0] == "--lessor-split")
     return;
 }
 
+if (args.Length > 0 && args[0] == "--journal")
+{
+    Akka.Etcd.MicroBenchmarks.Journal.JournalThroughputMeasurement.Run(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return;
+}
+
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);

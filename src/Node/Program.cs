@@ -75,7 +75,7 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
 
-        if (config.InitialClusterState == InitialClusterState.Existing && !WriteAheadLog.Exists(options.EffectiveWalDir))
+        if (config.InitialClusterState == InitialClusterState.Existing && !Akka.Etcd.Actors.Supervision.OpenedMember.IsInitialized(options))
         {
             options = await JoinOptionsAsync(options, log, stop.Token).ConfigureAwait(false);
         }

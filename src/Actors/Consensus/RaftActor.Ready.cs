@@ -6,6 +6,8 @@ using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Raft;
 using Akka.Etcd.Actors.Store;
 using Akka.Etcd.Protos.Errors;
+using Akka.Etcd.Storage.Wal;
+using Akka.Persistence;
 using Google.Protobuf;
 using Raftpb;
 
@@ -20,7 +22,7 @@ public sealed partial class RaftActor
         /// <summary>Nothing: input is stepped as it comes.</summary>
         None,
 
-        /// <summary>A <see cref="JournalProtocol.Persisted"/> for the Save or snapshot marker just sent.</summary>
+        /// <summary>A <see cref="WriteMessagesSuccessful"/> for the round's write or snapshot marker just sent.</summary>
         Journal,
 
         /// <summary>A <see cref="StoreProtocol.BackendInstalled"/> for the snapshot Raft just accepted.</summary>
@@ -91,7 +93,7 @@ public sealed partial class RaftActor
                 if (ready.Snapshot is { Metadata.Index: > 0 } snapshot)
                 {
                     _snapshots.Save(snapshot);
-                    _journal.Tell(new JournalProtocol.SaveSnapshotMarker(snapshot.Metadata.Index, snapshot.Metadata.Term));
+                    _journal.WriteSnapshot(new SnapshotMarker(snapshot.Metadata.Index, snapshot.Metadata.Term), hardState: null, Self);
                     Await(Awaited.Journal, () =>
                     {
                         _storage.ApplySnapshot(snapshot);
@@ -109,7 +111,7 @@ public sealed partial class RaftActor
                 _sendAfterPersist = ready.Messages.Count > 0 && _status.IsLeader ? SendLeaderReplicationNow(ready.Messages) : ready.Messages;
                 if (ready.HardState is not null || ready.Entries.Count > 0)
                 {
-                    _journal.Tell(new JournalProtocol.Save(ready.HardState, ready.Entries));
+                    _journal.Write(ready.HardState, ready.Entries, Self);
                     Await(Awaited.Journal, () => ContinueRound(Stage.Finish));
                     return;
                 }
@@ -290,6 +292,9 @@ public sealed partial class RaftActor
         }
     }
 
+    private static void JournalFailed(string what, Exception cause) =>
+        throw new IOException($"the Raft log journal {what}: {cause.Message}", cause);
+
     /// <summary>Enters the waiting behaviour: input is stashed until <paramref name="what"/> arrives, then <paramref name="resume"/> runs.</summary>
     private void Await(Awaited what, Action resume)
     {
@@ -301,7 +306,7 @@ public sealed partial class RaftActor
     /// <summary>The waiting behaviour: only the awaited answer (and status queries) are handled, the rest is stashed.</summary>
     private void Waiting()
     {
-        Receive<JournalProtocol.Persisted>(_ => Resume(Awaited.Journal));
+        Receive<WriteMessagesSuccessful>(_ => Resume(Awaited.Journal));
         Receive<StoreProtocol.BackendInstalled>(installed =>
         {
             _log.Info("applied snapshot at raft index {0}; backend consistent index {1}", _ready?.Snapshot?.Metadata?.Index ?? 0, installed.ConsistentIndex);
@@ -314,7 +319,24 @@ public sealed partial class RaftActor
             Resume(Awaited.StoreCommit);
         });
         Receive<RaftProtocol.GetStatus>(_ => Sender.Tell(_node.Status));
+        ReceiveJournalAnswers();
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>
+    /// The journal's other answers, in both behaviours: a failed or rejected write stops this actor (and so the
+    /// member: a member that cannot persist must not go on, as etcd panics); the per-event successes that follow a
+    /// <see cref="WriteMessagesSuccessful"/> and the answers to a deletion carry nothing to act on.
+    /// </summary>
+    private void ReceiveJournalAnswers()
+    {
+        Receive<WriteMessagesFailed>(failed => JournalFailed("failed to write", failed.Cause));
+        Receive<WriteMessageRejected>(rejected => JournalFailed($"rejected event {rejected.Persistent.SequenceNr}", rejected.Cause));
+        Receive<WriteMessageFailure>(failure => JournalFailed($"failed to write event {failure.Persistent.SequenceNr}", failure.Cause));
+        Receive<WriteMessageSuccess>(_ => { });
+        Receive<DeleteMessagesSuccess>(_ => { });
+        Receive<DeleteMessagesFailure>(failure =>
+            _log.Warning("could not release the Raft log up to event {0}: {1}", failure.ToSequenceNr, failure.Cause.Message));
     }
 
     private void Resume(Awaited what)

@@ -1,6 +1,6 @@
 using Akka.Event;
 using Akka.Actor;
-using Akka.Etcd.Actors.Journal;
+using Akka.Etcd.Storage.Wal;
 using Akka.Etcd.Actors.Store;
 using Raftpb;
 
@@ -39,7 +39,8 @@ public sealed partial class RaftActor
         var snapshot = _storage.CreateSnapshot(index, _confState, ReadOnlyMemory<byte>.Empty);
         _snapshots.Save(snapshot);
         _snapshots.Purge(_options.MaxSnapshots);
-        _journal.Tell(new JournalProtocol.SaveSnapshotMarker(index, snapshot.Metadata.Term));
+        // The HardState goes with the marker, so a release of everything before the marker keeps a HardState.
+        var markerSequenceNr = _journal.WriteSnapshot(new SnapshotMarker(index, snapshot.Metadata.Term), _storage.InitialState().HardState, Self);
         Await(Awaited.Journal, () =>
         {
             _snapshotIndex = index;
@@ -48,8 +49,10 @@ public sealed partial class RaftActor
             {
                 _storage.Compact(compactTo);
             }
-            _journal.Tell(new JournalProtocol.Release(index));
-            _log.Info("saved snapshot at index {0}, compacted raft log at {1}", index, compactTo);
+            // Akka.Persistence's DeleteMessagesTo: the WAL journal drops the segments wholly before it (keeping
+            // --max-wals), the SQL journal its rows.
+            var releasedTo = _journal.Release(index, markerSequenceNr, _storage.FirstIndex(), Self);
+            _log.Info("saved snapshot at index {0}, compacted raft log at {1}, released journal events up to {2}", index, compactTo, releasedTo);
         });
     }
 

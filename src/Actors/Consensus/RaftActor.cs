@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Etcd.Actors.Journal;
 using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Raft;
 using Akka.Etcd.Actors.Server;
@@ -18,7 +19,7 @@ namespace Akka.Etcd.Actors.Consensus;
 /// <param name="Options">Member options (snapshot count, catch-up entries, heartbeat and election times in ms).</param>
 /// <param name="Snapshots">Raft snapshot files (<c>member/snap/*.snap</c>).</param>
 /// <param name="Transport">The peer transport (null for a member without peers).</param>
-/// <param name="Journal">The WalJournalActor.</param>
+/// <param name="Journal">The Raft log's journal plugin (Akka.Persistence), with the log's persistence id and sequence numbers.</param>
 /// <param name="Store">The MvccStoreActor.</param>
 /// <param name="Lessor">The LessorActor (told Promote/Demote on leader change).</param>
 public sealed record RaftActorSetup(
@@ -28,7 +29,7 @@ public sealed record RaftActorSetup(
     ServerOptions Options,
     SnapshotFiles Snapshots,
     IRaftTransport? Transport,
-    IActorRef Journal,
+    RaftLogJournal Journal,
     IActorRef Store,
     IActorRef Lessor);
 
@@ -36,8 +37,8 @@ public sealed record RaftActorSetup(
 /// Drives the pure Raft core (<see cref="RawNode"/>) for one member, as etcd's raftNode does. Every burst of input
 /// (proposals, peer messages, ticks) is stepped into the core and turned into at most one <see cref="Ready"/> per
 /// round: the first input of a burst sends this actor a <see cref="RaftProtocol.ProcessReady"/>, which runs once the
-/// rest of the burst has been stepped. A round persists HardState and entries through the WalJournalActor (one fsync
-/// for the whole burst) before anything is acknowledged, hands committed entries to the MvccStoreActor, answers
+/// rest of the burst has been stepped. A round persists HardState and entries through the Akka.Persistence journal
+/// plugin (one WriteMessages, one fsync for the whole burst) before anything is acknowledged, hands committed entries to the MvccStoreActor, answers
 /// ReadIndex rounds, and every <see cref="ServerOptions.SnapshotCount"/> applied entries takes a Raft snapshot that
 /// releases old WAL segments.
 /// </summary>
@@ -58,7 +59,7 @@ public sealed partial class RaftActor : ReceiveActor, IWithUnboundedStash, IWith
     private readonly ServerOptions _options;
     private readonly SnapshotFiles _snapshots;
     private readonly IRaftTransport? _transport;
-    private readonly IActorRef _journal;
+    private readonly RaftLogJournal _journal;
     private readonly IActorRef _store;
     private readonly IActorRef _lessor;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -181,6 +182,7 @@ public sealed partial class RaftActor : ReceiveActor, IWithUnboundedStash, IWith
             ScheduleReady();
         });
         Receive<RaftProtocol.GetStatus>(_ => Sender.Tell(_node.Status));
+        ReceiveJournalAnswers();
     }
 
     /// <summary>Queues one <see cref="RaftProtocol.ProcessReady"/> behind the input already in the mailbox.</summary>

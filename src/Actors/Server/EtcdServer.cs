@@ -101,15 +101,12 @@ public sealed partial class EtcdServer : IAsyncDisposable
     public IActorRef Member => _member;
 
     /// <summary>
-    /// The HOCON every ActorSystem running a member needs: the journal's pinned dispatcher (an fsync blocks its thread).
-    /// Added as a fallback, so a user's config may override it.
+    /// The HOCON every ActorSystem running a member needs: the Raft log's journal plugins (the WAL journal, the default,
+    /// and Akka.Persistence.Sql), the serializer of the log's events and the WAL journal's pinned dispatcher (an fsync
+    /// blocks its thread); see <see cref="Journal.RaftLogPlugins.DefaultConfig"/>. Added as a fallback, so a user's
+    /// config may override it.
     /// </summary>
-    public static Config ActorsConfig { get; } = ConfigurationFactory.ParseString("""
-        akka.etcd.journal-dispatcher {
-          type = PinnedDispatcher
-          executor = fork-join-executor
-        }
-        """);
+    public static Config ActorsConfig => Journal.RaftLogPlugins.DefaultConfig;
 
     /// <summary>
     /// Opens or bootstraps the member's data dir and starts its actors in a new ActorSystem it owns; completes once a
@@ -161,7 +158,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
         OpenedMember opened;
         try
         {
-            opened = OpenedMember.Open(options, loggers);
+            opened = await OpenedMember.OpenAsync(system, options, loggers, cancel).ConfigureAwait(false);
         }
         catch
         {

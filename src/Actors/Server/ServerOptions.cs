@@ -97,6 +97,16 @@ public sealed record ServerOptions
     /// <summary>Raft pre-vote (<c>--pre-vote</c>).</summary>
     public bool PreVote { get; init; }
 
+    /// <summary>
+    /// The HOCON path of the Akka.Persistence journal plugin the Raft log is written through; null (the default) takes
+    /// the ActorSystem's <c>akka.persistence.journal.plugin</c> (<c>akka.persistence.journal.etcd-wal</c> unless the
+    /// member's config says otherwise, e.g. <c>akka.persistence.journal.sql</c>).
+    /// </summary>
+    public string? JournalPluginId { get; init; }
+
+    /// <summary>The file seam of the WAL journal's and snapshot files (the real file system unless a test swaps in a simulated disk).</summary>
+    public Akka.Etcd.Storage.FileSystem.IStorageFileSystem FileSystem { get; init; } = Akka.Etcd.Storage.FileSystem.PhysicalFileSystem.Instance;
+
     /// <summary>The effective quota: <see cref="QuotaBackendBytes"/> or 2 GiB when it is 0 or less.</summary>
     public long EffectiveQuotaBytes => QuotaBackendBytes > 0 ? QuotaBackendBytes : 2L * 1024 * 1024 * 1024;
 

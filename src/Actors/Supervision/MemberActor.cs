@@ -11,21 +11,23 @@ using Akka.Event;
 namespace Akka.Etcd.Actors.Supervision;
 
 /// <summary>What a <see cref="MemberActor"/> is built from.</summary>
-/// <param name="Opened">The opened data dir (WAL, Raft log, store, leases, membership, Raft core).</param>
+/// <param name="Opened">The opened data dir (Raft log journal, in-memory Raft log, store, leases, membership, Raft core).</param>
 /// <param name="Transport">The peer transport (null for a member without peers).</param>
 /// <param name="RequestIds">Proposal ID source shared with the gRPC facade.</param>
 /// <param name="Exit">Completed once, when the member's actors have ended, with why (the process exits non-zero on a fatal one).</param>
 public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Transport, RequestIdGenerator RequestIds, TaskCompletionSource<MemberExit> Exit);
 
 /// <summary>
-/// The root of one member's actors and their supervisor: it creates the WalJournalActor (<c>journal</c>), the
-/// LessorActor (<c>lessor</c>), the MvccStoreActor (<c>store</c>), the RaftActor (<c>raft</c>) and the parent of the
-/// WatcherActors (<c>watch</c>), and decides what a failure of each means.
+/// The root of one member's actors and their supervisor: it creates the LessorActor (<c>lessor</c>), the
+/// MvccStoreActor (<c>store</c>), the RaftActor (<c>raft</c>) and the parent of the WatcherActors (<c>watch</c>), and
+/// decides what a failure of each means. The Raft log's journal is an Akka.Persistence plugin (a system actor shared by
+/// the ActorSystem, see RaftLogPlugins): the RaftActor writes through it, and the member closes its log there last.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Supervision, per actor: a failure of the journal (the WAL cannot be written or fsynced), of Raft, or of the store
-/// (an apply or backend commit failed) is fatal: the member stops every actor, logs the cause at fatal level and
+/// Supervision, per actor: a failure of the journal (a write the journal plugin failed or rejected: the WAL cannot
+/// be written or fsynced, which fails the RaftActor), of Raft, or of the store (an apply or backend commit failed) is
+/// fatal: the member stops every actor, logs the cause at fatal level and
 /// completes <see cref="MemberActorSetup.Exit"/> as fatal, so the process exits non-zero, as etcd panics. A member
 /// never goes on serving with a log, a store or a journal it cannot trust (a store that stopped applying would
 /// leave the leader committing entries nobody applies, and every put would time out). The lessor is restarted and
@@ -34,15 +36,16 @@ public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Trans
 /// </para>
 /// <para>
 /// Stop: <see cref="MemberProtocol.Stop"/> ends the actors in etcd's order: Raft first (waiters are answered
-/// "server stopped"), then the store (a final durable backend commit), then the lessor, the watch streams and the
-/// journal; a member removed from the cluster stops the same way on its own.
+/// "server stopped"), then the store (a final durable backend commit), then the lessor and the watch streams, and
+/// last the member's log is closed in the journal (the WAL journal releases its files and lock); a member removed from
+/// the cluster stops the same way on its own.
 /// </para>
 /// </remarks>
-public sealed class MemberActor : ReceiveActor
+public sealed class MemberActor : ReceiveActor, IWithTimers
 {
     private readonly MemberActorSetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IActorRef _journal;
+    private readonly RaftLogJournal _journal;
     private readonly IActorRef _lessor;
     private readonly IActorRef _store;
     private readonly IActorRef _raft;
@@ -52,6 +55,19 @@ public sealed class MemberActor : ReceiveActor
     private readonly List<IActorRef> _stopRequesters = new();
     private MemberExit? _exit;
     private Exception? _lastFailure;
+    private bool _closingJournal;
+
+    /// <summary>How long the stop waits for the journal to close the member's log.</summary>
+    private static readonly TimeSpan JournalCloseTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Self-sent when the journal did not answer the close in time: the member stops anyway.</summary>
+    private sealed record JournalCloseOverdue
+    {
+        public static readonly JournalCloseOverdue Instance = new();
+    }
+
+    /// <summary>The actor's timers (the deadline of the journal's close).</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props of the member.</summary>
     public static Props Props(MemberActorSetup setup) => Akka.Actor.Props.Create(() => new MemberActor(setup));
@@ -62,7 +78,7 @@ public sealed class MemberActor : ReceiveActor
         _setup = setup;
         var opened = setup.Opened;
         var options = opened.Options;
-        _journal = Context.ActorOf(WalJournalActor.Props(opened.Wal), "journal");
+        _journal = opened.Journal;
         var minLeaseTtl = LessorOptions.MinTtlFor(options.ElectionTicks, options.HeartbeatIntervalMs);
         _lessor = Context.ActorOf(LessorActor.Props(new LessorActorSetup(
             options.LessorShards, minLeaseTtl, opened.Status, Self.Path / "raft", Self.Path / "store", setup.RequestIds,
@@ -74,12 +90,14 @@ public sealed class MemberActor : ReceiveActor
         _raft = Context.ActorOf(RaftActor.Props(new RaftActorSetup(
             opened.Node, opened.Storage, opened.Status, options, opened.Snapshots, setup.Transport, _journal, _store, _lessor)), "raft");
         _watch = Context.ActorOf(WatchStreamsActor.Props(_store, opened.Status, new WatchStreamOptions()), "watch");
-        _fatalOnFailure = new HashSet<IActorRef> { _journal, _store, _raft };
-        _alive = new HashSet<IActorRef> { _journal, _lessor, _store, _raft, _watch };
+        _fatalOnFailure = new HashSet<IActorRef> { _store, _raft };
+        _alive = new HashSet<IActorRef> { _lessor, _store, _raft, _watch };
         foreach (var child in _alive)
         {
             Context.Watch(child);
         }
+        // The journal plugin is not a child, but the member cannot go on without it either.
+        Context.Watch(_journal.Journal);
 
         Receive<MemberProtocol.GetRefs>(_ => Sender.Tell(new MemberRefs(_raft, _store, _lessor, _watch)));
         Receive<MemberProtocol.RemovedFromCluster>(_ =>
@@ -93,6 +111,12 @@ public sealed class MemberActor : ReceiveActor
             BeginStop(new MemberExit("stopped", Fatal: false));
         });
         Receive<Terminated>(OnTerminated);
+        Receive<WalJournal.Closed>(_ => Context.Stop(Self));
+        Receive<JournalCloseOverdue>(_ =>
+        {
+            _log.Warning("the journal did not close the Raft log within {0}; stopping anyway", JournalCloseTimeout);
+            Context.Stop(Self);
+        });
     }
 
     /// <inheritdoc />
@@ -111,6 +135,19 @@ public sealed class MemberActor : ReceiveActor
     private void OnTerminated(Terminated terminated)
     {
         var child = terminated.ActorRef;
+        if (child.Equals(_journal.Journal))
+        {
+            if (_exit is null)
+            {
+                _log.Error("the Raft log journal {0} stopped; the member stops", _journal.PluginId);
+                BeginStop(new MemberExit($"the Raft log journal ({_journal.PluginId}) stopped", Fatal: true));
+            }
+            else if (_closingJournal)
+            {
+                Context.Stop(Self);
+            }
+            return;
+        }
         _alive.Remove(child);
         if (_exit is null)
         {
@@ -150,15 +187,24 @@ public sealed class MemberActor : ReceiveActor
         {
             Context.Stop(rest);
         }
-        if (_alive.Count == 0)
+        if (_alive.Count == 0 && !_closingJournal)
         {
-            Context.Stop(Self);
+            _closingJournal = true;
+            if (_journal.KeepsLogOpen)
+            {
+                _journal.Journal.Tell(new WalJournal.Close(_journal.PersistenceId));
+                Timers.StartSingleTimer("journal-close", JournalCloseOverdue.Instance, JournalCloseTimeout);
+            }
+            else
+            {
+                Context.Stop(Self);
+            }
         }
     }
 
     /// <summary>
-    /// Stop for the journal, Raft and the store (fatal: the member stops, see the type's remarks); restart for the lessor
-    /// and the watch parent.
+    /// Stop for Raft and the store (fatal: the member stops, see the type's remarks); restart for the lessor and the
+    /// watch parent.
     /// </summary>
     private sealed class PerChildStrategy(MemberActor member) : OneForOneStrategy(maxNrOfRetries: 10, withinTimeRange: TimeSpan.FromMinutes(1), localOnlyDecider: _ => Directive.Restart)
     {

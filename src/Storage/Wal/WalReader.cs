@@ -16,18 +16,45 @@ namespace Akka.Etcd.Storage.Wal;
 /// each entry's index and location are kept. With 5 full segments and a snapshot every 100,000 entries this parses about
 /// one entry in five and keeps no garbage <see cref="Entry"/> objects around (start-up time, issue 6).
 /// One segment-sized buffer is reused for every segment.</para>
+/// <para>Journal sequence numbers: every HardState, Entry and SnapshotMarker record after a segment's header is one
+/// event, numbered one after the other. A segment header written since the WAL became an Akka.Persistence journal
+/// ends with an <see cref="WalRecordType.EventSequence"/> record giving the number of its first event; a segment
+/// without one (written before) continues the count of the segment before it, or starts at 1. The header's copies of
+/// the snapshot marker and HardState are not events; they stand in for the latest ones when the segments that held
+/// those were released, numbered just below the segment's first event.</para>
 /// </summary>
 internal sealed class WalReader(IStorageFileSystem fs, string dir, ILogger logger)
 {
-    /// <summary>Where an entry record's payload lies: segment ordinal in <see cref="Segments"/>, byte offset and length.</summary>
-    private readonly record struct EntryLocation(ulong Index, int Segment, int PayloadOffset, int PayloadLength);
+    /// <summary>Where an entry record's payload lies: segment ordinal in <see cref="Segments"/>, byte offset and
+    /// length, and its journal sequence number.</summary>
+    private readonly record struct EntryLocation(ulong Index, int Segment, int PayloadOffset, int PayloadLength, long SequenceNr);
 
     private readonly List<EntryLocation> _entries = new();
     private List<Entry>? _parsed;
+    private long[]? _parsedSequenceNrs;
     private byte[] _buffer = [];
     private bool _haveMetadata;
+    private long _nextSequenceNr = 1;
 
     public List<WalSegmentName> Segments { get; } = new();
+
+    /// <summary>Sequence number of the first event of each segment in <see cref="Segments"/> (the next one when it has none).</summary>
+    public List<long> SegmentFirstSequenceNrs { get; } = new();
+
+    /// <summary>The sequence number the next event gets (one past the last event read, or set by a record).</summary>
+    public long NextSequenceNr => _nextSequenceNr;
+
+    /// <summary>Events up to this sequence number were deleted (0 = none).</summary>
+    public long DeletedToSequenceNr { get; private set; }
+
+    /// <summary>Sequence number of the event that set <see cref="HardState"/> (0 when none).</summary>
+    public long HardStateSequenceNr { get; private set; }
+
+    /// <summary>Sequence number of the event that set the snapshot marker (0 when none).</summary>
+    public long SnapshotSequenceNr { get; private set; }
+
+    /// <summary>The sequence number of each entry of <see cref="Entries"/> (after <see cref="ReadAll"/>).</summary>
+    public IReadOnlyList<long> EntrySequenceNrs => _parsedSequenceNrs ?? throw new InvalidOperationException("ReadAll has not run");
     public ulong MemberId { get; private set; }
     public ulong ClusterId { get; private set; }
     public HardState? HardState { get; private set; }
@@ -55,9 +82,8 @@ internal sealed class WalReader(IStorageFileSystem fs, string dir, ILogger logge
             if (Segments[i].Sequence != Segments[i - 1].Sequence + 1)
                 throw new WalCorruptException(dir, -1,
                     $"missing segment: {Segments[i].FileName} follows {Segments[i - 1].FileName} (expected sequence {Segments[i - 1].Sequence + 1:x16})");
-            if (Segments[i].FirstIndex < Segments[i - 1].FirstIndex)
-                throw new WalCorruptException(dir, -1,
-                    $"segment {Segments[i].FileName} starts below the index of {Segments[i - 1].FileName}");
+            // A segment's first index may be below the one before it: a new leader's overwrite of an uncommitted
+            // suffix can start below the first index of the segment that was cut just before it.
         }
         for (var i = 0; i < Segments.Count; i++)
             ReadSegment(i, isLast: i == Segments.Count - 1);
@@ -85,6 +111,11 @@ internal sealed class WalReader(IStorageFileSystem fs, string dir, ILogger logge
         var segment = Segments[ordinal];
         var data = LoadSegment(ordinal, out var path);
         long offset = 0;
+        var record = 0;
+        var headerHardState = false;
+        var firstNumbered = false;
+        HardState? headerCopy = null;
+        SnapshotMarker? headerMarker = null;
         while (true)
         {
             var status = WalRecord.TryDecode(data[(int)offset..], out var type, out var payload, out var framed);
@@ -97,21 +128,77 @@ internal sealed class WalReader(IStorageFileSystem fs, string dir, ILogger logge
             }
             if (offset == 0 && type != WalRecordType.SegmentStart)
                 throw new WalCorruptException(path, 0, $"segment does not begin with a segment-start record (found {type})");
+            // The header: segment start, metadata, snapshot marker, the HardState copy of a segment after the first,
+            // and (since sequence numbers) an EventSequence record that ends it.
+            var inHeader = record <= 2
+                || (record == 3 && (type == WalRecordType.EventSequence || (type == WalRecordType.HardState && segment.Sequence > 0)))
+                || (record == 4 && headerHardState && type == WalRecordType.EventSequence);
+            headerHardState = record == 3 && inHeader && type == WalRecordType.HardState;
+            if (!inHeader && !firstNumbered)
+            {
+                StartNumbering(headerCopy, headerMarker);
+                firstNumbered = true;
+            }
             if (type == WalRecordType.Entry)
             {
                 var payloadOffset = (int)offset + WalRecord.HeaderSize;
-                ApplyEntry(path, offset, new EntryLocation(PeekEntryIndex(path, offset, payload), ordinal, payloadOffset, payload.Length));
+                ApplyEntry(path, offset, new EntryLocation(PeekEntryIndex(path, offset, payload), ordinal, payloadOffset, payload.Length, _nextSequenceNr++));
+            }
+            else if (inHeader && type == WalRecordType.HardState)
+            {
+                headerCopy = ParseHardState(path, offset, payload);
+            }
+            else if (inHeader && type == WalRecordType.SnapshotMarker)
+            {
+                var (index, term) = ReadPair(path, offset, payload);
+                headerMarker = new SnapshotMarker(index, term);
             }
             else
             {
                 Apply(path, offset, segment, type, payload);
             }
+            record++;
             offset += framed;
             if (offset == WalRecord.FramedSize(16) && isLast)
                 TailSegmentDataStart = offset;
         }
+        if (!firstNumbered)
+            StartNumbering(headerCopy, headerMarker);
         if (isLast)
             TailOffset = offset;
+    }
+
+    /// <summary>
+    /// At the first event of a segment (or its end when it has none): records the segment's first sequence number and
+    /// lets the header's copies stand in for a HardState or snapshot marker whose own records were released, numbered
+    /// just below the segment's first event.
+    /// </summary>
+    private void StartNumbering(HardState? headerCopy, SnapshotMarker? headerMarker)
+    {
+        SegmentFirstSequenceNrs.Add(_nextSequenceNr);
+        if (headerCopy is not null && HardStateSequenceNr == 0)
+        {
+            HardState = headerCopy;
+            HardStateSequenceNr = Math.Max(0, _nextSequenceNr - 1);
+        }
+        if (headerMarker is { Index: > 0 } marker
+            && (marker.Index > SnapshotIndex || (marker.Index == SnapshotIndex && SnapshotSequenceNr == 0)))
+        {
+            ApplySnapshotMarker(marker.Index, marker.Term);
+            SnapshotSequenceNr = Math.Max(0, _nextSequenceNr - 1);
+        }
+    }
+
+    private static HardState ParseHardState(string path, long offset, ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            return HardState.Parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new WalCorruptException(path, offset, $"{WalRecordType.HardState} record has a valid CRC but does not parse: {e.Message}", e);
+        }
     }
 
     /// <summary>At <paramref name="offset"/> the records stop (zeros or a bad record). Zeros to the end: the normal end.
@@ -161,10 +248,26 @@ internal sealed class WalReader(IStorageFileSystem fs, string dir, ILogger logge
                     break;
                 case WalRecordType.HardState:
                     HardState = HardState.Parser.ParseFrom(payload);
+                    HardStateSequenceNr = _nextSequenceNr++;
                     break;
                 case WalRecordType.SnapshotMarker:
                     var (index, term) = ReadPair(path, offset, payload);
+                    if (index >= SnapshotIndex)
+                        SnapshotSequenceNr = _nextSequenceNr;
+                    _nextSequenceNr++;
                     ApplySnapshotMarker(index, term);
+                    break;
+                case WalRecordType.EventSequence:
+                    // Authoritative when it moves the count forward. Counting the segments written before sequence numbers
+                    // existed can only come out lower (once older segments are released), never higher.
+                    var (next, _) = ReadPair(path, offset, payload);
+                    if (next > long.MaxValue / 2)
+                        throw new WalCorruptException(path, offset, $"sequence number {next} is out of range");
+                    _nextSequenceNr = Math.Max(_nextSequenceNr, (long)next);
+                    break;
+                case WalRecordType.DeletedTo:
+                    var (deletedTo, _) = ReadPair(path, offset, payload);
+                    DeletedToSequenceNr = Math.Max(DeletedToSequenceNr, (long)deletedTo);
                     break;
             }
         }
@@ -265,6 +368,7 @@ internal sealed class WalReader(IStorageFileSystem fs, string dir, ILogger logge
     private List<Entry> ParseSurvivingEntries()
     {
         var entries = new List<Entry>(_entries.Count);
+        _parsedSequenceNrs = new long[_entries.Count];
         var loaded = Segments.Count - 1;
         var path = Segments.Count > 0 ? Path.Combine(dir, Segments[loaded].FileName) : "";
         foreach (var location in _entries)
@@ -287,6 +391,7 @@ internal sealed class WalReader(IStorageFileSystem fs, string dir, ILogger logge
             }
             if (entry.Index != location.Index)
                 throw new WalCorruptException(path, offset, $"entry index changed between reads ({location.Index}, then {entry.Index})");
+            _parsedSequenceNrs[entries.Count] = location.SequenceNr;
             entries.Add(entry);
         }
         _entries.Clear();

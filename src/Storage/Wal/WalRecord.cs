@@ -19,6 +19,19 @@ public enum WalRecordType : byte
 
     /// <summary>Raft index and term of a snapshot (2 x uint64 LE); entries up to it are not needed any more.</summary>
     SnapshotMarker = 5,
+
+    /// <summary>
+    /// The journal sequence number of the next event record (uint64 LE, then 8 reserved zero bytes). The last record
+    /// of every segment header written since the WAL became an Akka.Persistence journal, and written before an
+    /// append whose sequence numbers do not follow on. Segments without it (written before) are numbered by counting.
+    /// </summary>
+    EventSequence = 6,
+
+    /// <summary>
+    /// Events up to this journal sequence number are deleted (uint64 LE, then 8 reserved zero bytes): Akka.Persistence's
+    /// DeleteMessagesTo. Replay skips the entries it covers; whole segments below it are released.
+    /// </summary>
+    DeletedTo = 7,
 }
 
 /// <summary>
@@ -87,7 +100,7 @@ internal static class WalRecord
             return DecodeStatus.End;
         var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
         type = (WalRecordType)header[4];
-        if (type is < WalRecordType.SegmentStart or > WalRecordType.SnapshotMarker || header[6] != 0 || header[7] != 0
+        if (type is < WalRecordType.SegmentStart or > WalRecordType.DeletedTo || header[6] != 0 || header[7] != 0
             || length > (uint)(data.Length - HeaderSize))
             return DecodeStatus.Bad;
         framedSize = FramedSize((int)length);

@@ -12,7 +12,7 @@ namespace Akka.Etcd.Storage.Wal;
 /// <see cref="WalRecord"/>). A directory of segment files <c>%016x-%016x.wal</c> (sequence, first raft index), each
 /// preallocated to <see cref="WalOptions.SegmentSizeBytes"/> and made by the temp-file, fsync, rename, fsync-dir
 /// pipeline. The directory is locked (file <c>wal.lock</c>) while open.
-/// <para>Threading: NOT thread-safe. Its owner (the WalJournalActor) calls it from one thread at a time.</para>
+/// <para>Threading: NOT thread-safe. Its owner (the WalJournal plugin) calls it from one thread at a time.</para>
 /// <para>Errors: any <see cref="IOException"/> from a write or fsync is rethrown to the caller and leaves the log
 /// unusable (later calls throw <see cref="IOException"/>), as etcd treats WAL errors as fatal.</para>
 /// </summary>
@@ -28,12 +28,14 @@ public sealed class WriteAheadLog : IDisposable
     private readonly WalOptions _options;
     private readonly ILogger _logger;
     private readonly List<WalSegmentName> _segments = new();
+    private readonly List<long> _segmentFirstSequenceNrs = new();
     private readonly IDisposable _lock;
     private IStorageFile? _file;
     private long _offset;
     private long _segmentDataStart;
     private byte[] _buffer = new byte[64 * 1024];
     private HardState? _hardState;
+    private long _nextSequenceNr = 1;
     private bool _unsynced;
     private Exception? _failure;
     private bool _disposed;
@@ -65,6 +67,21 @@ public sealed class WriteAheadLog : IDisposable
 
     /// <summary>Raft term of the last snapshot marker (0 = none).</summary>
     public ulong SnapshotTerm { get; private set; }
+
+    /// <summary>
+    /// The journal sequence number the next event gets (Akka.Persistence numbering: every HardState, Entry and
+    /// snapshot marker record is one event). 1 for a new WAL.
+    /// </summary>
+    public long NextSequenceNr => _nextSequenceNr;
+
+    /// <summary>The highest journal sequence number used (0 when none); a deletion never lowers it.</summary>
+    public long HighestSequenceNr => _nextSequenceNr - 1;
+
+    /// <summary>Events up to this journal sequence number are deleted (<see cref="DeleteTo"/>); 0 when none.</summary>
+    public long DeletedToSequenceNr { get; private set; }
+
+    /// <summary>True when something was written since the last <see cref="Sync"/>.</summary>
+    public bool HasUnsyncedWrites => _unsynced;
 
     /// <summary>How long the last <see cref="Sync"/> spent in fdatasync (for etcd_disk_wal_fsync_duration_seconds).</summary>
     public TimeSpan LastSyncDuration { get; private set; }
@@ -127,6 +144,9 @@ public sealed class WriteAheadLog : IDisposable
             reader.ReadAll();
             var wal = new WriteAheadLog(dir, options, dirLock, reader.MemberId, reader.ClusterId);
             wal._segments.AddRange(reader.Segments);
+            wal._segmentFirstSequenceNrs.AddRange(reader.SegmentFirstSequenceNrs);
+            wal._nextSequenceNr = reader.NextSequenceNr;
+            wal.DeletedToSequenceNr = reader.DeletedToSequenceNr;
             wal._hardState = reader.HardState;
             wal.SnapshotIndex = reader.SnapshotIndex;
             wal.SnapshotTerm = reader.SnapshotTerm;
@@ -135,7 +155,14 @@ public sealed class WriteAheadLog : IDisposable
             wal._offset = reader.TailOffset;
             wal._segmentDataStart = reader.TailSegmentDataStart;
             state = new WalReadResult(reader.MemberId, reader.ClusterId, reader.HardState ?? new HardState(),
-                reader.SnapshotIndex, reader.SnapshotTerm, reader.Entries);
+                reader.SnapshotIndex, reader.SnapshotTerm, reader.Entries, new WalReadResult.JournalSequence
+                {
+                    Highest = reader.NextSequenceNr - 1,
+                    DeletedTo = reader.DeletedToSequenceNr,
+                    HardState = reader.HardStateSequenceNr,
+                    Snapshot = reader.SnapshotSequenceNr,
+                    Entries = reader.EntrySequenceNrs,
+                });
             return wal;
         }
         catch
@@ -148,28 +175,82 @@ public sealed class WriteAheadLog : IDisposable
     /// <summary>
     /// Appends an optional HardState and entries (consecutive indexes; the first may be at or below
     /// <see cref="LastIndex"/> to overwrite an uncommitted suffix, never above <c>LastIndex + 1</c> nor at or below
-    /// <see cref="SnapshotIndex"/>). One write call, no fsync: durable only after <see cref="Sync"/>. Cuts a new
-    /// segment first when the batch would overflow the current one. Throws <see cref="ArgumentException"/> for bad
-    /// indexes and <see cref="IOException"/> on write errors.
+    /// <see cref="SnapshotIndex"/>) as the next events (<see cref="NextSequenceNr"/> on). One write call, no fsync:
+    /// durable only after <see cref="Sync"/>. Cuts a new segment first when the batch would overflow the current one.
+    /// Throws <see cref="ArgumentException"/> for bad indexes and <see cref="IOException"/> on write errors.
     /// </summary>
     public void Append(HardState? hardState, IReadOnlyList<Entry> entries)
     {
-        ThrowIfUnusable();
         if (hardState is null && entries.Count == 0)
+        {
+            ThrowIfUnusable();
             return;
-        if (entries.Count > 0)
-            ValidateIndexes(entries);
+        }
+        AppendBatch(_nextSequenceNr, new EventBatch(hardState, entries, null));
+    }
+
+    /// <summary>
+    /// Appends Raft log events, each a <see cref="HardState"/>, an <see cref="Entry"/> or a <see cref="SnapshotMarker"/>,
+    /// numbered <paramref name="firstSequenceNr"/>, +1, ... (an Akka.Persistence AtomicWrite). All or nothing: every
+    /// event is checked before anything is written, then they go out in one write call (no fsync; durable only after
+    /// <see cref="Sync"/>). Entries follow Raft's rules: an entry's index is above the last snapshot marker and at most
+    /// one past the index before it, a lower one overwriting the suffix from there; a snapshot marker is not below the
+    /// last one. A <paramref name="firstSequenceNr"/> past <see cref="NextSequenceNr"/> is recorded as such.
+    /// </summary>
+    /// <exception cref="ArgumentException">An event of another type, an index that breaks the rules above, or
+    /// <paramref name="firstSequenceNr"/> below <see cref="NextSequenceNr"/>; nothing was written.</exception>
+    /// <exception cref="IOException">The write failed; the log is unusable from now on.</exception>
+    public void AppendEvents(long firstSequenceNr, IReadOnlyList<object> events) =>
+        AppendBatch(firstSequenceNr, new EventBatch(null, Array.Empty<Entry>(), events));
+
+    /// <summary>A batch of events seen as one list without copying: either a HardState and entries, or any events.</summary>
+    private readonly struct EventBatch(HardState? hardState, IReadOnlyList<Entry> entries, IReadOnlyList<object>? events)
+    {
+        public int Count => events?.Count ?? (hardState is null ? 0 : 1) + entries.Count;
+
+        public object this[int i] => events is not null ? events[i]
+            : hardState is null ? entries[i]
+            : i == 0 ? hardState : entries[i - 1];
+    }
+
+    private void AppendBatch(long firstSequenceNr, EventBatch events)
+    {
+        ThrowIfUnusable();
+        if (firstSequenceNr < _nextSequenceNr)
+            throw new ArgumentException($"sequence number {firstSequenceNr} is not after the last one written ({_nextSequenceNr - 1})", nameof(firstSequenceNr));
+        if (events.Count == 0)
+            return;
+        var firstIndexIfCut = ValidateEvents(events, out var lastIndex, out var snapshot);
         var length = 0;
-        if (hardState is not null)
-            length = Encode(length, WalRecordType.HardState, hardState);
-        for (var i = 0; i < entries.Count; i++)
-            length = Encode(length, WalRecordType.Entry, entries[i]);
-        var firstIndex = entries.Count > 0 ? Math.Min(entries[0].Index, LastIndex + 1) : LastIndex + 1;
-        WriteBatch(length, firstIndex);
+        if (firstSequenceNr != _nextSequenceNr)
+            length = EncodePair(length, WalRecordType.EventSequence, (ulong)firstSequenceNr, 0);
+        HardState? hardState = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            switch (events[i])
+            {
+                case HardState state:
+                    length = Encode(length, WalRecordType.HardState, state);
+                    hardState = state;
+                    break;
+                case Entry entry:
+                    length = Encode(length, WalRecordType.Entry, entry);
+                    break;
+                case SnapshotMarker marker:
+                    length = EncodePair(length, WalRecordType.SnapshotMarker, marker.Index, marker.Term);
+                    break;
+            }
+        }
+        WriteBatch(length, firstIndexIfCut);
         if (hardState is not null)
             _hardState = hardState.Clone();
-        if (entries.Count > 0)
-            LastIndex = Math.Max(entries[^1].Index, SnapshotIndex);
+        if (snapshot is { } marked)
+        {
+            SnapshotIndex = marked.Index;
+            SnapshotTerm = marked.Term;
+        }
+        LastIndex = lastIndex;
+        _nextSequenceNr = firstSequenceNr + events.Count;
     }
 
     /// <summary>Flushes and fdatasyncs the current segment: the durability point (group commit = many
@@ -195,19 +276,45 @@ public sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>Records that a snapshot covers the log up to raft <paramref name="index"/> at <paramref name="term"/>
-    /// (entries up to it are dropped on the next <see cref="Open"/>), then <see cref="Sync"/>s. Like etcd, save the
-    /// snapshot file first. Throws <see cref="ArgumentException"/> when <paramref name="index"/> is below the last marker.</summary>
+    /// (entries up to it are dropped on the next <see cref="Open"/>) as the next event, then <see cref="Sync"/>s. Like
+    /// etcd, save the snapshot file first. Throws <see cref="ArgumentException"/> when <paramref name="index"/> is below
+    /// the last marker.</summary>
     public void SaveSnapshotMarker(ulong index, ulong term)
     {
-        ThrowIfUnusable();
-        if (index < SnapshotIndex)
-            throw new ArgumentException($"snapshot index {index} is below the last snapshot marker {SnapshotIndex}", nameof(index));
-        var length = EncodePair(0, WalRecordType.SnapshotMarker, index, term);
-        WriteBatch(length, LastIndex + 1);
-        SnapshotIndex = index;
-        SnapshotTerm = term;
-        LastIndex = Math.Max(LastIndex, index);
+        AppendEvents(_nextSequenceNr, [new SnapshotMarker(index, term)]);
         Sync();
+    }
+
+    /// <summary>
+    /// Akka.Persistence's DeleteMessagesTo: events up to <paramref name="toSequenceNr"/> (at most
+    /// <see cref="HighestSequenceNr"/>) are deleted. The deletion is recorded and fsynced, then every segment whose
+    /// events are all deleted is removed, oldest first, while more than <see cref="WalOptions.MaxSegmentsToKeep"/>
+    /// segments exist (0 = keep all; etcd's <c>--max-wals</c>); the current segment is never removed. Replay skips the
+    /// deleted entries still on disk. Throws <see cref="IOException"/> on write, fsync or delete errors.
+    /// </summary>
+    public void DeleteTo(long toSequenceNr)
+    {
+        ThrowIfUnusable();
+        var to = Math.Min(toSequenceNr, HighestSequenceNr);
+        if (to > DeletedToSequenceNr)
+        {
+            var length = EncodePair(0, WalRecordType.DeletedTo, (ulong)to, 0);
+            WriteBatch(length, LastIndex + 1);
+            DeletedToSequenceNr = to;
+        }
+        Sync();
+        if (_options.MaxSegmentsToKeep == 0)
+            return;
+        var deleted = false;
+        while (_segments.Count > _options.MaxSegmentsToKeep && _segments.Count > 1 && _segmentFirstSequenceNrs[1] - 1 <= DeletedToSequenceNr)
+        {
+            _fs.DeleteFile(Path.Combine(_dir, _segments[0].FileName));
+            _segments.RemoveAt(0);
+            _segmentFirstSequenceNrs.RemoveAt(0);
+            deleted = true;
+        }
+        if (deleted)
+            _fs.SyncDirectory(_dir);
     }
 
     /// <summary>
@@ -227,6 +334,7 @@ public sealed class WriteAheadLog : IDisposable
         {
             _fs.DeleteFile(Path.Combine(_dir, _segments[0].FileName));
             _segments.RemoveAt(0);
+            _segmentFirstSequenceNrs.RemoveAt(0);
             containing--;
             deleted = true;
         }
@@ -252,18 +360,41 @@ public sealed class WriteAheadLog : IDisposable
         }
     }
 
-    private void ValidateIndexes(IReadOnlyList<Entry> entries)
+    /// <summary>Checks a batch of events against the Raft rules without changing anything; returns the first index
+    /// of the segment to cut for it, and the <see cref="LastIndex"/> and last snapshot marker once it is written.</summary>
+    private ulong ValidateEvents(EventBatch events, out ulong lastIndex, out SnapshotMarker? snapshot)
     {
-        var first = entries[0].Index;
-        if (first <= SnapshotIndex)
-            throw new ArgumentException($"entry index {first} is at or below the snapshot marker {SnapshotIndex}", nameof(entries));
-        if (first > LastIndex + 1)
-            throw new ArgumentException($"entry index {first} leaves a gap after last index {LastIndex}", nameof(entries));
-        for (var i = 1; i < entries.Count; i++)
+        lastIndex = LastIndex;
+        var snapshotIndex = SnapshotIndex;
+        snapshot = null;
+        ulong? firstEntry = null;
+        for (var i = 0; i < events.Count; i++)
         {
-            if (entries[i].Index != first + (ulong)i)
-                throw new ArgumentException($"entry indexes are not consecutive at {entries[i].Index}", nameof(entries));
+            switch (events[i])
+            {
+                case HardState:
+                    break;
+                case Entry entry:
+                    if (entry.Index <= snapshotIndex)
+                        throw new ArgumentException($"entry index {entry.Index} is at or below the snapshot marker {snapshotIndex}", nameof(events));
+                    if (entry.Index > lastIndex + 1)
+                        throw new ArgumentException($"entry index {entry.Index} leaves a gap after last index {lastIndex}", nameof(events));
+                    firstEntry ??= entry.Index;
+                    lastIndex = entry.Index;
+                    break;
+                case SnapshotMarker marker:
+                    if (marker.Index < snapshotIndex)
+                        throw new ArgumentException($"snapshot index {marker.Index} is below the last snapshot marker {snapshotIndex}", nameof(events));
+                    snapshotIndex = marker.Index;
+                    snapshot = marker;
+                    lastIndex = Math.Max(lastIndex, marker.Index);
+                    break;
+                default:
+                    throw new ArgumentException(
+                        $"the WAL stores Raft log events (HardState, Entry, SnapshotMarker), not {events[i]?.GetType().FullName ?? "null"}", nameof(events));
+            }
         }
+        return firstEntry is { } first ? Math.Min(first, LastIndex + 1) : LastIndex + 1;
     }
 
     private void WriteBatch(int length, ulong firstIndexIfCut)
@@ -314,6 +445,7 @@ public sealed class WriteAheadLog : IDisposable
             length = EncodePair(length, WalRecordType.SnapshotMarker, SnapshotIndex, SnapshotTerm);
             if (_hardState is not null)
                 length = Encode(length, WalRecordType.HardState, _hardState);
+            length = EncodePair(length, WalRecordType.EventSequence, (ulong)_nextSequenceNr, 0);
             var finalPath = Path.Combine(_dir, name.FileName);
             var tempPath = finalPath + TempSuffix;
             _fs.DeleteFile(tempPath);
@@ -331,6 +463,7 @@ public sealed class WriteAheadLog : IDisposable
             _buffer = batch;
         }
         _segments.Add(name);
+        _segmentFirstSequenceNrs.Add(_nextSequenceNr);
         _offset = length;
         _segmentDataStart = length;
         _unsynced = false;

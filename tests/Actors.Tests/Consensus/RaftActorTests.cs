@@ -10,6 +10,7 @@ using Akka.Etcd.Actors.Tests.TestKit;
 using Akka.Etcd.Actors.Transport;
 using System.Collections.Concurrent;
 using Akka.Etcd.Protos.Errors;
+using Akka.Persistence;
 using Akka.TestKit;
 using Etcdserverpb;
 using Google.Protobuf;
@@ -73,9 +74,11 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
             InitialCluster = names.ToDictionary(n => n, n => (IReadOnlyList<string>)[$"http://127.0.0.1:{24800 + int.Parse(n[1..])}"]),
             AdvertisePeerUrls = ["http://127.0.0.1:24801"],
         };
-        _opened = OpenedMember.Open(options, NullLoggerFactory.Instance);
+        _opened = OpenedMember.OpenAsync(Sys, options, NullLoggerFactory.Instance).GetAwaiter().GetResult();
+        // The RaftActor writes to a probe in the journal plugin's place (the log was replayed by the real one).
+        var journal = new RaftLogJournal(_journal.Ref, "probe", _opened.Journal.PersistenceId, _opened.Journal.NextSequenceNr - 1, new EntrySequenceNrs());
         var setup = new RaftActorSetup(_opened.Node, _opened.Storage, _opened.Status, options, _opened.Snapshots,
-            transport, _journal.Ref, _store.Ref, _lessor.Ref);
+            transport, journal, _store.Ref, _lessor.Ref);
         return ActorOfAsTestActorRef<RaftActor>(RaftActor.Props(setup), "raft"); // started synchronously, on the calling thread
     }
 
@@ -118,15 +121,16 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
         raft.Tell(propose, proposer.Ref);
 
         // The entry goes to the journal; nothing is applied before the journal says it is durable.
-        var save = _journal.ExpectMsg<JournalProtocol.Save>();
-        var entry = Assert.Single(save.Entries);
+        var save = _journal.ExpectMsg<WriteMessages>();
+        var write = Assert.IsType<AtomicWrite>(Assert.Single(save.Messages));
+        var entry = Assert.Single(((IEnumerable<IPersistentRepresentation>)write.Payload).Select(e => e.Payload).OfType<Entry>());
         Assert.Equal(propose.Data, entry.Data);
         Assert.False(_store.HasMessages);
         AdvanceTick(); // input that arrives meanwhile waits (stashed), the round is not re-run
         Assert.False(_store.HasMessages);
 
         _journalPilot.Answering = true;
-        _journal.Reply(JournalProtocol.Persisted.Instance);
+        _journal.Reply(WriteMessagesSuccessful.Instance);
         var apply = _store.FishForMessage<StoreProtocol.Apply>(a => a.Replies?.ContainsKey(propose.Id) == true);
         Assert.Contains(apply.Entries, e => e.Index == entry.Index && e.Data == propose.Data);
         Assert.Equal(proposer.Ref, apply.Replies![propose.Id]);
@@ -286,7 +290,6 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
         base.Dispose(disposing);
         if (disposing && _opened is not null)
         {
-            _opened.Wal.Dispose();
             _opened.Store.Dispose();
         }
         if (Directory.Exists(_dir))
@@ -367,16 +370,17 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
         public DateTime? ActiveSince(ulong id) => null;
     }
 
-    /// <summary>Answers every Save and snapshot marker with Persisted at once, unless turned off.</summary>
+    /// <summary>Answers every WriteMessages with WriteMessagesSuccessful at once (as a journal does once the write is
+    /// durable), unless turned off.</summary>
     private sealed class JournalPilot : AutoPilot
     {
         public volatile bool Answering = true;
 
         public override AutoPilot Run(IActorRef sender, object message)
         {
-            if (Answering && message is JournalProtocol.Save or JournalProtocol.SaveSnapshotMarker)
+            if (Answering && message is WriteMessages write)
             {
-                sender.Tell(JournalProtocol.Persisted.Instance);
+                write.PersistentActor.Tell(WriteMessagesSuccessful.Instance);
             }
             return this;
         }

@@ -30,7 +30,7 @@ public sealed class MvccStoreActorTests : Akka.TestKit.Xunit2.TestKit
     public MvccStoreActorTests()
         : base(ActorTestConfig.VirtualTime)
     {
-        _opened = OpenedMember.Open(new ServerOptions { Name = "m1", DataDir = _dir, InitialCluster = new Dictionary<string, IReadOnlyList<string>> { ["m1"] = ["http://localhost:2380"] } }, NullLoggerFactory.Instance);
+        _opened = OpenedMember.OpenAsync(Sys, new ServerOptions { Name = "m1", DataDir = _dir, InitialCluster = new Dictionary<string, IReadOnlyList<string>> { ["m1"] = ["http://localhost:2380"] } }, NullLoggerFactory.Instance).GetAwaiter().GetResult();
         _lessor = CreateTestProbe("lessor");
         _store = Sys.ActorOf(MvccStoreActor.Props(new MvccStoreActorSetup(
             _opened.Store, _opened.Status, _opened.Leases, _opened.Membership, 2, _lessor.Ref, _opened.Reopen, _opened.BackendPath)), "store");
@@ -141,7 +141,6 @@ public sealed class MvccStoreActorTests : Akka.TestKit.Xunit2.TestKit
         base.Dispose(disposing); // the store actor commits and closes the store when the system stops
         if (disposing)
         {
-            _opened.Wal.Dispose();
             if (Directory.Exists(_dir))
             {
                 Directory.Delete(_dir, recursive: true);

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Etcd.Actors.Journal;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Supervision;
 using Akka.Etcd.Protos.Errors;
@@ -11,8 +12,9 @@ namespace Akka.Etcd.Actors.Tests.Supervision;
 /// <summary>
 /// Crashes each of a member's actors in turn (Akka's <see cref="Kill"/>, which fails the actor with
 /// <see cref="ActorKilledException"/>) and shows the supervision the member promises: an actor it cannot serve
-/// without (journal, Raft, store) stops the whole member as fatal, so the process exits non-zero instead of serving
-/// and hanging; the lessor and the watch streams are restarted and the member keeps serving.
+/// without (Raft, store) stops the whole member as fatal, and so does a crash of the Raft log's journal plugin at the
+/// member's next write, so the process exits non-zero instead of serving and hanging; the lessor and the watch
+/// streams are restarted and the member keeps serving.
 /// </summary>
 public sealed class MemberSupervisionTests : IAsyncLifetime
 {
@@ -48,8 +50,22 @@ public sealed class MemberSupervisionTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_crash_of_the_journal_stops_the_member_as_fatal()
+    {
+        // The Raft log's journal is an Akka.Persistence plugin (a system actor); Kill stops it (Akka's default decider).
+        var journal = await new ActorSelection(_server.Member, "../../system/" + RaftLogPlugins.WalPluginId).ResolveOne(Deadline);
+        journal.Tell(Kill.Instance);
+
+        var exit = await _server.Exited.WaitAsync(Deadline);
+        Assert.True(exit.Fatal);
+        Assert.Contains("journal", exit.Reason);
+        var put = await Assert.ThrowsAnyAsync<Exception>(() =>
+            _server.PutAsync(new PutRequest { Key = B("after"), Value = B("2") }, CancellationToken.None).WaitAsync(Deadline));
+        Assert.True(put is EtcdException or AskTimeoutException, put.GetType().Name + ": " + put.Message);
+    }
+
     [Theory]
-    [InlineData("journal")]
     [InlineData("raft")]
     [InlineData("store")]
     public async Task A_crash_of_an_actor_the_member_needs_stops_the_member_as_fatal(string child)

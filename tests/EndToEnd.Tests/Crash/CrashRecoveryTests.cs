@@ -10,7 +10,8 @@ namespace Akka.Etcd.EndToEnd.Tests.Crash;
 /// Durability across SIGKILL: writers put numbered keys with etcdctl, the member is killed once 50 puts were
 /// acknowledged, restarted on the same data dir; every acknowledged put must be there with its value and the
 /// revision it was acknowledged at, and revisions keep growing. Runs on etcd (harness baseline) and on ours
-/// when <see cref="ServerKinds.OursEnabled"/>.
+/// when <see cref="ServerKinds.OursEnabled"/>, once per Raft log journal: the WAL journal (the default) and
+/// Akka.Persistence.Sql over SQLite (chosen in the member's HOCON).
 /// </summary>
 [Trait("Category", "EndToEnd")]
 public sealed class CrashRecoveryTests(ITestOutputHelper output)
@@ -20,13 +21,28 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
     private const int AcksBeforeKill = 50;
     private static readonly TimeSpan RoundDeadline = TimeSpan.FromSeconds(60);
 
-    public static TheoryData<ServerKind> Kinds => new(ServerKinds.UnderTest);
+    /// <summary>The Akka.Persistence journal plugins of our member (empty: the default, the WAL journal).</summary>
+    public static TheoryData<ServerKind, string> KindsAndJournals
+    {
+        get
+        {
+            var data = new TheoryData<ServerKind, string>();
+            foreach (var kind in ServerKinds.UnderTest)
+            {
+                data.Add(kind, "wal");
+                if (kind == ServerKind.Ours) data.Add(kind, "sql");
+            }
+            return data;
+        }
+    }
 
     [Theory]
-    [MemberData(nameof(Kinds))]
-    public async Task Acknowledged_puts_survive_sigkill_and_revisions_keep_growing(ServerKind kind)
+    [MemberData(nameof(KindsAndJournals))]
+    public async Task Acknowledged_puts_survive_sigkill_and_revisions_keep_growing(ServerKind kind, string journal)
     {
-        await using var member = await MemberProcess.StartAsync(kind);
+        var hocon = journal == "sql" ? "akka.persistence.journal.plugin = \"akka.persistence.journal.sql\"\n" : null;
+        await using var member = await MemberProcess.StartAsync(kind, hocon: hocon);
+        if (journal == "sql") Assert.Contains("akka.persistence.journal.sql", member.Log);
         var acknowledged = new Dictionary<string, (string Value, long Revision)>();
         try
         {

@@ -22,7 +22,7 @@ public sealed class MemberProcess : IAsyncDisposable
     private Process? _process;
     private int _starts;
 
-    private MemberProcess(ServerKind kind, string name, int clientPort, int peerPort, string dataRoot)
+    private MemberProcess(ServerKind kind, string name, int clientPort, int peerPort, string dataRoot, IReadOnlyList<string> extraFlags)
     {
         Kind = kind;
         Name = name;
@@ -39,6 +39,7 @@ public sealed class MemberProcess : IAsyncDisposable
             "--listen-peer-urls", PeerUrl,
             "--initial-advertise-peer-urls", PeerUrl,
             "--initial-cluster", $"{name}={PeerUrl}",
+            .. extraFlags,
         ];
     }
 
@@ -80,14 +81,23 @@ public sealed class MemberProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts a fresh member of <paramref name="kind"/> with a new temp data dir and waits until it is healthy.
+    /// <paramref name="hocon"/> (ours only) is written to a file in the temp dir and passed as <c>--config</c>, e.g.
+    /// to choose the Raft log's journal plugin.
     /// </summary>
     /// <exception cref="InvalidOperationException">The binary is missing, the process exited early, or it
     /// was not healthy within <see cref="HealthDeadline"/> (the message carries the server log).</exception>
-    public static async Task<MemberProcess> StartAsync(ServerKind kind, string name = "m1")
+    public static async Task<MemberProcess> StartAsync(ServerKind kind, string name = "m1", string? hocon = null)
     {
         var ports = LoopbackPorts.Free(2);
         var root = Directory.CreateTempSubdirectory($"akka-etcd-e2e-{kind.ToString().ToLowerInvariant()}-").FullName;
-        var member = new MemberProcess(kind, name, ports[0], ports[1], root);
+        var extra = new List<string>();
+        if (!string.IsNullOrEmpty(hocon) && kind == ServerKind.Ours)
+        {
+            var config = Path.Combine(root, "member.conf");
+            await File.WriteAllTextAsync(config, hocon);
+            extra.AddRange(["--config", config]);
+        }
+        var member = new MemberProcess(kind, name, ports[0], ports[1], root, extra);
         try
         {
             await member.LaunchAsync();

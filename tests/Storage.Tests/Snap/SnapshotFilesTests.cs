@@ -9,7 +9,7 @@ namespace Akka.Etcd.Storage.Tests.Snap;
 public class SnapshotFilesTests
 {
     private const string Dir = "/data/member/snap";
-    private readonly InMemoryFileSystem _fs = new();
+    private readonly SimulatedDisk _fs = new();
 
     private static Snapshot Snapshot(ulong term, ulong index) => new()
     {
@@ -82,7 +82,7 @@ public class SnapshotFilesTests
     {
         var snap = new SnapshotFiles(Dir, _fs);
         Assert.Throws<ArgumentException>(() => snap.Save(new Snapshot()));
-        _fs.WriteFault = _ => InMemoryFileSystem.DiskFull();
+        _fs.WriteFault = _ => SimulatedDisk.DiskFull();
         var e = Assert.Throws<IOException>(() => snap.Save(Snapshot(1, 1)));
         Assert.Equal("No space left on device", e.Message);
         Assert.Empty(_fs.ListFiles(Dir));
@@ -94,6 +94,35 @@ public class SnapshotFilesTests
         var snap = new SnapshotFiles(Dir, _fs);
         snap.Save(Snapshot(1, 10));
         _fs.Crash();
+        Assert.Equal(Snapshot(1, 10), new SnapshotFiles(Dir, _fs).LoadNewest());
+    }
+
+    [Fact]
+    public void EIO_on_the_fsync_of_a_new_snapshot_surfaces_and_the_previous_snapshot_stays_the_newest()
+    {
+        var snap = new SnapshotFiles(Dir, _fs);
+        snap.Save(Snapshot(1, 10));
+        _fs.SyncFault = _ => SimulatedDisk.Eio();
+        var e = Assert.Throws<IOException>(() => snap.Save(Snapshot(1, 20)));
+        Assert.Equal("Input/output error", e.Message);
+        _fs.SyncFault = null;
+        _fs.Crash();
+        Assert.Equal(Snapshot(1, 10), new SnapshotFiles(Dir, _fs).LoadNewest());
+    }
+
+    [Fact]
+    public async Task A_snapshot_torn_by_a_crash_before_its_fsync_is_never_loaded()
+    {
+        var snap = new SnapshotFiles(Dir, _fs);
+        snap.Save(Snapshot(1, 10));
+        Task saving;
+        using (_fs.HoldSyncs())
+        {
+            saving = Task.Run(() => snap.Save(Snapshot(1, 20)));
+            await _fs.SyncStartedAsync(); // the new file is written, not yet fsynced
+            _fs.CrashTearingLastWrite(keepBytesOfLastWrite: 7);
+        }
+        await Assert.ThrowsAnyAsync<ObjectDisposedException>(() => saving); // the process died with it
         Assert.Equal(Snapshot(1, 10), new SnapshotFiles(Dir, _fs).LoadNewest());
     }
 

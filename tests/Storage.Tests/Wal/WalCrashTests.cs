@@ -11,9 +11,9 @@ public class WalCrashTests
     private const string Segment0 = Dir + "/0000000000000000-0000000000000000.wal";
 
     /// <summary>Entries 1..3 synced, then one unsynced write of HardState + entries 4..6 of different sizes.</summary>
-    private static InMemoryFileSystem SyncedThenPendingBatch(out long pendingBytes)
+    private static SimulatedDisk SyncedThenPendingBatch(out long pendingBytes)
     {
-        var fs = new InMemoryFileSystem();
+        var fs = new SimulatedDisk();
         var wal = WriteAheadLog.Create(Dir, Options(fs), MemberId, ClusterId);
         wal.Append(new HardState { Term = 1, Commit = 2 }, Entries(1, 3));
         wal.Sync();
@@ -59,7 +59,7 @@ public class WalCrashTests
     [Fact]
     public void Unsynced_appends_are_lost_after_a_crash_but_synced_ones_survive()
     {
-        var fs = new InMemoryFileSystem();
+        var fs = new SimulatedDisk();
         var wal = WriteAheadLog.Create(Dir, Options(fs, segmentSize: 4096), MemberId, ClusterId);
         wal.Append(new HardState { Term = 1, Commit = 1 }, Entries(1, 40, dataBytes: 100)); // crosses segments
         wal.Sync();
@@ -76,7 +76,7 @@ public class WalCrashTests
     [Fact]
     public void Garbage_after_the_last_record_is_a_torn_tail_and_is_zero_filled()
     {
-        var fs = new InMemoryFileSystem();
+        var fs = new SimulatedDisk();
         using (var wal = WriteAheadLog.Create(Dir, Options(fs), MemberId, ClusterId))
         {
             wal.Append(null, Entries(1, 3));
@@ -96,7 +96,7 @@ public class WalCrashTests
     [Fact]
     public void A_zeroed_record_followed_by_valid_records_is_corruption()
     {
-        var fs = new InMemoryFileSystem();
+        var fs = new SimulatedDisk();
         using (var wal = WriteAheadLog.Create(Dir, Options(fs), MemberId, ClusterId))
         {
             wal.Append(null, Entries(1, 5));
@@ -112,7 +112,7 @@ public class WalCrashTests
     [Fact]
     public void A_crc_mismatch_followed_by_valid_records_is_corruption_naming_file_and_offset()
     {
-        var fs = new InMemoryFileSystem();
+        var fs = new SimulatedDisk();
         using (var wal = WriteAheadLog.Create(Dir, Options(fs), MemberId, ClusterId))
         {
             wal.Append(null, Entries(1, 5));
@@ -132,7 +132,7 @@ public class WalCrashTests
     [Fact]
     public void A_bad_record_in_a_segment_that_is_not_the_last_is_corruption()
     {
-        var fs = new InMemoryFileSystem();
+        var fs = new SimulatedDisk();
         var options = Options(fs, segmentSize: 4096);
         using (var wal = WriteAheadLog.Create(Dir, options, MemberId, ClusterId))
         {
@@ -152,7 +152,7 @@ public class WalCrashTests
     [Fact]
     public void A_missing_segment_is_corruption()
     {
-        var fs = new InMemoryFileSystem();
+        var fs = new SimulatedDisk();
         var options = Options(fs, segmentSize: 4096);
         using (var wal = WriteAheadLog.Create(Dir, options, MemberId, ClusterId))
         {
@@ -171,12 +171,12 @@ public class WalCrashTests
     [Fact]
     public void Disk_full_surfaces_as_IOException_and_the_log_stays_failed()
     {
-        var fs = new InMemoryFileSystem();
+        var fs = new SimulatedDisk();
         var wal = WriteAheadLog.Create(Dir, Options(fs), MemberId, ClusterId);
         wal.Append(null, Entries(1, 2));
         wal.Sync();
 
-        fs.WriteFault = _ => InMemoryFileSystem.DiskFull();
+        fs.WriteFault = _ => SimulatedDisk.DiskFull();
         var e = Assert.Throws<IOException>(() => wal.Append(null, Entries(3, 4)));
         Assert.Equal("No space left on device", e.Message);
         fs.WriteFault = null;
@@ -191,12 +191,12 @@ public class WalCrashTests
     [Fact]
     public void Disk_full_while_cutting_a_segment_surfaces_and_reopen_keeps_synced_entries()
     {
-        var fs = new InMemoryFileSystem();
+        var fs = new SimulatedDisk();
         var options = Options(fs, segmentSize: 4096);
         var wal = WriteAheadLog.Create(Dir, options, MemberId, ClusterId);
         wal.Append(null, Entries(1, 30, dataBytes: 100));
         wal.Sync();
-        fs.WriteFault = path => path.EndsWith(".tmp", StringComparison.Ordinal) ? InMemoryFileSystem.DiskFull() : null;
+        fs.WriteFault = path => path.EndsWith(".tmp", StringComparison.Ordinal) ? SimulatedDisk.DiskFull() : null;
         Assert.Throws<IOException>(() => wal.Append(null, Entries(31, 70, dataBytes: 100)));
         wal.Dispose();
         fs.WriteFault = null;

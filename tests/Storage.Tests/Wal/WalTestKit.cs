@@ -13,7 +13,7 @@ internal static class WalTestKit
     public const ulong MemberId = 0x8e9e05c52164694d;
     public const ulong ClusterId = 0xcdf818194e3a8c32;
 
-    public static WalOptions Options(InMemoryFileSystem fs, long segmentSize = 64 * 1024, int keep = 5) =>
+    public static WalOptions Options(SimulatedDisk fs, long segmentSize = 64 * 1024, int keep = 5) =>
         new() { FileSystem = fs, SegmentSizeBytes = segmentSize, MaxSegmentsToKeep = keep };
 
     public static Entry Entry(ulong index, ulong term, int dataBytes = 16) => new()
@@ -32,7 +32,7 @@ internal static class WalTestKit
         return list;
     }
 
-    public static WalReadResult Reopen(InMemoryFileSystem fs, WalOptions? options = null)
+    public static WalReadResult Reopen(SimulatedDisk fs, WalOptions? options = null)
     {
         using var wal = WriteAheadLog.Open(Dir, options ?? Options(fs), out var state);
         return state;

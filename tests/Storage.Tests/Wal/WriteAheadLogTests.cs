@@ -8,7 +8,7 @@ namespace Akka.Etcd.Storage.Tests.Wal;
 
 public class WriteAheadLogTests
 {
-    private readonly InMemoryFileSystem _fs = new();
+    private readonly SimulatedDisk _fs = new();
 
     [Fact]
     public void Round_trip_returns_metadata_hard_state_and_entries()
@@ -190,7 +190,7 @@ public class WriteAheadLogTests
     {
         foreach (var (keep, expected) in new[] { (0, -1), (3, 3) })
         {
-            var fs = new InMemoryFileSystem();
+            var fs = new SimulatedDisk();
             var options = Options(fs, segmentSize: 4096, keep: keep);
             using var wal = WriteAheadLog.Create(Dir, options, MemberId, ClusterId);
             wal.Append(null, Entries(1, 300, dataBytes: 100));

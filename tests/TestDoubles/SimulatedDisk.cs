@@ -3,15 +3,25 @@ using Akka.Etcd.Storage.FileSystem;
 namespace Akka.Etcd.TestDoubles;
 
 /// <summary>
-/// An in-memory <see cref="IStorageFileSystem"/> for crash and fault tests. Each file keeps a "durable" image (what
-/// survives a power loss: the state at its last <see cref="IStorageFile.Sync"/>) and the ordered list of writes and
-/// length changes made since. <see cref="Crash"/> drops every unsynced change, optionally keeping a prefix of them
-/// to model a torn write; <see cref="WriteFault"/> injects <see cref="IOException"/>s such as a full disk.
+/// The one simulated disk of the tests: an in-memory <see cref="IStorageFileSystem"/> that can fail the way a real
+/// disk does. Each file keeps a "durable" image (what survives a power loss: the state at its last
+/// <see cref="IStorageFile.Sync"/>) and the ordered list of writes and length changes made since.
+/// <list type="bullet">
+/// <item><see cref="Crash"/>: the process dies and the power goes: every write not fsynced is lost, optionally keeping
+/// a prefix of them (<see cref="CrashTearingLastWrite"/>: everything but a torn last write).</item>
+/// <item><see cref="WriteFault"/>, <see cref="SyncFault"/>, <see cref="PreallocateFault"/>: return EIO
+/// (<see cref="Eio"/>) or ENOSPC (<see cref="DiskFull"/>) on demand, per path.</item>
+/// <item><see cref="HoldSyncs"/>: fsyncs block until released, as on a slow disk, so a test can queue work while a
+/// writer is inside its fsync; <see cref="SyncCount"/> counts them.</item>
+/// </list>
 /// Simplification: creating, renaming and deleting files is durable at once (directory fsync is a no-op).
-/// Thread-safe (one lock around everything).
+/// Thread-safe (one lock around the state; a held fsync waits outside it).
 /// </summary>
-public sealed class InMemoryFileSystem : IStorageFileSystem
+public sealed class SimulatedDisk : IStorageFileSystem
 {
+    private static readonly TimeSpan HoldDeadline = TimeSpan.FromSeconds(10);
+    private readonly SemaphoreSlim _syncStarted = new(0);
+    private ManualResetEventSlim? _held;
     private readonly object _gate = new();
     private readonly Dictionary<string, FileNode> _files = new(StringComparer.Ordinal);
     private readonly HashSet<string> _directories = new(StringComparer.Ordinal);
@@ -23,11 +33,63 @@ public sealed class InMemoryFileSystem : IStorageFileSystem
     /// (nothing of that write lands). Null (the default) means writes succeed.</summary>
     public Func<string, IOException?>? WriteFault { get; set; }
 
-    /// <summary>The error a Linux write returns when the disk is full (ENOSPC).</summary>
-    public static IOException DiskFull() => new("No space left on device");
+    /// <summary>Called before every fsync of a file with its path; a non-null result is thrown instead (nothing
+    /// becomes durable). Null (the default) means fsyncs succeed.</summary>
+    public Func<string, IOException?>? SyncFault { get; set; }
+
+    /// <summary>Called before a file is created with preallocated space or extended by SetLength, with its path; a
+    /// non-null result is thrown instead (the file is not created or not resized).</summary>
+    public Func<string, IOException?>? PreallocateFault { get; set; }
+
+    /// <summary>The error Linux returns when the disk is full (ENOSPC, errno 28).</summary>
+    public static IOException DiskFull() => new("No space left on device", 28);
+
+    /// <summary>The error Linux returns when the device fails a read, write or fsync (EIO, errno 5).</summary>
+    public static IOException Eio() => new("Input/output error", 5);
 
     /// <summary>Number of <see cref="IStorageFile.Sync"/> calls so far (group-commit tests count them).</summary>
-    public int SyncCount { get; private set; }
+    public int SyncCount
+    {
+        get
+        {
+            lock (_gate)
+                return _syncCount;
+        }
+    }
+
+    private int _syncCount;
+
+    /// <summary>Makes the next fsyncs block until the returned handle is disposed (a slow disk). Each fsync that
+    /// starts while held signals <see cref="SyncStartedAsync"/>.</summary>
+    public IDisposable HoldSyncs()
+    {
+        var held = new ManualResetEventSlim(false);
+        Volatile.Write(ref _held, held);
+        return new SyncRelease(this, held);
+    }
+
+    /// <summary>Completes when an fsync has started while held (one per call); throws <see cref="TimeoutException"/>
+    /// when none starts within 10 s.</summary>
+    public async Task SyncStartedAsync()
+    {
+        if (!await _syncStarted.WaitAsync(HoldDeadline).ConfigureAwait(false))
+            throw new TimeoutException("no fsync started before the deadline");
+    }
+
+    /// <summary>
+    /// A power loss that tears the last write: every unsynced write but the last survives whole, and only the first
+    /// <paramref name="keepBytesOfLastWrite"/> bytes of the last one land. See <see cref="Crash"/>.
+    /// </summary>
+    public void CrashTearingLastWrite(int keepBytesOfLastWrite)
+    {
+        lock (_gate)
+        {
+            var last = _unsynced.FindLastIndex(c => c.Data is not null);
+            var before = _unsynced.Take(Math.Max(0, last)).Sum(c => (long)(c.Data?.Length ?? 0));
+            var keep = last < 0 ? 0 : Math.Min(keepBytesOfLastWrite, _unsynced[last].Data!.Length);
+            Crash(before + keep);
+        }
+    }
 
     /// <summary>
     /// Simulates a power loss: every file reverts to its durable image, then the first
@@ -136,11 +198,13 @@ public sealed class InMemoryFileSystem : IStorageFileSystem
             RequireParent(full);
             if (_files.ContainsKey(full))
                 throw new IOException($"The file '{full}' already exists.");
+            if (preallocateBytes > 0 && PreallocateFault?.Invoke(full) is { } noSpace)
+                throw noSpace;
             var node = new FileNode();
             _files[full] = node;
             var file = new InMemoryFile(this, full, node, _incarnation);
             if (preallocateBytes > 0)
-                SetLength(file, preallocateBytes);
+                SetLength(file, preallocateBytes, checkFault: false);
             return file;
         }
     }
@@ -218,8 +282,10 @@ public sealed class InMemoryFileSystem : IStorageFileSystem
         }
     }
 
-    private void SetLength(InMemoryFile file, long length)
+    private void SetLength(InMemoryFile file, long length, bool checkFault = true)
     {
+        if (checkFault && PreallocateFault?.Invoke(file.Path) is { } fault)
+            throw fault;
         lock (_gate)
         {
             CheckAlive(file.Incarnation, file.Path);
@@ -230,10 +296,18 @@ public sealed class InMemoryFileSystem : IStorageFileSystem
 
     private void Sync(InMemoryFile file)
     {
+        if (Volatile.Read(ref _held) is { } held)
+        {
+            _syncStarted.Release();
+            if (!held.Wait(HoldDeadline))
+                throw new TimeoutException("the test never released the held fsync");
+        }
+        if (SyncFault?.Invoke(file.Path) is { } fault)
+            throw fault;
         lock (_gate)
         {
             CheckAlive(file.Incarnation, file.Path);
-            SyncCount++;
+            _syncCount++;
             foreach (var change in _unsynced)
             {
                 if (change.Node != file.Node)
@@ -361,7 +435,7 @@ public sealed class InMemoryFileSystem : IStorageFileSystem
         }
     }
 
-    private sealed class InMemoryFile(InMemoryFileSystem fs, string path, FileNode node, int incarnation) : IStorageFile
+    private sealed class InMemoryFile(SimulatedDisk fs, string path, FileNode node, int incarnation) : IStorageFile
     {
         public string Path { get; } = path;
         public FileNode Node { get; } = node;
@@ -374,7 +448,16 @@ public sealed class InMemoryFileSystem : IStorageFileSystem
         public void Dispose() { }
     }
 
-    private sealed class LockHandle(InMemoryFileSystem fs, string path, int incarnation) : IDisposable
+    private sealed class SyncRelease(SimulatedDisk disk, ManualResetEventSlim held) : IDisposable
+    {
+        public void Dispose()
+        {
+            Interlocked.CompareExchange(ref disk._held, null, held);
+            held.Set();
+        }
+    }
+
+    private sealed class LockHandle(SimulatedDisk fs, string path, int incarnation) : IDisposable
     {
         private bool _disposed;
         public string Path { get; } = path;
