@@ -70,9 +70,6 @@ public static class EtcdDbExport
                     PutSorted(bucket, view.ReadBucket(name).Select(row =>
                         (EtcdDbLayout.MemberKey(BinaryPrimitives.ReadUInt64BigEndian(row.Key)), Encoding.UTF8.GetBytes(EtcdDbLayout.RemovedValue))));
                     break;
-                case EtcdDbLayout.AlarmBucket:
-                    // Alarms are derived from the quota on every member, never stored: etcd gets none.
-                    break;
                 case EtcdDbLayout.AuthBucket when !ours.Contains(EtcdDbLayout.AuthBucket):
                     // What a fresh etcd 3.4 db holds: auth disabled, auth revision 1.
                     var revision = new byte[8];

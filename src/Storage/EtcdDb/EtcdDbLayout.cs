@@ -23,8 +23,8 @@ namespace Akka.Etcd.Storage.EtcdDb;
 /// <c>etcdserverpb.Member</c> (ClusterMembership).</description></item>
 /// <item><term><c>members_removed</c></term><description>hex ID → <c>removed</c>. Ours: 8-byte big-endian ID → empty.</description></item>
 /// <item><term><c>cluster</c></term><description><c>clusterVersion</c> → e.g. <c>3.4.0</c>; the same in ours.</description></item>
-/// <item><term><c>alarm</c></term><description>marshaled <c>AlarmMember</c> → empty. We derive alarms (NOSPACE from the
-/// quota) instead of storing them: exported empty, dropped on import.</description></item>
+/// <item><term><c>alarm</c></term><description>marshaled <c>AlarmMember</c> → empty; the same in ours (AlarmStore), exported
+/// verbatim; dropped on import (a restored cluster starts without alarms).</description></item>
 /// <item><term><c>auth</c>, <c>authUsers</c>, <c>authRoles</c></term><description>auth state (a fresh db has
 /// <c>auth/authRevision</c> = 8-byte big-endian 1). We serve no auth: kept verbatim in our generic buckets so a round
 /// trip gives it back to etcd.</description></item>
