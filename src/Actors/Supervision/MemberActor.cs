@@ -38,7 +38,7 @@ public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Trans
 /// journal; a member removed from the cluster stops the same way on its own.
 /// </para>
 /// </remarks>
-public sealed class MemberActor : ReceiveActor
+public sealed partial class MemberActor : ReceiveActor
 {
     private readonly MemberActorSetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -74,6 +74,7 @@ public sealed class MemberActor : ReceiveActor
         _raft = Context.ActorOf(RaftActor.Props(new RaftActorSetup(
             opened.Node, opened.Storage, opened.Status, options, opened.Snapshots, setup.Transport, _journal, _store, _lessor)), "raft");
         _watch = Context.ActorOf(WatchStreamsActor.Props(_store, opened.Status, new WatchStreamOptions()), "watch");
+        StartOperations();
         _fatalOnFailure = new HashSet<IActorRef> { _journal, _store, _raft };
         _alive = new HashSet<IActorRef> { _journal, _lessor, _store, _raft, _watch };
         foreach (var child in _alive)
