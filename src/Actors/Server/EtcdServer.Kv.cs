@@ -57,6 +57,7 @@ public sealed partial class EtcdServer
             RaftIndex = Status.CommitIndex,
             RaftTerm = Status.Term,
             RaftAppliedIndex = Status.AppliedIndex,
+            IsLearner = IsLearner,
         };
         AddStatusErrors(response, store);
         return response;

@@ -171,6 +171,10 @@ public sealed partial class MvccStoreActor
         {
             return ApplyLeaseRevoke(revoke, index);
         }
+        if (request.LeaseCheckpoint is { } checkpoint)
+        {
+            return ApplyLeaseCheckpoint(checkpoint, index);
+        }
         if (request.ClusterVersionSet is { } version)
         {
             _membership.SetClusterVersion(_store.Backend, version.Ver);

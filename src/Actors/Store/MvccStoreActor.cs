@@ -33,6 +33,12 @@ public sealed record MvccStoreActorSetup(
 {
     /// <summary>How often (ms) the backend batch is committed (etcd's backend batch interval: 100 ms).</summary>
     public int CommitIntervalMs { get; init; } = 100;
+
+    /// <summary>
+    /// <c>--experimental-enable-lease-checkpoint-persist</c>: applied lease checkpoints are written to the lease
+    /// bucket (the remaining TTL survives a restart); otherwise they are kept in memory only, as etcd 3.4.
+    /// </summary>
+    public bool PersistLeaseCheckpoints { get; init; }
 }
 
 /// <summary>
@@ -55,6 +61,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
     private readonly Func<string, MvccStore> _reopen;
     private readonly string _backendPath;
     private readonly int _commitIntervalMs;
+    private readonly bool _persistLeaseCheckpoints;
     private readonly List<(StoreProtocol.RunQuery Query, IActorRef ReplyTo)> _parked = new();
     private readonly List<IActorRef> _watchStreams = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -78,6 +85,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
         _reopen = setup.Reopen;
         _backendPath = setup.BackendPath;
         _commitIntervalMs = setup.CommitIntervalMs;
+        _persistLeaseCheckpoints = setup.PersistLeaseCheckpoints;
         _applied = _store.ConsistentIndex;
         _alarms.Load(_store.Backend);
         PublishView();

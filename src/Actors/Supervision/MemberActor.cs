@@ -66,11 +66,17 @@ public sealed partial class MemberActor : ReceiveActor
         var minLeaseTtl = LessorOptions.MinTtlFor(options.ElectionTicks, options.HeartbeatIntervalMs);
         _lessor = Context.ActorOf(LessorActor.Props(new LessorActorSetup(
             options.LessorShards, minLeaseTtl, opened.Status, Self.Path / "raft", Self.Path / "store", setup.RequestIds,
-            options.ElectionTimeoutMs)), "lessor");
+            options.ElectionTimeoutMs)
+        {
+            CheckpointIntervalMs = options.Operations.LeaseCheckpoint ? (long)options.Operations.LeaseCheckpointInterval.TotalMilliseconds : 0,
+        }), "lessor");
         // Before the store exists, so no apply can overtake it.
         _lessor.Tell(new LeaseProtocol.Restore(opened.Leases.Records.ToList(), opened.Leases.Attachments.ToList()));
         _store = Context.ActorOf(MvccStoreActor.Props(new MvccStoreActorSetup(
-            opened.Store, opened.Status, opened.Leases, opened.Membership, minLeaseTtl, _lessor, opened.Reopen, opened.BackendPath)), "store");
+            opened.Store, opened.Status, opened.Leases, opened.Membership, minLeaseTtl, _lessor, opened.Reopen, opened.BackendPath)
+        {
+            PersistLeaseCheckpoints = options.Operations.LeaseCheckpointPersist,
+        }), "store");
         _raft = Context.ActorOf(RaftActor.Props(new RaftActorSetup(
             opened.Node, opened.Storage, opened.Status, options, opened.Snapshots, setup.Transport, _journal, _store, _lessor)), "raft");
         _watch = Context.ActorOf(WatchStreamsActor.Props(_store, opened.Status, new WatchStreamOptions()), "watch");

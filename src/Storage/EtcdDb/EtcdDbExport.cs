@@ -56,6 +56,10 @@ public static class EtcdDbExport
                     foreach (var (key, value) in view.ReadBucket(name))
                     {
                         var lease = new Leasepb.Lease { ID = BinaryPrimitives.ReadInt64BigEndian(key), TTL = BinaryPrimitives.ReadInt64BigEndian(value) };
+                        if (value.Length >= 16)
+                        {
+                            lease.RemainingTTL = BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(8)); // a persisted checkpoint
+                        }
                         bucket.Put(key, lease.ToByteArray());
                     }
                     break;

@@ -16,7 +16,8 @@ namespace Akka.Etcd.Storage.EtcdDb;
 /// <c>scheduledCompactRev</c> / <c>finishedCompactRev</c> → revision bytes with sub 0. Ours: table <c>meta</c>, names
 /// <c>consistent_index</c>, <c>scheduled_compact_rev</c>, <c>finished_compact_rev</c>.</description></item>
 /// <item><term><c>lease</c></term><description>8-byte big-endian lease ID → marshaled <c>leasepb.Lease</c>. Ours:
-/// bucket <c>lease</c>, same key → granted TTL as 8-byte big-endian seconds (LeaseTable).</description></item>
+/// bucket <c>lease</c>, same key → granted TTL as 8-byte big-endian seconds, then the persisted remaining TTL (8 more
+/// bytes) when a lease checkpoint was persisted (LeaseTable).</description></item>
 /// <item><term><c>members</c></term><description>member ID in lower-case hex without padding → JSON
 /// <c>{"id":N,"peerURLs":[...],"isLearner":true,"name":"...","clientURLs":[...]}</c> (Go's encoding/json of
 /// membership.Member, omitempty fields left out). Ours: bucket <c>members</c>, 8-byte big-endian ID → marshaled
