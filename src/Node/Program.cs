@@ -73,7 +73,8 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
 
-        if (config.InitialClusterState == InitialClusterState.Existing && !WriteAheadLog.Exists(options.EffectiveWalDir))
+        var memberInitialized = WriteAheadLog.Exists(options.EffectiveWalDir);
+        if (config.InitialClusterState == InitialClusterState.Existing && !memberInitialized)
         {
             options = await JoinOptionsAsync(options, log, stop.Token).ConfigureAwait(false);
         }
@@ -96,6 +97,11 @@ public static class Program
         var server = await peerHost.Services.GetRequiredService<MemberService>().Server.ConfigureAwait(false);
         server.PromoteForwarder = LeaderForwarding.PromoteAsync;
         log.LogInformation("listening for peers on {address}", string.Join(",", peerHost.GetBoundUrls()));
+        if (options.Operations.InitialCorruptCheck && memberInitialized)
+        {
+            // etcd checks a restarted member against its peers before it serves (a new member has nothing to compare).
+            await server.CheckInitialHashKVAsync(stop.Token).ConfigureAwait(false);
+        }
         await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
 
         var clientBuilder = EtcdWebHost.CreateBuilder(loggers)
