@@ -112,6 +112,7 @@ public static class Program
         await host.StartAsync(stop.Token).ConfigureAwait(false);
         log.LogInformation("enabled capabilities for version {version}", "3.4");
         log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.GetBoundUrls()));
+        SystemdReadiness.NotifyReady(new Microsoft.Extensions.Hosting.Systemd.SystemdNotifier(), log);
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStop = stop.Token.Register(() => stopped.TrySetResult());
