@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Akka.Etcd.Storage.FileSystem;
+using Microsoft.Extensions.Logging;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -52,10 +53,21 @@ public sealed partial class SqliteBackend
     /// Brings <paramref name="copy"/> up to the last commit of the live file at <paramref name="livePath"/>, in one
     /// transaction on the copy that reads the live file as one snapshot: the <c>kv</c> rows above the copy's revision
     /// are inserted, rows a compaction removed meanwhile are deleted, <c>meta</c> and <c>bucket</c> are replaced.
-    /// Runs on any thread; does not block the live file's owner.
+    /// Runs on any thread; does not block the live file's owner. The copy is flushed to disk before it returns.
     /// </summary>
     /// <exception cref="SqliteException">SQLite failed.</exception>
     public static BackendCopy CatchUp(BackendCopy copy, string livePath)
+    {
+        var caughtUp = CatchUpCore(copy, livePath);
+        // Flushed here, off the owner's thread: the swap's durable commit then only writes what came since.
+        using (var handle = File.OpenHandle(copy.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            RandomAccess.FlushToDisk(handle);
+        }
+        return caughtUp;
+    }
+
+    static BackendCopy CatchUpCore(BackendCopy copy, string livePath)
     {
         using var connection = OpenAux(copy.Path, SqliteOpenMode.ReadWrite);
         using (var attach = connection.CreateCommand())
@@ -113,8 +125,16 @@ public sealed partial class SqliteBackend
             throw;
         }
         Execute("DETACH DATABASE copy");
+        var caughtUp = Stopwatch.GetTimestamp();
 
-        // The old file is dropped whole: closing must not first copy its WAL into it.
+        // The old file and its WAL (grown while the copy was read) are dropped whole. Freeing their blocks can take
+        // a while on a large file, so handles keep them alive past the unlinks and are closed off this thread.
+        var retired = new List<Microsoft.Win32.SafeHandles.SafeFileHandle>();
+        foreach (var file in new[] { Path, Path + "-wal" })
+        {
+            if (File.Exists(file)) retired.Add(File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        }
+        // Closing must not first copy the old WAL into the old file.
         raw.sqlite3_db_config(_connection.Handle!, raw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, out _);
         CloseConnection();
         foreach (var suffix in new[] { "-wal", "-shm" })
@@ -123,8 +143,12 @@ public sealed partial class SqliteBackend
         }
         File.Move(copy.Path, Path, overwrite: true);
         DirectorySync.Sync(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+        var swapped = Stopwatch.GetTimestamp();
         OpenConnection();
         pause = Stopwatch.GetElapsedTime(started);
+        _ = Task.Run(() => retired.ForEach(handle => handle.Dispose()));
+        _logger.LogInformation("defragmentation swap: catch-up and durable commit {CatchUp}, file swap {Swap}, reopen {Reopen}",
+            Stopwatch.GetElapsedTime(started, caughtUp), Stopwatch.GetElapsedTime(caughtUp, swapped), Stopwatch.GetElapsedTime(swapped));
         return true;
     }
 
