@@ -19,6 +19,13 @@ public sealed partial class EtcdServer
         (AlarmResponse)await ProposeAsync(new InternalRaftRequest { Alarm = request.Clone() }, checkQuota: false, cancel).ConfigureAwait(false);
 
     /// <summary>
+    /// The raised alarms as this member has applied them (etcd's <c>EtcdServer.Alarms()</c>, read locally without the
+    /// log): what <c>/health</c> checks. Errors: Stopped, Timeout.
+    /// </summary>
+    public async Task<IReadOnlyList<AlarmMember>> ActiveAlarmsAsync(CancellationToken cancel) =>
+        (await ReadAsync<StoreProtocol.StoreStatus>(StoreProtocol.GetStatus.Instance, serializable: true, cancel).ConfigureAwait(false)).Alarms;
+
+    /// <summary>
     /// etcd's <c>backendQuota.Available</c>: true when <paramref name="request"/> costs nothing (<see cref="QuotaCost"/>)
     /// or when the backend (<see cref="DbSizeBytes"/>) plus its cost stays below the quota. A negative
     /// <c>--quota-backend-bytes</c> turns the quota off, as in etcd.

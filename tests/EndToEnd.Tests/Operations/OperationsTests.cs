@@ -168,7 +168,7 @@ public sealed partial class OperationsTests(ITestOutputHelper output)
             {
                 Assert.True((await ctl.RunAsync("put", $"cc/k{i}", "v" + i)).Succeeded);
             }
-            var (_, leaderId, _) = await cluster.WaitForLeaderAsync(StepDeadline);
+            var (leader, leaderId, _) = await cluster.WaitForLeaderAsync(StepDeadline);
             var followerUrl = (await cluster.StatusAsync()).First(row => row.MemberId != leaderId).Endpoint;
             var follower = cluster.ByClientUrl(followerUrl);
             // Every member has the puts in its backend once a read on it sees the last one and a batch commit passed.
@@ -185,9 +185,10 @@ public sealed partial class OperationsTests(ITestOutputHelper output)
             Assert.NotEqual(0, exit);
             Assert.Contains("found data inconsistency with peers", follower.Log);
 
-            // Restarted without it, it serves; the leader's periodic check finds the mismatch and raises CORRUPT.
+            // Restarted without it, it serves; the leader's periodic check finds the mismatch and raises CORRUPT (after
+            // which /health answers false: so this start does not wait for health).
             follower.ExtraStartFlags.Clear();
-            await follower.RestartAsync();
+            follower.Start();
             await WaitUntilAsync(async () => (await ctl.RunAsync("alarm", "list")).Stdout.Contains("alarm:CORRUPT", StringComparison.Ordinal),
                 "the CORRUPT alarm");
             var put = await ctl.RunAsync("put", "cc/after", "x");
@@ -195,6 +196,10 @@ public sealed partial class OperationsTests(ITestOutputHelper output)
             Assert.Contains("etcdserver: corrupt cluster", put.Stderr);
             var read = await ctl.RunAsync("get", "cc/k1");
             Assert.True(read.Succeeded, read.Stderr);
+            using var http = new HttpClient();
+            var health = await http.GetAsync(leader.ClientUrl + "/health");
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Contains("\"health\":\"false\"", await health.Content.ReadAsStringAsync());
             Assert.Contains(cluster.Members, m => m.Log.Contains("\"msg\":\"same compact revision then hashes must match\"", StringComparison.Ordinal));
         }
         catch
