@@ -9,17 +9,12 @@ namespace Akka.Etcd.Actors.Server;
 /// <summary>Data integrity checks against the other members (etcd 3.4's etcdserver/corrupt.go).</summary>
 public sealed partial class EtcdServer
 {
-    private IPeerHashKV? _peerHashKV;
-
     /// <summary>
-    /// How this member asks the others for their HashKV (the initial corruption check); by default over the peer port
-    /// (<see cref="PeerHashKVHttp"/>). Set before <see cref="CheckInitialHashKVAsync"/> to reach the members another way.
+    /// How this member asks the others for their HashKV: used by <see cref="CheckInitialHashKVAsync"/> and, the same
+    /// instance, by the periodic <see cref="CorruptionCheckActor"/>. Chosen once in <c>OpenAsync</c> (today
+    /// <see cref="PeerHashKVHttp"/>, the peer port's HTTP); disposed with the server when it is <see cref="IDisposable"/>.
     /// </summary>
-    public IPeerHashKV PeerHashKV
-    {
-        get => _peerHashKV ??= new PeerHashKVHttp(Status.MemberId, CurrentMembers, Loggers.CreateLogger("etcdserver/corrupt"));
-        set => _peerHashKV = value;
-    }
+    public IPeerHashKV PeerHashKV { get; }
 
     /// <summary>
     /// This member's own HashKV at <paramref name="revision"/> (0: the current one), without a read index: what a peer's

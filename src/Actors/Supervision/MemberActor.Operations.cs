@@ -23,10 +23,8 @@ public sealed partial class MemberActor
         if (operations.CorruptCheckInterval > TimeSpan.Zero)
         {
             var logger = opened.Loggers.CreateLogger("etcdserver/corrupt");
-            // The peers are asked over the peer port today; another IPeerHashKV (an actor message) can replace it here.
-            var peers = new PeerHashKVHttp(opened.Status.MemberId, () => opened.Membership.Members, logger);
             Context.ActorOf(CorruptionCheckActor.Props(new CorruptionCheckSetup(operations.CorruptCheckInterval, opened.Status, _store,
-                _raft, peers, _setup.RequestIds, logger)), "corruption-check");
+                _raft, _setup.PeerHashKV, _setup.RequestIds, logger)), "corruption-check");
         }
     }
 }

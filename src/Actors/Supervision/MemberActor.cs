@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Journal;
 using Akka.Etcd.Actors.Lease;
+using Akka.Etcd.Actors.Operations;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Store;
 using Akka.Etcd.Actors.Transport;
@@ -15,7 +16,10 @@ namespace Akka.Etcd.Actors.Supervision;
 /// <param name="Transport">The peer transport (null for a member without peers).</param>
 /// <param name="RequestIds">Proposal ID source shared with the gRPC facade.</param>
 /// <param name="Exit">Completed once, when the member's actors have ended, with why (the process exits non-zero on a fatal one).</param>
-public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Transport, RequestIdGenerator RequestIds, TaskCompletionSource<MemberExit> Exit);
+/// <param name="PeerHashKV">How the periodic corruption check asks the other members for their HashKV (the same
+/// instance as <see cref="EtcdServer.PeerHashKV"/>).</param>
+public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Transport, RequestIdGenerator RequestIds, TaskCompletionSource<MemberExit> Exit,
+    IPeerHashKV PeerHashKV);
 
 /// <summary>
 /// The root of one member's actors and their supervisor: it creates the WalJournalActor (<c>journal</c>), the
