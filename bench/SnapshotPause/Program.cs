@@ -78,11 +78,14 @@ public static class Program
         var started = clock.Elapsed.TotalMilliseconds;
         var firstChunk = 0.0;
         long bytes = 0;
+        long sizeBefore = 0, sizeAfter = 0;
         if (defrag)
         {
             using var client = new GrpcClient(endpoint, http);
+            sizeBefore = (await client.UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser)).DbSize;
             await client.UnaryAsync("/etcdserverpb.Maintenance/Defragment", new DefragmentRequest(), DefragmentResponse.Parser);
             firstChunk = clock.Elapsed.TotalMilliseconds;
+            sizeAfter = (await client.UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser)).DbSize;
         }
         else
         {
@@ -100,7 +103,7 @@ public static class Program
         await Task.WhenAll(running);
 
         Console.WriteLine(defrag
-            ? $"defragmentation done after {ended - started:F0} ms; {reads} reads, {failedReads} failed"
+            ? $"defragmentation done after {ended - started:F0} ms; db size {sizeBefore} -> {sizeAfter} bytes; {reads} reads, {failedReads} failed"
             : $"snapshot of {bytes} bytes (digest included): first chunk after {firstChunk - started:F0} ms, done after {ended - started:F0} ms");
         Report("before", 0, started);
         Report(defrag ? "defragmenting" : "preparing (until 1st chunk)", started, firstChunk);
