@@ -8,11 +8,13 @@ using Google.Protobuf;
 namespace Akka.Etcd.SnapshotPause;
 
 /// <summary>
-/// Measures what a Maintenance.Snapshot does to writes: paced writers put 256-byte values while one snapshot is read
-/// (and discarded, so the client's disk stays out of the measurement); put latencies are reported per phase: before,
-/// while the server prepares the image (until the first chunk arrives), while it streams, after. Works against etcd
-/// 3.4 and ours alike.
-/// usage: akka-etcd-snapshot-pause URL [--writers=4] [--interval-ms=5] [--before-s=5] [--after-s=5]
+/// Measures what a Maintenance.Snapshot (or, with <c>--defrag</c>, a Maintenance.Defragment) does to writes and reads:
+/// paced writers put 256-byte values while one snapshot is read (and discarded, so the client's disk stays out of the
+/// measurement) or one defragmentation runs; put latencies are reported per phase: before, while the server prepares
+/// the image (until the first chunk arrives) or defragments, while it streams, after; readers count failed ranges.
+/// <c>--fill-mb=N</c> first writes N MB of live keys and as much garbage (overwritten, then compacted away), so a
+/// defragmentation has a file of some size to rewrite. Works against etcd 3.4 and ours alike.
+/// usage: akka-etcd-snapshot-pause URL [--defrag] [--fill-mb=0] [--writers=4] [--readers=2] [--interval-ms=5] [--before-s=5] [--after-s=5]
 /// </summary>
 public static class Program
 {
@@ -21,7 +23,7 @@ public static class Program
     {
         if (args.Length == 0 || !Uri.TryCreate(args[0], UriKind.Absolute, out var endpoint))
         {
-            Console.Error.WriteLine("usage: akka-etcd-snapshot-pause URL [--writers=4] [--interval-ms=5] [--before-s=5] [--after-s=5]");
+            Console.Error.WriteLine("usage: akka-etcd-snapshot-pause URL [--defrag] [--fill-mb=0] [--writers=4] [--readers=2] [--interval-ms=5] [--before-s=5] [--after-s=5]");
             return 2;
         }
         int Flag(string name, int fallback) =>
@@ -34,6 +36,27 @@ public static class Program
         var samples = new ConcurrentBag<(double At, double Ms)>();
         using var stop = new CancellationTokenSource();
         var value = ByteString.CopyFrom(new byte[256]);
+        var defrag = args.Contains("--defrag");
+        await FillAsync(endpoint, http, Flag("fill-mb", 0));
+        long reads = 0, failedReads = 0;
+
+        async Task ReadAsync()
+        {
+            using var client = new GrpcClient(endpoint, http);
+            var range = new RangeRequest { Key = ByteString.CopyFromUtf8("snapshot-pause/0/0") };
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await client.UnaryAsync("/etcdserverpb.KV/Range", range, RangeResponse.Parser);
+                    Interlocked.Increment(ref reads);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Interlocked.Increment(ref failedReads);
+                }
+            }
+        }
 
         async Task WriteAsync(int writer)
         {
@@ -49,13 +72,24 @@ public static class Program
             }
         }
 
-        var running = Enumerable.Range(0, writers).Select(WriteAsync).ToArray();
+        var running = Enumerable.Range(0, writers).Select(WriteAsync)
+            .Concat(Enumerable.Range(0, Flag("readers", 2)).Select(_ => Task.Run(ReadAsync))).ToArray();
         await Task.Delay(TimeSpan.FromSeconds(Flag("before-s", 5)));
         var started = clock.Elapsed.TotalMilliseconds;
         var firstChunk = 0.0;
         long bytes = 0;
-        using (var client = new GrpcClient(endpoint, http))
+        long sizeBefore = 0, sizeAfter = 0;
+        if (defrag)
         {
+            using var client = new GrpcClient(endpoint, http);
+            sizeBefore = (await client.UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser)).DbSize;
+            await client.UnaryAsync("/etcdserverpb.Maintenance/Defragment", new DefragmentRequest(), DefragmentResponse.Parser);
+            firstChunk = clock.Elapsed.TotalMilliseconds;
+            sizeAfter = (await client.UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser)).DbSize;
+        }
+        else
+        {
+            using var client = new GrpcClient(endpoint, http);
             using var call = client.ServerStreaming("/etcdserverpb.Maintenance/Snapshot", new SnapshotRequest(), SnapshotResponse.Parser);
             while (await call.ResponseStream.MoveNext())
             {
@@ -68,12 +102,38 @@ public static class Program
         await stop.CancelAsync();
         await Task.WhenAll(running);
 
-        Console.WriteLine($"snapshot of {bytes} bytes (digest included): first chunk after {firstChunk - started:F0} ms, done after {ended - started:F0} ms");
+        Console.WriteLine(defrag
+            ? $"defragmentation done after {ended - started:F0} ms; db size {sizeBefore} -> {sizeAfter} bytes; {reads} reads, {failedReads} failed"
+            : $"snapshot of {bytes} bytes (digest included): first chunk after {firstChunk - started:F0} ms, done after {ended - started:F0} ms");
         Report("before", 0, started);
-        Report("preparing (until 1st chunk)", started, firstChunk);
+        Report(defrag ? "defragmenting" : "preparing (until 1st chunk)", started, firstChunk);
         Report("streaming", firstChunk, ended);
         Report("after", ended, double.MaxValue);
         return 0;
+
+        static async Task FillAsync(Uri endpoint, HttpClient http, int megabytes)
+        {
+            if (megabytes <= 0) return;
+            var big = ByteString.CopyFrom(new byte[4096]);
+            var keys = megabytes * 256;
+            for (var round = 0; round < 2; round++)
+            {
+                // Round 0 becomes garbage once round 1 overwrites it and the compaction below drops it.
+                await Task.WhenAll(Enumerable.Range(0, 16).Select(async w =>
+                {
+                    using var client = new GrpcClient(endpoint, http);
+                    for (var i = w; i < keys; i += 16)
+                    {
+                        await client.UnaryAsync("/etcdserverpb.KV/Put", new PutRequest { Key = ByteString.CopyFromUtf8($"fill/{i:D8}"), Value = big }, PutResponse.Parser);
+                    }
+                }));
+            }
+            using var compactor = new GrpcClient(endpoint, http);
+            var revision = (await compactor.UnaryAsync("/etcdserverpb.KV/Range", new RangeRequest { Key = ByteString.CopyFromUtf8("fill/") }, RangeResponse.Parser)).Header.Revision;
+            await compactor.UnaryAsync("/etcdserverpb.KV/Compact", new CompactionRequest { Revision = revision, Physical = true }, CompactionResponse.Parser);
+            var status = await compactor.UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser);
+            Console.WriteLine($"filled: {megabytes} MB live, db size {status.DbSize} bytes, in use {status.DbSizeInUse} bytes");
+        }
 
         void Report(string phase, double from, double to)
         {

@@ -75,7 +75,8 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
 
-        if (config.InitialClusterState == InitialClusterState.Existing && !Akka.Etcd.Actors.Supervision.OpenedMember.IsInitialized(options))
+        var memberInitialized = Akka.Etcd.Actors.Supervision.OpenedMember.IsInitialized(options);
+        if (config.InitialClusterState == InitialClusterState.Existing && !memberInitialized)
         {
             options = await JoinOptionsAsync(options, log, stop.Token).ConfigureAwait(false);
         }
@@ -98,6 +99,11 @@ public static class Program
         var server = await peerHost.Services.GetRequiredService<MemberService>().Server.ConfigureAwait(false);
         server.PromoteForwarder = LeaderForwarding.PromoteAsync;
         log.LogInformation("listening for peers on {address}", string.Join(",", peerHost.GetBoundUrls()));
+        if (options.Operations.InitialCorruptCheck && memberInitialized)
+        {
+            // etcd checks a restarted member against its peers before it serves (a new member has nothing to compare).
+            await server.CheckInitialHashKVAsync(stop.Token).ConfigureAwait(false);
+        }
         await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
 
         var clientBuilder = EtcdWebHost.CreateBuilder(loggers)
@@ -108,6 +114,7 @@ public static class Program
         await host.StartAsync(stop.Token).ConfigureAwait(false);
         log.LogInformation("enabled capabilities for version {version}", "3.4");
         log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.GetBoundUrls()));
+        SystemdReadiness.NotifyReady(new Microsoft.Extensions.Hosting.Systemd.SystemdNotifier(), log);
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStop = stop.Token.Register(() => stopped.TrySetResult());
@@ -197,6 +204,7 @@ public static class Program
         MaxWals = (int)config.MaxWals,
         MaxSnapshots = (int)config.MaxSnapshots,
         PreVote = config.PreVote,
+        Operations = OperationsConfig.From(config),
     };
 
     /// <summary>A URL as etcd prints and hashes it: <c>scheme://host:port</c>, no trailing slash.</summary>

@@ -106,7 +106,7 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
         {
             foreach (var c in checkpoint.Checkpoints)
             {
-                _lessor.Checkpoint(c.ID, c.RemainingTTL);
+                _lessor.Checkpoint(c.ID, c.RemainingTTL, NowMs);
             }
         });
         Receive<LeaseProtocol.KeepAlive>(OnKeepAlive);
@@ -123,7 +123,13 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
         });
         Receive<LeaseProtocol.List>(_ => Sender.Tell(new LeaseProtocol.LeaseIds(_lessor.Leases())));
         Receive<LeaseProtocol.Lookup>(lookup => Sender.Tell(new LeaseProtocol.LookedUp(_lessor.Lookup(lookup.Id))));
-        Receive<LeaseProtocol.Tick>(_ => ProposeExpiredRevokes());
+        Receive<LeaseProtocol.Tick>(_ =>
+        {
+            ProposeExpiredRevokes();
+            ProposeDueCheckpoints();
+        });
+        Receive<LeaseCheckpointResponse>(_ => { });
+        Receive<Status.Failure>(failure => _log.Debug("lease checkpoint proposal failed: {0}", failure.Cause.Message));
         Receive<LeaseProtocol.Promote>(promote => Promote(promote.ExtendMs));
         Receive<LeaseProtocol.Demote>(_ =>
         {
@@ -204,7 +210,48 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
             parked.Add(Sender);
             return;
         }
+        if (_lessor.NeedsCheckpointClear(keepAlive.Id))
+        {
+            // As etcd's Renew: a renewed lease drops its checkpointed remaining TTL, so a later leader gives it the full TTL.
+            ProposeCheckpoints([new LeaseCheckpoint { ID = keepAlive.Id, RemainingTTL = 0 }]);
+        }
         Sender.Tell(new LeaseProtocol.Renewed(_lessor.Renew(keepAlive.Id, now)));
+    }
+
+    /// <summary>
+    /// etcd's checkpointScheduledLeases: the due checkpoints, 1,000 per <c>LeaseCheckpointRequest</c> entry, proposed
+    /// through Raft (etcd's raftRequestOnce: a lost one is simply scheduled again when the next is applied or the
+    /// lessor is promoted). Answers come back here and are dropped.
+    /// </summary>
+    private void ProposeDueCheckpoints()
+    {
+        const int batch = 1000;
+        for (var round = 0; round < 500; round++)
+        {
+            var due = _lessor.DueCheckpoints(NowMs, batch);
+            if (due.Count > 0)
+            {
+                ProposeCheckpoints(due);
+            }
+            if (due.Count < batch)
+            {
+                return;
+            }
+        }
+    }
+
+    private void ProposeCheckpoints(IReadOnlyList<LeaseCheckpoint> checkpoints)
+    {
+        var requestId = _setup.RequestIds.Next();
+        var checkpoint = new LeaseCheckpointRequest();
+        checkpoint.Checkpoints.AddRange(checkpoints);
+        var request = new InternalRaftRequest
+        {
+            ID = requestId,
+            Header = new RequestHeader { ID = requestId },
+            LeaseCheckpoint = checkpoint,
+        };
+        Context.ActorSelection(_setup.RaftPath).Tell(new RaftProtocol.Propose(requestId, request.ToByteString()), Self);
     }
 
     private void ProposeExpiredRevokes()

@@ -16,14 +16,14 @@ namespace Akka.Etcd.Actors.Lease;
 /// </para>
 /// <para>
 /// Two kinds of calls. Replicated ones (<see cref="Grant"/>, <see cref="Revoke"/>, <see cref="Attach"/>,
-/// <see cref="Detach"/>, <see cref="Checkpoint"/>, <see cref="Restore"/>) are made when committed Raft entries are
+/// <see cref="Detach"/>, <see cref="Checkpoint(long, long, long)"/>, <see cref="Restore"/>) are made when committed Raft entries are
 /// applied, on every member, and give the same result everywhere. Local ones (<see cref="Renew"/>,
 /// <see cref="Expired"/>, <see cref="Promote"/>, <see cref="Demote"/>) only move deadlines, which are never persisted.
 /// </para>
 /// <para>
 /// Persistence (the caller's backend, in the same transaction as the apply that changed it, with the consistent
 /// index): after <see cref="Grant"/> put the returned <see cref="LeaseRecord"/>; after <see cref="Revoke"/> delete
-/// the lease's record in the transaction that deletes its keys; after <see cref="Checkpoint"/> put the lease's
+/// the lease's record in the transaction that deletes its keys; after <see cref="Checkpoint(long, long, long)"/> put the lease's
 /// updated record (<see cref="Lookup"/>). Attachments are not persisted here: they are the <c>KeyValue.lease</c>
 /// fields of the live keys and are handed back to <see cref="Restore"/>. <see cref="Export"/> lists every record,
 /// e.g. for a snapshot.
@@ -47,6 +47,7 @@ public sealed class Lessor
     private readonly Dictionary<long, LeaseState> _leases = new();
     private readonly Dictionary<ByteString, long> _leaseOfKey = new();
     private readonly PriorityQueue<QueueEntry, long> _expiryQueue = new();
+    private readonly PriorityQueue<long, long> _checkpointQueue = new();
 
     /// <summary>Creates an empty lessor that is not the primary.</summary>
     /// <param name="options">Minimum TTL and expiry retry interval.</param>
@@ -92,6 +93,7 @@ public sealed class Lessor
         if (IsPrimary)
         {
             Refresh(lease, nowMs, 0);
+            ScheduleCheckpointIfNeeded(lease, nowMs);
         }
         return lease.ToRecord();
     }
@@ -268,9 +270,11 @@ public sealed class Lessor
     {
         IsPrimary = true;
         _expiryQueue.Clear();
+        _checkpointQueue.Clear();
         foreach (var lease in _leases.Values)
         {
             Refresh(lease, nowMs, extendMs);
+            ScheduleCheckpointIfNeeded(lease, nowMs);
         }
         if (_leases.Count < _options.RevokeRate)
         {
@@ -284,6 +288,7 @@ public sealed class Lessor
     {
         IsPrimary = false;
         _expiryQueue.Clear();
+        _checkpointQueue.Clear();
         foreach (var lease in _leases.Values)
         {
             lease.DeadlineMs = Forever;
@@ -298,14 +303,69 @@ public sealed class Lessor
     /// <param name="id">Lease ID.</param>
     /// <param name="remainingTtlSeconds">Remaining TTL in seconds; 0 = unset.</param>
     /// <returns>False if there is no such lease.</returns>
-    public bool Checkpoint(long id, long remainingTtlSeconds)
+    public bool Checkpoint(long id, long remainingTtlSeconds) => Checkpoint(id, remainingTtlSeconds, nowMs: 0);
+
+    /// <summary>
+    /// <see cref="Checkpoint(long, long)"/>, and on the primary with checkpointing on, schedules the lease's next
+    /// checkpoint one <see cref="LessorOptions.CheckpointIntervalMs"/> after <paramref name="nowMs"/> (etcd's lessor does).
+    /// </summary>
+    /// <param name="id">Lease ID.</param>
+    /// <param name="remainingTtlSeconds">Remaining TTL in seconds; 0 = unset.</param>
+    /// <param name="nowMs">Monotonic clock in milliseconds.</param>
+    /// <returns>False if there is no such lease.</returns>
+    public bool Checkpoint(long id, long remainingTtlSeconds, long nowMs)
     {
         if (!_leases.TryGetValue(id, out var lease))
         {
             return false;
         }
         lease.RemainingTtlSeconds = remainingTtlSeconds;
+        if (IsPrimary)
+        {
+            ScheduleCheckpointIfNeeded(lease, nowMs);
+        }
         return true;
+    }
+
+    /// <summary>
+    /// On a renew with checkpointing on: true when the lease carries a checkpointed remaining TTL, which must then be
+    /// cleared through the log (a <c>LeaseCheckpoint</c> of 0), as etcd's Renew does, so a later leader gives the lease
+    /// its full TTL again.
+    /// </summary>
+    /// <param name="id">Lease ID.</param>
+    public bool NeedsCheckpointClear(long id) =>
+        _options.CheckpointIntervalMs > 0 && _leases.TryGetValue(id, out var lease) && lease.RemainingTtlSeconds > 0;
+
+    /// <summary>
+    /// On the primary, the scheduled checkpoints that are due (etcd's <c>findDueScheduledCheckpoints</c>): each lease
+    /// scheduled at or before <paramref name="nowMs"/> that still exists, has not expired, and whose remaining TTL
+    /// (rounded up to seconds) is below its granted TTL, at most <paramref name="max"/>, soonest first. A lease is
+    /// scheduled again when its checkpoint is applied.
+    /// </summary>
+    /// <param name="nowMs">Monotonic clock in milliseconds.</param>
+    /// <param name="max">Largest number of checkpoints (etcd batches 1,000 per entry).</param>
+    public IReadOnlyList<LeaseCheckpoint> DueCheckpoints(long nowMs, int max)
+    {
+        var due = new List<LeaseCheckpoint>();
+        if (!IsPrimary || _options.CheckpointIntervalMs <= 0)
+        {
+            return due;
+        }
+        while (due.Count < max && _checkpointQueue.TryPeek(out var id, out var dueMs) && dueMs <= nowMs)
+        {
+            _checkpointQueue.Dequeue();
+            if (!_leases.TryGetValue(id, out var lease) || lease.DeadlineMs <= nowMs)
+            {
+                continue;
+            }
+            var remaining = (lease.DeadlineMs - nowMs + 999) / 1000;
+            if (remaining >= lease.TtlSeconds)
+            {
+                continue;
+            }
+            due.Add(new LeaseCheckpoint { ID = lease.Id, RemainingTTL = remaining });
+        }
+        return due;
     }
 
     /// <summary>
@@ -378,6 +438,16 @@ public sealed class Lessor
             }
         }
         return skipped;
+    }
+
+    /// <summary>etcd's scheduleCheckpointIfNeeded: a lease with more left than one interval gets a checkpoint one interval on.</summary>
+    private void ScheduleCheckpointIfNeeded(LeaseState lease, long nowMs)
+    {
+        var interval = _options.CheckpointIntervalMs;
+        if (interval > 0 && lease.RemainingOrTtlSeconds * 1000 > interval)
+        {
+            _checkpointQueue.Enqueue(lease.Id, nowMs + interval);
+        }
     }
 
     private void Refresh(LeaseState lease, long nowMs, long extendMs)

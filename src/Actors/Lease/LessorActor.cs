@@ -24,6 +24,9 @@ public sealed record LessorActorSetup(
 {
     /// <summary>How often (ms) each shard looks for expired leases (etcd: 500 ms).</summary>
     public int TickIntervalMs { get; init; } = 500;
+
+    /// <summary>Lease checkpoint interval in ms (<see cref="LessorOptions.CheckpointIntervalMs"/>); 0 = checkpointing off.</summary>
+    public long CheckpointIntervalMs { get; init; }
 }
 
 /// <summary>
@@ -56,7 +59,7 @@ public sealed class LessorActor : ReceiveActor
         for (var i = 0; i < setup.Shards; i++)
         {
             var shard = new LeaseActorSetup(
-                new LessorOptions { MinTtlSeconds = setup.MinTtlSeconds, RevokeRate = rate },
+                new LessorOptions { MinTtlSeconds = setup.MinTtlSeconds, RevokeRate = rate, CheckpointIntervalMs = setup.CheckpointIntervalMs },
                 i, setup.Shards, setup.RaftPath, setup.RequestIds)
             {
                 TickIntervalMs = setup.TickIntervalMs,

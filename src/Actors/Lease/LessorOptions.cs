@@ -32,6 +32,12 @@ public sealed record LessorOptions
     public int RevokeRate { get; init; } = RevokeRatePerSecond;
 
     /// <summary>
+    /// Lease checkpointing (<c>--experimental-enable-lease-checkpoint</c>): how long after a lease is (re)scheduled the
+    /// primary records its remaining TTL through the log, in milliseconds (etcd 3.4: 5 minutes); 0 = off.
+    /// </summary>
+    public long CheckpointIntervalMs { get; init; }
+
+    /// <summary>
     /// etcd's minimum lease TTL rule (etcdserver/server.go): <c>ceil(((3 * electionTicks) / 2) * heartbeatMs / 1000)</c>
     /// seconds, so a lease outlives one leader election. 2 s for 10 ticks of 100 ms.
     /// </summary>

@@ -57,29 +57,16 @@ public sealed partial class EtcdServer
             RaftIndex = Status.CommitIndex,
             RaftTerm = Status.Term,
             RaftAppliedIndex = Status.AppliedIndex,
+            IsLearner = IsLearner,
         };
-        if (store.DbSizeBytes > Options.EffectiveQuotaBytes)
-        {
-            response.Errors.Add("memberID:" + Status.MemberId + " alarm:NOSPACE ");
-        }
+        AddStatusErrors(response, store);
         return response;
     }
 
     /// <summary>
-    /// Maintenance.Alarm: GET lists active alarms. The only alarm raised is NOSPACE, while the backend is
-    /// above its quota; ACTIVATE/DEACTIVATE answer the same list (alarms are derived, not stored).
+    /// Maintenance.Defragment: rewrites this member's backend compacted, returning free pages to the file system; the
+    /// copy is made beside the store, which keeps serving, and swapped in with a pause of milliseconds.
     /// </summary>
-    public AlarmResponse Alarm(AlarmRequest request)
-    {
-        var response = new AlarmResponse { Header = ResponseHeaders.Create(Status, Status.Revision) };
-        if (DbSizeBytes > Options.EffectiveQuotaBytes)
-        {
-            response.Alarms.Add(new AlarmMember { MemberID = Status.MemberId, Alarm = AlarmType.Nospace });
-        }
-        return response;
-    }
-
-    /// <summary>Maintenance.Defragment: rewrites the backend file (SQLite VACUUM) on the store's thread, releasing free pages.</summary>
     public Task<DefragmentResponse> DefragmentAsync(CancellationToken cancel) =>
         ReadAsync<DefragmentResponse>(StoreProtocol.Defragment.Instance, serializable: true, cancel);
 
@@ -95,7 +82,8 @@ public sealed partial class EtcdServer
 
     /// <summary>
     /// Proposes <paramref name="request"/> through Raft and waits until it is applied here. Errors: RequestTooLarge
-    /// past <c>--max-request-bytes</c>; NoSpace above the quota; NoLeader; TooManyRequests when the store is more than
+    /// past <c>--max-request-bytes</c>; NoSpace when the request's <see cref="QuotaCost"/> would take the backend
+    /// past the quota (the NOSPACE alarm is raised through the log first, as etcd's quotaKVServer does); NoLeader; TooManyRequests when the store is more than
     /// <see cref="ServerOptions.MaxCommitApplyGap"/> entries behind the commit index (etcd's maxGapBetweenApplyAndCommitIndex),
     /// when <see cref="MaxProposalsInFlight"/> proposals already wait, or when the leader holds too many uncommitted
     /// bytes; LeaderChanged; Timeout after etcd's request timeout (5 s + 2 election timeouts); or the apply's error
@@ -103,8 +91,9 @@ public sealed partial class EtcdServer
     /// </summary>
     private async Task<IMessage> ProposeAsync(InternalRaftRequest request, bool checkQuota, CancellationToken cancel)
     {
-        if (checkQuota && DbSizeBytes > Options.EffectiveQuotaBytes)
+        if (checkQuota && !QuotaAvailable(request))
         {
+            await RaiseNoSpaceAsync(cancel).ConfigureAwait(false);
             throw EtcdErrors.NoSpace;
         }
         var status = Status;

@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Membership;
+using Akka.Etcd.Actors.Operations;
 using Akka.Etcd.Actors.Supervision;
 using Akka.Etcd.Actors.Transport;
 using Akka.Etcd.Actors.Watch;
@@ -47,8 +48,10 @@ public sealed partial class EtcdServer : IAsyncDisposable
     private int _disposed;
 
     private EtcdServer(ActorSystem system, bool ownsSystem, OpenedMember opened, IRaftTransport? transport,
-        RequestIdGenerator ids, IActorRef member, MemberRefs refs, TaskCompletionSource<MemberExit> exit, ILoggerFactory loggers)
+        RequestIdGenerator ids, IActorRef member, MemberRefs refs, TaskCompletionSource<MemberExit> exit, ILoggerFactory loggers,
+        IPeerHashKV peerHashKV)
     {
+        PeerHashKV = peerHashKV;
         _system = system;
         _ownsSystem = ownsSystem;
         _opened = opened;
@@ -171,9 +174,13 @@ public sealed partial class EtcdServer : IAsyncDisposable
         var transport = transportFactory?.Invoke(opened.Status.MemberId, opened.Status.ClusterId);
         var ids = new RequestIdGenerator(opened.Status.MemberId);
         var exit = new TaskCompletionSource<MemberExit>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var member = system.ActorOf(MemberActor.Props(new MemberActorSetup(opened, transport, ids, exit)), "member");
+        // The one place that decides how members reach each other for the corruption checks (today: the peer port's
+        // HTTP GET /members/hashkv); replace this line to reach them another way (e.g. an actor message over Akka.Remote).
+        IPeerHashKV peerHashKV = new PeerHashKVHttp(opened.Status.MemberId,
+            () => opened.Membership.Members.Count > 0 ? opened.Membership.Members : opened.BootstrapMembers, loggers.CreateLogger("etcdserver/corrupt"));
+        var member = system.ActorOf(MemberActor.Props(new MemberActorSetup(opened, transport, ids, exit, peerHashKV)), "member");
         var refs = await member.Ask<MemberRefs>(MemberProtocol.GetRefs.Instance, TimeSpan.FromSeconds(30), cancel).ConfigureAwait(false);
-        var server = new EtcdServer(system, ownsSystem, opened, transport, ids, member, refs, exit, loggers);
+        var server = new EtcdServer(system, ownsSystem, opened, transport, ids, member, refs, exit, loggers, peerHashKV);
         if (transport is not null)
         {
             server.ConnectTransport(transport);
@@ -260,6 +267,7 @@ public sealed partial class EtcdServer : IAsyncDisposable
         {
             await _system.Terminate().ConfigureAwait(false);
         }
+        (PeerHashKV as IDisposable)?.Dispose();
         _stopping.Dispose();
     }
 

@@ -94,6 +94,9 @@ public sealed record ServerOptions
     /// </summary>
     public int LessorShards { get; init; } = 1;
 
+    /// <summary>Auto-compaction, corruption checks and lease checkpoints (etcd 3.4's operations flags).</summary>
+    public OperationsOptions Operations { get; init; } = new();
+
     /// <summary>Raft pre-vote (<c>--pre-vote</c>).</summary>
     public bool PreVote { get; init; }
 

@@ -19,10 +19,14 @@ using Event = Mvccpb.Event;
 /// </summary>
 public sealed class LeaseTable
 {
-    /// <summary>The backend bucket holding lease records: key = lease ID (8 bytes big-endian), value = granted TTL (8 bytes).</summary>
+    /// <summary>
+    /// The backend bucket holding lease records: key = lease ID (8 bytes big-endian), value = granted TTL (8 bytes
+    /// big-endian seconds), followed by the persisted remaining TTL (8 more bytes) once a checkpoint was persisted.
+    /// </summary>
     public const string Bucket = "lease";
 
     private readonly Dictionary<long, long> _ttls = new();
+    private readonly Dictionary<long, long> _remaining = new();
     private readonly Dictionary<ByteString, long> _leaseOfKey = new();
     private readonly Dictionary<long, HashSet<ByteString>> _keysOfLease = new();
 
@@ -36,7 +40,33 @@ public sealed class LeaseTable
     public long? TtlOf(long id) => _ttls.TryGetValue(id, out var ttl) ? ttl : null;
 
     /// <summary>Every lease with its granted TTL (seconds).</summary>
-    public IEnumerable<LeaseRecord> Records => _ttls.Select(lease => new LeaseRecord(lease.Key, lease.Value));
+    public IEnumerable<LeaseRecord> Records =>
+        _ttls.Select(lease => new LeaseRecord(lease.Key, lease.Value, _remaining.GetValueOrDefault(lease.Key)));
+
+    /// <summary>
+    /// Records a lease checkpoint: the lease's remaining TTL in seconds (0 clears it). With <paramref name="persist"/>
+    /// the lease's record is rewritten with it in the current batch (etcd's checkpoint persist); otherwise it lives in
+    /// memory until a restart. Unknown leases are ignored.
+    /// </summary>
+    public void Checkpoint(SqliteBackend backend, long id, long remainingTtlSeconds, bool persist)
+    {
+        if (!_ttls.TryGetValue(id, out var ttl))
+        {
+            return;
+        }
+        if (remainingTtlSeconds > 0)
+        {
+            _remaining[id] = remainingTtlSeconds;
+        }
+        else
+        {
+            _remaining.Remove(id);
+        }
+        if (persist)
+        {
+            backend.PutBucketValue(Bucket, IdKey(id), RecordValue(ttl, remainingTtlSeconds));
+        }
+    }
 
     /// <summary>Every key attachment (key, lease).</summary>
     public IEnumerable<KeyValuePair<ByteString, long>> Attachments => _leaseOfKey;
@@ -45,11 +75,17 @@ public sealed class LeaseTable
     public void Load(SqliteBackend backend)
     {
         _ttls.Clear();
+        _remaining.Clear();
         _leaseOfKey.Clear();
         _keysOfLease.Clear();
         foreach (var (key, value) in backend.ReadBucket(Bucket))
         {
-            _ttls[BinaryPrimitives.ReadInt64BigEndian(key)] = BinaryPrimitives.ReadInt64BigEndian(value);
+            var id = BinaryPrimitives.ReadInt64BigEndian(key);
+            _ttls[id] = BinaryPrimitives.ReadInt64BigEndian(value);
+            if (value.Length >= 16 && BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(8)) is > 0 and var remaining)
+            {
+                _remaining[id] = remaining;
+            }
         }
     }
 
@@ -57,9 +93,8 @@ public sealed class LeaseTable
     public void Grant(SqliteBackend backend, long id, long ttlSeconds)
     {
         _ttls[id] = ttlSeconds;
-        var value = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(value, ttlSeconds);
-        backend.PutBucketValue(Bucket, IdKey(id), value);
+        _remaining.Remove(id);
+        backend.PutBucketValue(Bucket, IdKey(id), RecordValue(ttlSeconds, 0));
     }
 
     /// <summary>The keys attached to <paramref name="id"/>, in byte order (what a revoke deletes).</summary>
@@ -74,6 +109,7 @@ public sealed class LeaseTable
     public void Revoke(SqliteBackend backend, long id)
     {
         _ttls.Remove(id);
+        _remaining.Remove(id);
         if (_keysOfLease.Remove(id, out var keys))
         {
             foreach (var key in keys)
@@ -148,6 +184,18 @@ public sealed class LeaseTable
             _keysOfLease[newLease] = keys;
         }
         keys.Add(key);
+    }
+
+    /// <summary>A record's value: the TTL, and the remaining TTL after it when one is set.</summary>
+    private static byte[] RecordValue(long ttlSeconds, long remainingTtlSeconds)
+    {
+        var value = new byte[remainingTtlSeconds > 0 ? 16 : 8];
+        BinaryPrimitives.WriteInt64BigEndian(value, ttlSeconds);
+        if (remainingTtlSeconds > 0)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(value.AsSpan(8), remainingTtlSeconds);
+        }
+        return value;
     }
 
     private static byte[] IdKey(long id)

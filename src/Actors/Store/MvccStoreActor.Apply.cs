@@ -158,6 +158,11 @@ public sealed partial class MvccStoreActor
 
     private IMessage ApplyWrite(InternalRaftRequest request, ulong index)
     {
+        if (request.Alarm is { } alarm)
+        {
+            return ApplyAlarm(alarm, index);
+        }
+        RefuseUnderAlarms(request);
         if (request.LeaseGrant is { } grant)
         {
             return ApplyLeaseGrant(grant, index);
@@ -165,6 +170,10 @@ public sealed partial class MvccStoreActor
         if (request.LeaseRevoke is { } revoke)
         {
             return ApplyLeaseRevoke(revoke, index);
+        }
+        if (request.LeaseCheckpoint is { } checkpoint)
+        {
+            return ApplyLeaseCheckpoint(checkpoint, index);
         }
         if (request.ClusterVersionSet is { } version)
         {

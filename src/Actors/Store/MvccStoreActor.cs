@@ -33,6 +33,12 @@ public sealed record MvccStoreActorSetup(
 {
     /// <summary>How often (ms) the backend batch is committed (etcd's backend batch interval: 100 ms).</summary>
     public int CommitIntervalMs { get; init; } = 100;
+
+    /// <summary>
+    /// <c>--experimental-enable-lease-checkpoint-persist</c>: applied lease checkpoints are written to the lease
+    /// bucket (the remaining TTL survives a restart); otherwise they are kept in memory only, as etcd 3.4.
+    /// </summary>
+    public bool PersistLeaseCheckpoints { get; init; }
 }
 
 /// <summary>
@@ -55,6 +61,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
     private readonly Func<string, MvccStore> _reopen;
     private readonly string _backendPath;
     private readonly int _commitIntervalMs;
+    private readonly bool _persistLeaseCheckpoints;
     private readonly List<(StoreProtocol.RunQuery Query, IActorRef ReplyTo)> _parked = new();
     private readonly List<IActorRef> _watchStreams = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -78,7 +85,9 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
         _reopen = setup.Reopen;
         _backendPath = setup.BackendPath;
         _commitIntervalMs = setup.CommitIntervalMs;
+        _persistLeaseCheckpoints = setup.PersistLeaseCheckpoints;
         _applied = _store.ConsistentIndex;
+        _alarms.Load(_store.Backend);
         PublishView();
 
         Receive<StoreProtocol.Apply>(apply =>
@@ -124,6 +133,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
             Context.Watch(Sender);
             Sender.Tell(new StoreProtocol.WatchStreamRegistered(_store.CurrentRevision));
         });
+        Receive<DefragStepDone>(OnDefragStepDone);
         Receive<StoreProtocol.PrevKvWatchers>(change => _prevKvWatchers = Math.Max(0, _prevKvWatchers + change.Delta));
         Receive<Terminated>(terminated =>
         {
@@ -149,6 +159,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
             replyTo.Tell(new Status.Failure(EtcdErrors.Stopped));
         }
         _parked.Clear();
+        FinishDefragment(Protos.Errors.EtcdErrors.Stopped);
         try
         {
             _store.ForceCommit(durable: true);
@@ -164,6 +175,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
 
     private void InstallBackendFile(string dbPath)
     {
+        _backendGeneration++;
         _store.ForceCommit(durable: true);
         _store.Dispose();
         foreach (var suffix in new[] { "-wal", "-shm" })
@@ -177,6 +189,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
         _store = _reopen(_backendPath);
         _leases.LoadWithAttachments(_store);
         _membership.Load(_store.Backend);
+        _alarms.Load(_store.Backend);
         _applied = _store.ConsistentIndex;
         PublishView();
         foreach (var stream in _watchStreamsSnapshot)
@@ -211,6 +224,11 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
 
     private void RunQuery(StoreProtocol.Query query, IActorRef replyTo)
     {
+        if (query is StoreProtocol.Defragment)
+        {
+            StartDefragment(replyTo); // answered when the swap is done
+            return;
+        }
         object answer;
         try
         {
@@ -244,7 +262,10 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
                 return response;
             }
             case StoreProtocol.GetStatus:
-                return new StoreProtocol.StoreStatus(_store.CurrentRevision, _store.DbSizeBytes, _store.DbSizeInUseBytes);
+                return new StoreProtocol.StoreStatus(_store.CurrentRevision, _store.DbSizeBytes, _store.DbSizeInUseBytes)
+                {
+                    Alarms = _alarms.Get(AlarmType.None),
+                };
             case StoreProtocol.Barrier:
                 return new StoreProtocol.BarrierPassed(_applied);
             case StoreProtocol.HashKV hashKv:
@@ -257,11 +278,6 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
                     CompactRevision = compactRevision,
                 };
             }
-            case StoreProtocol.Defragment:
-                _store.ForceCommit(durable: true);
-                _store.Defragment();
-                PublishView();
-                return new DefragmentResponse { Header = ResponseHeaders.Create(_status, _store.CurrentRevision) };
             case StoreProtocol.Backup backup:
                 _store.ForceCommit(durable: false);
                 _store.BackupTo(backup.Path);

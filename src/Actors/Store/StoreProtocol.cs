@@ -51,7 +51,10 @@ public static class StoreProtocol
         public static readonly Barrier Instance = new();
     }
 
-    /// <summary>Maintenance.Defragment: commits and rewrites the backend file; answers a <c>DefragmentResponse</c>.</summary>
+    /// <summary>
+    /// Maintenance.Defragment: rewrites the backend file compacted while reads and writes go on (only the final swap
+    /// pauses the store); answers a <c>DefragmentResponse</c> once the new file is in use.
+    /// </summary>
     public sealed record Defragment : Query
     {
         /// <summary>The one instance.</summary>
@@ -88,7 +91,11 @@ public static class StoreProtocol
     /// <param name="Revision">Current revision.</param>
     /// <param name="DbSizeBytes">Backend file size in bytes.</param>
     /// <param name="DbSizeInUseBytes">Bytes of the backend in use (file size minus free pages).</param>
-    public sealed record StoreStatus(long Revision, long DbSizeBytes, long DbSizeInUseBytes);
+    public sealed record StoreStatus(long Revision, long DbSizeBytes, long DbSizeInUseBytes)
+    {
+        /// <summary>The raised alarms (every type, every member), as applied from the log; empty when none.</summary>
+        public IReadOnlyList<AlarmMember> Alarms { get; init; } = Array.Empty<AlarmMember>();
+    }
 
     /// <summary>Answer of <see cref="Barrier"/>: the store has applied up to <paramref name="AppliedIndex"/>.</summary>
     public sealed record BarrierPassed(ulong AppliedIndex);

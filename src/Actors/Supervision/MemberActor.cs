@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Journal;
 using Akka.Etcd.Actors.Lease;
+using Akka.Etcd.Actors.Operations;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Store;
 using Akka.Etcd.Actors.Transport;
@@ -15,7 +16,10 @@ namespace Akka.Etcd.Actors.Supervision;
 /// <param name="Transport">The peer transport (null for a member without peers).</param>
 /// <param name="RequestIds">Proposal ID source shared with the gRPC facade.</param>
 /// <param name="Exit">Completed once, when the member's actors have ended, with why (the process exits non-zero on a fatal one).</param>
-public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Transport, RequestIdGenerator RequestIds, TaskCompletionSource<MemberExit> Exit);
+/// <param name="PeerHashKV">How the periodic corruption check asks the other members for their HashKV (the same
+/// instance as <see cref="EtcdServer.PeerHashKV"/>).</param>
+public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Transport, RequestIdGenerator RequestIds, TaskCompletionSource<MemberExit> Exit,
+    IPeerHashKV PeerHashKV);
 
 /// <summary>
 /// The root of one member's actors and their supervisor: it creates the LessorActor (<c>lessor</c>), the
@@ -41,7 +45,7 @@ public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Trans
 /// the cluster stops the same way on its own.
 /// </para>
 /// </remarks>
-public sealed class MemberActor : ReceiveActor, IWithTimers
+public sealed partial class MemberActor : ReceiveActor, IWithTimers
 {
     private readonly MemberActorSetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -82,14 +86,21 @@ public sealed class MemberActor : ReceiveActor, IWithTimers
         var minLeaseTtl = LessorOptions.MinTtlFor(options.ElectionTicks, options.HeartbeatIntervalMs);
         _lessor = Context.ActorOf(LessorActor.Props(new LessorActorSetup(
             options.LessorShards, minLeaseTtl, opened.Status, Self.Path / "raft", Self.Path / "store", setup.RequestIds,
-            options.ElectionTimeoutMs)), "lessor");
+            options.ElectionTimeoutMs)
+        {
+            CheckpointIntervalMs = options.Operations.LeaseCheckpoint ? (long)options.Operations.LeaseCheckpointInterval.TotalMilliseconds : 0,
+        }), "lessor");
         // Before the store exists, so no apply can overtake it.
         _lessor.Tell(new LeaseProtocol.Restore(opened.Leases.Records.ToList(), opened.Leases.Attachments.ToList()));
         _store = Context.ActorOf(MvccStoreActor.Props(new MvccStoreActorSetup(
-            opened.Store, opened.Status, opened.Leases, opened.Membership, minLeaseTtl, _lessor, opened.Reopen, opened.BackendPath)), "store");
+            opened.Store, opened.Status, opened.Leases, opened.Membership, minLeaseTtl, _lessor, opened.Reopen, opened.BackendPath)
+        {
+            PersistLeaseCheckpoints = options.Operations.LeaseCheckpointPersist,
+        }), "store");
         _raft = Context.ActorOf(RaftActor.Props(new RaftActorSetup(
             opened.Node, opened.Storage, opened.Status, options, opened.Snapshots, setup.Transport, _journal, _store, _lessor)), "raft");
         _watch = Context.ActorOf(WatchStreamsActor.Props(_store, opened.Status, new WatchStreamOptions()), "watch");
+        StartOperations();
         _fatalOnFailure = new HashSet<IActorRef> { _store, _raft };
         _alive = new HashSet<IActorRef> { _lessor, _store, _raft, _watch };
         foreach (var child in _alive)

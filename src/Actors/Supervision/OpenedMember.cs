@@ -42,6 +42,9 @@ public sealed class OpenedMember
         BackendPath = backendPath;
     }
 
+    /// <summary>The logger factory the member's parts log through (etcd-style lines with fields).</summary>
+    public ILoggerFactory Loggers { get; private init; } = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+
     /// <summary>The options the member runs with.</summary>
     public ServerOptions Options { get; }
 
@@ -225,7 +228,10 @@ public sealed class OpenedMember
         }, storage);
         return new OpenedMember(options, status, journal, storage, snapshots, store, leases, membership, node,
             options.JoinExisting ? Array.Empty<Etcdserverpb.Member>() : boot.Members,
-            path => MvccStore.Open(path, storeOptions, storeLogger), backendPath);
+            path => MvccStore.Open(path, storeOptions, storeLogger), backendPath)
+        {
+            Loggers = loggers,
+        };
     }
 
     /// <summary>

@@ -9,8 +9,8 @@ namespace Akka.Etcd.Api.Http;
 
 /// <summary>
 /// The HTTP/1.1 endpoints etcd serves on the client port next to gRPC: <c>GET /health</c>
-/// (etcd 3.4: <c>{"health":"true"}</c>, 503 with <c>"false"</c> when there is no leader or a read
-/// fails), <c>GET /version</c> (<c>{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}</c>) and
+/// (etcd 3.4: <c>{"health":"true"}</c>, 503 with <c>"false"</c> when there is no leader, an alarm is raised (unless
+/// named in <c>?exclude=NOSPACE</c>) or a read fails), <c>GET /version</c> (<c>{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}</c>) and
 /// <c>GET /metrics</c> (Prometheus text format with etcd's metric names).
 /// </summary>
 public static class HttpEndpoints
@@ -21,7 +21,8 @@ public static class HttpEndpoints
         MapVersion(routes);
         routes.MapGet("/health", async (HttpContext context) =>
         {
-            var healthy = await IsHealthyAsync(server, context.Request.Query["serializable"] == "true", context.RequestAborted);
+            var healthy = await IsHealthyAsync(server, context.Request.Query["serializable"] == "true",
+                context.Request.Query["exclude"].Where(name => name is not null).ToHashSet(StringComparer.Ordinal)!, context.RequestAborted);
             context.Response.StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(healthy ? "{\"health\":\"true\"}" : "{\"health\":\"false\"}", context.RequestAborted);
@@ -39,7 +40,7 @@ public static class HttpEndpoints
             $"{{\"etcdserver\":\"{EtcdServer.ServerVersion}\",\"etcdcluster\":\"{EtcdServer.ClusterVersion}\"}}",
             "application/json"));
 
-    private static async Task<bool> IsHealthyAsync(EtcdServer server, bool serializable, CancellationToken cancel)
+    private static async Task<bool> IsHealthyAsync(EtcdServer server, bool serializable, IReadOnlySet<string> excludedAlarms, CancellationToken cancel)
     {
         if (!server.Status.HasLeader)
         {
@@ -49,6 +50,12 @@ public static class HttpEndpoints
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             timeout.CancelAfter(TimeSpan.FromSeconds(1));
+            // As etcd 3.4: a raised alarm (NOSPACE, CORRUPT) makes the member unhealthy unless excluded with ?exclude=NAME.
+            var alarms = await server.ActiveAlarmsAsync(timeout.Token);
+            if (alarms.Any(alarm => !excludedAlarms.Contains(alarm.Alarm.ToString().ToUpperInvariant())))
+            {
+                return false;
+            }
             if (serializable)
             {
                 await server.RangeAsync(new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health"), Serializable = true }, timeout.Token);

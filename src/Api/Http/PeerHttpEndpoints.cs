@@ -12,7 +12,8 @@ namespace Akka.Etcd.Api.Http;
 /// (<c>[{"id":"hex","name":..,"peerURLs":[..],"clientURLs":[..],"isLearner":..}]</c>) with the cluster ID in the
 /// <c>X-Etcd-Cluster-ID</c> header (hex), as etcd's peer handler does, so a member joining with
 /// <c>--initial-cluster-state existing</c> learns its ID; <c>GET /version</c> as on the client port; <c>POST /leases</c> and <c>/leases/internal</c> for followers'
-/// forwarded lease calls (<see cref="LeaseHttpEndpoints"/>).
+/// forwarded lease calls (<see cref="LeaseHttpEndpoints"/>); <c>GET /members/hashkv</c> for the corruption checks
+/// (<see cref="PeerHashKVEndpoints"/>).
 /// </summary>
 public static class PeerHttpEndpoints
 {
@@ -39,5 +40,6 @@ public static class PeerHttpEndpoints
         });
         HttpEndpoints.MapVersion(routes);
         LeaseHttpEndpoints.Map(routes, member);
+        PeerHashKVEndpoints.Map(routes, member);
     }
 }

@@ -30,6 +30,8 @@ public static class EtcdClientApi
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddEtcdGrpc();
+        // After the error interceptor (which words its refusal): a learner serves only Status and serializable ranges.
+        services.AddGrpc(options => options.Interceptors.Add<LearnerInterceptor>());
         services.TryAddSingleton<IConcurrencyBackend>(provider => new EtcdServerBackend(provider.GetRequiredService<EtcdServer>()));
         services.TryAddSingleton<KvService>();
         services.TryAddSingleton<WatchService>();

@@ -23,7 +23,7 @@ public sealed class MaintenanceService : Maintenance.MaintenanceBase
 
     /// <summary>Maintenance.Alarm: GET lists the raised alarms (NOSPACE, CORRUPT); ACTIVATE and DEACTIVATE change them.</summary>
     public override Task<AlarmResponse> Alarm(AlarmRequest request, ServerCallContext context) =>
-        Task.FromResult(_server.Alarm(request));
+        _server.AlarmAsync(request, context.CancellationToken);
 
     /// <summary>Maintenance.Defragment: rewrites this member's backend to release free pages.</summary>
     public override Task<DefragmentResponse> Defragment(DefragmentRequest request, ServerCallContext context) =>

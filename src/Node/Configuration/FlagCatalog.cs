@@ -112,6 +112,8 @@ internal static class FlagCatalog
         new("experimental-backend-bbolt-freelist-type", FlagKind.String, "array", Experimental, "ExperimentalBackendFreelistType specifies the type of freelist that boltdb backend uses(array and map are supported types)."),
         new("experimental-enable-lease-checkpoint", FlagKind.Bool, "false", Experimental, "ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases."),
         new("experimental-enable-lease-checkpoint-persist", FlagKind.Bool, "false", Hidden, "Enable persisting remainingTTL to prevent indefinite auto-renewal of long lived leases."),
+        new("experimental-lease-checkpoint-interval", FlagKind.Duration, "5m", Hidden, "Interval between the primary lessor's lease checkpoints (etcd 3.4 fixes it at 5m)."),
+        new("experimental-revision-compaction-interval", FlagKind.Duration, "5m", Hidden, "Interval between auto-compactions in revision mode (etcd 3.4 fixes it at 5m)."),
         new("experimental-compaction-batch-limit", FlagKind.Int, "1000", Experimental, "ExperimentalCompactionBatchLimit sets the maximum revisions deleted in each compaction batch."),
         new("experimental-peer-skip-client-san-verification", FlagKind.Bool, "false", Experimental, "Skip verification of SAN field in client certificate for peer connections."),
         new("experimental-watch-progress-notify-interval", FlagKind.Duration, "10m", Experimental, "Duration of periodical watch progress notification."),

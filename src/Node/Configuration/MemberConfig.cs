@@ -236,6 +236,12 @@ public sealed record MemberConfig
     /// <summary>Persist lease checkpoints (--experimental-enable-lease-checkpoint-persist); requires checkpointing.</summary>
     public bool ExperimentalEnableLeaseCheckpointPersist { get; init; }
 
+    /// <summary>Interval between lease checkpoints (hidden --experimental-lease-checkpoint-interval); default 5 min, etcd 3.4's fixed value.</summary>
+    public TimeSpan ExperimentalLeaseCheckpointInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Interval between revision-mode auto-compactions (hidden --experimental-revision-compaction-interval); default 5 min, etcd 3.4's fixed value.</summary>
+    public TimeSpan ExperimentalRevisionCompactionInterval { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Revisions deleted per compaction batch (--experimental-compaction-batch-limit); default 1000.</summary>
     public long ExperimentalCompactionBatchLimit { get; init; } = 1000;
 

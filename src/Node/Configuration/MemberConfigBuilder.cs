@@ -122,6 +122,8 @@ internal static class MemberConfigBuilder
             ExperimentalBackendFreelistType = values.String("experimental-backend-bbolt-freelist-type"),
             ExperimentalEnableLeaseCheckpoint = values.Bool("experimental-enable-lease-checkpoint"),
             ExperimentalEnableLeaseCheckpointPersist = values.Bool("experimental-enable-lease-checkpoint-persist"),
+            ExperimentalLeaseCheckpointInterval = values.Duration("experimental-lease-checkpoint-interval"),
+            ExperimentalRevisionCompactionInterval = values.Duration("experimental-revision-compaction-interval"),
             ExperimentalCompactionBatchLimit = values.Int64("experimental-compaction-batch-limit"),
             ExperimentalWatchProgressNotifyInterval = values.Duration("experimental-watch-progress-notify-interval"),
             ExperimentalWarningApplyDuration = values.Duration("experimental-warning-apply-duration"),

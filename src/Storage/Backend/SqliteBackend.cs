@@ -35,17 +35,18 @@ public sealed partial class SqliteBackend : IDisposable
 
     const string MetaConsistentIndex = "consistent_index";
 
-    readonly SqliteConnection _connection;
     readonly ILogger _logger;
-    readonly SqliteCommand _begin, _commit;
-    readonly SqliteCommand _deleteKv;
+    // Not readonly: a defragmentation swaps the file under the backend and opens them again (SqliteBackend.Defrag.cs).
+    SqliteConnection _connection = null!;
+    SqliteCommand _begin = null!, _commit = null!;
+    SqliteCommand _deleteKv = null!;
     // The two statements on every put and every read of a value, stepped through SQLite's C API: Microsoft.Data.Sqlite
     // re-binds parameters by name (a UTF-8 conversion per parameter) and re-enumerates statements on every execution,
     // which was a quarter of the CPU of a large delete (perf). Bound by position; finalized in Close.
-    readonly sqlite3_stmt _insertKv, _readKv;
-    readonly SqliteCommand _readMeta, _writeMeta;
-    readonly SqliteCommand _putBucket, _getBucket, _deleteBucket, _readBucket;
-    readonly SqliteCommand _scanRevisions, _scanRange;
+    sqlite3_stmt _insertKv = null!, _readKv = null!;
+    SqliteCommand _readMeta = null!, _writeMeta = null!;
+    SqliteCommand _putBucket = null!, _getBucket = null!, _deleteBucket = null!, _readBucket = null!;
+    SqliteCommand _scanRevisions = null!, _scanRange = null!;
     bool _inTransaction;
     bool _consistentIndexDirty;
     ulong _consistentIndex;
@@ -58,6 +59,14 @@ public sealed partial class SqliteBackend : IDisposable
         _logger = logger;
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+        OpenConnection();
+        _consistentIndex = (ulong)(ReadMeta(MetaConsistentIndex) ?? 0);
+    }
+
+    /// <summary>Opens the connection on <see cref="Path"/>, creates the tables if missing and prepares the statements.</summary>
+    void OpenConnection()
+    {
+        var path = Path;
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -103,8 +112,6 @@ public sealed partial class SqliteBackend : IDisposable
         _scanRange = Prepare(
             "SELECT main, sub, tombstone, key, create_rev, version, lease, value FROM kv WHERE main >= $from AND main <= $to ORDER BY main, sub",
             ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
-
-        _consistentIndex = (ulong)(ReadMeta(MetaConsistentIndex) ?? 0);
     }
 
     /// <summary>
@@ -428,6 +435,12 @@ public sealed partial class SqliteBackend : IDisposable
     void Close()
     {
         _disposed = true;
+        CloseConnection();
+    }
+
+    /// <summary>Finalizes the prepared statements and closes the connection (SQLite then checkpoints unless told not to).</summary>
+    void CloseConnection()
+    {
         foreach (var command in new[]
                  {
                      _begin, _commit, _deleteKv, _readMeta, _writeMeta, _putBucket, _getBucket,

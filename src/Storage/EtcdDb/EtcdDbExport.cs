@@ -56,6 +56,10 @@ public static class EtcdDbExport
                     foreach (var (key, value) in view.ReadBucket(name))
                     {
                         var lease = new Leasepb.Lease { ID = BinaryPrimitives.ReadInt64BigEndian(key), TTL = BinaryPrimitives.ReadInt64BigEndian(value) };
+                        if (value.Length >= 16)
+                        {
+                            lease.RemainingTTL = BinaryPrimitives.ReadInt64BigEndian(value.AsSpan(8)); // a persisted checkpoint
+                        }
                         bucket.Put(key, lease.ToByteArray());
                     }
                     break;
@@ -69,9 +73,6 @@ public static class EtcdDbExport
                 case EtcdDbLayout.MembersRemovedBucket:
                     PutSorted(bucket, view.ReadBucket(name).Select(row =>
                         (EtcdDbLayout.MemberKey(BinaryPrimitives.ReadUInt64BigEndian(row.Key)), Encoding.UTF8.GetBytes(EtcdDbLayout.RemovedValue))));
-                    break;
-                case EtcdDbLayout.AlarmBucket:
-                    // Alarms are derived from the quota on every member, never stored: etcd gets none.
                     break;
                 case EtcdDbLayout.AuthBucket when !ours.Contains(EtcdDbLayout.AuthBucket):
                     // What a fresh etcd 3.4 db holds: auth disabled, auth revision 1.

@@ -16,15 +16,16 @@ namespace Akka.Etcd.Storage.EtcdDb;
 /// <c>scheduledCompactRev</c> / <c>finishedCompactRev</c> → revision bytes with sub 0. Ours: table <c>meta</c>, names
 /// <c>consistent_index</c>, <c>scheduled_compact_rev</c>, <c>finished_compact_rev</c>.</description></item>
 /// <item><term><c>lease</c></term><description>8-byte big-endian lease ID → marshaled <c>leasepb.Lease</c>. Ours:
-/// bucket <c>lease</c>, same key → granted TTL as 8-byte big-endian seconds (LeaseTable).</description></item>
+/// bucket <c>lease</c>, same key → granted TTL as 8-byte big-endian seconds, then the persisted remaining TTL (8 more
+/// bytes) when a lease checkpoint was persisted (LeaseTable).</description></item>
 /// <item><term><c>members</c></term><description>member ID in lower-case hex without padding → JSON
 /// <c>{"id":N,"peerURLs":[...],"isLearner":true,"name":"...","clientURLs":[...]}</c> (Go's encoding/json of
 /// membership.Member, omitempty fields left out). Ours: bucket <c>members</c>, 8-byte big-endian ID → marshaled
 /// <c>etcdserverpb.Member</c> (ClusterMembership).</description></item>
 /// <item><term><c>members_removed</c></term><description>hex ID → <c>removed</c>. Ours: 8-byte big-endian ID → empty.</description></item>
 /// <item><term><c>cluster</c></term><description><c>clusterVersion</c> → e.g. <c>3.4.0</c>; the same in ours.</description></item>
-/// <item><term><c>alarm</c></term><description>marshaled <c>AlarmMember</c> → empty. We derive alarms (NOSPACE from the
-/// quota) instead of storing them: exported empty, dropped on import.</description></item>
+/// <item><term><c>alarm</c></term><description>marshaled <c>AlarmMember</c> → empty; the same in ours (AlarmStore), exported
+/// verbatim; dropped on import (a restored cluster starts without alarms).</description></item>
 /// <item><term><c>auth</c>, <c>authUsers</c>, <c>authRoles</c></term><description>auth state (a fresh db has
 /// <c>auth/authRevision</c> = 8-byte big-endian 1). We serve no auth: kept verbatim in our generic buckets so a round
 /// trip gives it back to etcd.</description></item>

@@ -79,6 +79,12 @@ public sealed class ClusterMember : IAsyncDisposable
     /// <summary>The server flags, identical for every start.</summary>
     public IReadOnlyList<string> Flags => _flags;
 
+    /// <summary>Flags added after <see cref="Flags"/> at the next starts (e.g. a check only a restart runs); empty at first.</summary>
+    public List<string> ExtraStartFlags { get; } = new();
+
+    /// <summary>Environment variables set for the next starts (e.g. <c>NOTIFY_SOCKET</c>); empty at first.</summary>
+    public Dictionary<string, string> Environment { get; } = new();
+
     /// <summary>True while the current process has not exited.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
@@ -234,10 +240,12 @@ public sealed class ClusterMember : IAsyncDisposable
         {
             var dll = Path.Combine(AppContext.BaseDirectory, "akka-etcd.dll");
             if (!File.Exists(dll)) throw new InvalidOperationException($"{dll} is missing; build src/Node");
-            info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
+            info = new ProcessStartInfo(System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet");
             info.ArgumentList.Add(dll);
         }
         foreach (var flag in _flags) info.ArgumentList.Add(flag);
+        foreach (var flag in ExtraStartFlags) info.ArgumentList.Add(flag);
+        foreach (var (name, value) in Environment) info.Environment[name] = value;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.RedirectStandardInput = true;
