@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using Akka.Etcd.Api.Grpc;
 using Etcdserverpb;
 using Google.Protobuf;
+using Grpc.Net.Client;
 
 namespace Akka.Etcd.SnapshotPause;
 
@@ -29,7 +29,7 @@ public static class Program
                 .Select(a => int.Parse(a[(name.Length + 3)..], CultureInfo.InvariantCulture)).DefaultIfEmpty(fallback).Last();
         var writers = Flag("writers", 4);
         var interval = Flag("interval-ms", 5);
-        var http = GrpcClient.CreateHttpClient();
+        using var channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions { MaxReceiveMessageSize = null });
         var clock = Stopwatch.StartNew();
         var samples = new ConcurrentBag<(double At, double Ms)>();
         using var stop = new CancellationTokenSource();
@@ -37,12 +37,12 @@ public static class Program
 
         async Task WriteAsync(int writer)
         {
-            using var client = new GrpcClient(endpoint, http);
+            var client = new KV.KVClient(channel);
             for (var n = 0; !stop.IsCancellationRequested; n++)
             {
                 var start = clock.Elapsed.TotalMilliseconds;
                 var put = new PutRequest { Key = ByteString.CopyFromUtf8($"snapshot-pause/{writer}/{n % 1000}"), Value = value };
-                await client.UnaryAsync("/etcdserverpb.KV/Put", put, PutResponse.Parser);
+                await client.PutAsync(put);
                 var end = clock.Elapsed.TotalMilliseconds;
                 samples.Add((start, end - start));
                 if (interval - (end - start) > 0) await Task.Delay(TimeSpan.FromMilliseconds(interval - (end - start)));
@@ -54,10 +54,9 @@ public static class Program
         var started = clock.Elapsed.TotalMilliseconds;
         var firstChunk = 0.0;
         long bytes = 0;
-        using (var client = new GrpcClient(endpoint, http))
         {
-            using var call = client.ServerStreaming("/etcdserverpb.Maintenance/Snapshot", new SnapshotRequest(), SnapshotResponse.Parser);
-            while (await call.ResponseStream.MoveNext())
+            using var call = new Maintenance.MaintenanceClient(channel).Snapshot(new SnapshotRequest());
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
             {
                 if (firstChunk == 0) firstChunk = clock.Elapsed.TotalMilliseconds;
                 bytes += call.ResponseStream.Current.Blob.Length;
