@@ -74,7 +74,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
     /// <summary>Creates the actor; use <see cref="Props(RaftTransportOptions)"/>. The ActorSystem must run remoting.</summary>
     public PeerActor(RaftTransportOptions options)
     {
-        _options = options;
+        _options = FitFrame(options, Context.System.Settings.Config);
         _provider = ((ExtendedActorSystem)Context.System).Provider;
         _cluster = _provider is Akka.Cluster.ClusterActorRefProvider ? AkkaCluster.Get(Context.System) : null;
         _nextTransferId = (ulong)Random.Shared.NextInt64(1, long.MaxValue / 2);
@@ -101,6 +101,9 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         });
         Receive<PeerProtocol.AskPeer>(OnAskPeer);
         Receive<PeerProtocol.AskPeerUrl>(OnAskPeerUrl);
+        Receive<PeerProtocol.GetPeerStats>(_ => Sender.Tell(new PeerProtocol.PeerStats(_links.Values.OrderBy(l => l.Id)
+            .Select(l => new PeerProtocol.PeerLinkStats(l.Id, l.Address.ToString(), l.ActiveSince, l.BatchesSent, l.MessagesSent,
+                l.BatchesReceived, l.MessagesReceived, l.MessagesDropped, l.InFlight.Count)).ToList())));
         Receive<PeerRequest>(OnRequest);
         Receive<PeerResponse>(OnResponse);
         Receive<Served>(OnServed);
@@ -123,6 +126,21 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         DetachMember();
         _stopping.Cancel();
         _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Batches and snapshot chunks must fit in one Akka.Remote frame (<c>akka.remote.dot-netty.tcp.maximum-frame-size</c>),
+    /// or remoting drops them: both are cut to half a frame at most, leaving room for the envelope.
+    /// </summary>
+    internal static RaftTransportOptions FitFrame(RaftTransportOptions options, Akka.Configuration.Config config)
+    {
+        var frame = config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size", null) ?? 128_000;
+        var half = (int)Math.Max(16 * 1024, Math.Min(int.MaxValue, frame / 2));
+        return options with
+        {
+            MaxBatchBytes = Math.Min(options.MaxBatchBytes, half),
+            SnapshotChunkBytes = Math.Min(options.SnapshotChunkBytes, half),
+        };
     }
 
     private void OnAttach(PeerProtocol.Attach attach)
@@ -288,10 +306,17 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
             }
             while (i < outbox.Count && bytes + outbox[i].Bytes <= _options.MaxBatchBytes);
             link.InFlight.Enqueue((batch.Seq, now));
-            link.Remote.Tell(batch, Self);
-            link.LastSent = now;
+            SendBatch(link, batch, now);
         }
         outbox.Clear();
+    }
+
+    private void SendBatch(Link link, RaftBatch batch, TimeSpan now)
+    {
+        link.Remote.Tell(batch, Self);
+        link.LastSent = now;
+        link.BatchesSent++;
+        link.MessagesSent += batch.Messages.Count;
     }
 
     private RaftBatch NewBatch(Link link, ulong seq)
@@ -302,6 +327,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
 
     private void Dropped(Link link, int count, string why)
     {
+        link.MessagesDropped += count;
         var now = Now;
         if (now - link.LastDropLog >= TimeSpan.FromSeconds(1))
         {
@@ -318,6 +344,8 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         {
             return;
         }
+        link.BatchesReceived++;
+        link.MessagesReceived += batch.Messages.Count;
         Acknowledged(link, batch.Ack);
         if (batch.Seq != 0)
         {
@@ -349,11 +377,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void SendAckOnly(Link link)
-    {
-        link.Remote.Tell(NewBatch(link, 0), Self);
-        link.LastSent = Now;
-    }
+    private void SendAckOnly(Link link) => SendBatch(link, NewBatch(link, 0), Now);
 
     /// <summary>
     /// The checks every inbound message passes: a member is attached, the cluster ID and addressee match, and the sender
@@ -445,8 +469,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
             {
                 var ping = NewBatch(link, link.NextSeq++);
                 link.InFlight.Enqueue((ping.Seq, now));
-                link.Remote.Tell(ping, Self);
-                link.LastSent = now;
+                SendBatch(link, ping, now);
             }
             if (link.InFlight.TryPeek(out var oldest) && now - oldest.SentAt > _options.AckTimeout)
             {
@@ -724,6 +747,11 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         public TimeSpan LastSent { get; set; }
         public TimeSpan LastDropLog { get; set; } = TimeSpan.FromDays(-1);
         public DateTime? ActiveSince { get; set; }
+        public long BatchesSent { get; set; }
+        public long MessagesSent { get; set; }
+        public long BatchesReceived { get; set; }
+        public long MessagesReceived { get; set; }
+        public long MessagesDropped { get; set; }
     }
 
     private sealed record PendingAsk(IActorRef ReplyTo, Address Address, TimeSpan Deadline);

@@ -70,6 +70,29 @@ public static class PeerProtocol
     /// knows its own ID.
     /// </summary>
     public sealed record AskPeerUrl(string PeerUrl, IMessage Request, TimeSpan Timeout);
+
+    /// <summary>Asks for the links' counters (for monitoring); answered with <see cref="PeerStats"/>.</summary>
+    public sealed record GetPeerStats
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly GetPeerStats Instance = new();
+    }
+
+    /// <summary>Answer of <see cref="GetPeerStats"/>: one entry per current peer, ordered by member ID.</summary>
+    public sealed record PeerStats(IReadOnlyList<PeerLinkStats> Peers);
+
+    /// <summary>One link's counters since it was added.</summary>
+    /// <param name="PeerId">The peer's member ID.</param>
+    /// <param name="Address">The peer's Akka address (its peer URL).</param>
+    /// <param name="ActiveSince">Since when the peer is active (UTC), null while inactive.</param>
+    /// <param name="BatchesSent">Remote messages carrying Raft messages, pings or acknowledgements sent.</param>
+    /// <param name="MessagesSent">Raft messages sent in them.</param>
+    /// <param name="BatchesReceived">Remote messages received from the peer.</param>
+    /// <param name="MessagesReceived">Raft messages received in them.</param>
+    /// <param name="MessagesDropped">Raft messages dropped (queue or window full).</param>
+    /// <param name="InFlight">Batches sent and not acknowledged yet.</param>
+    public sealed record PeerLinkStats(ulong PeerId, string Address, DateTime? ActiveSince, long BatchesSent, long MessagesSent,
+        long BatchesReceived, long MessagesReceived, long MessagesDropped, int InFlight);
 }
 
 /// <summary>
