@@ -176,6 +176,7 @@ public static class Program
         MaxWals = (int)config.MaxWals,
         MaxSnapshots = (int)config.MaxSnapshots,
         PreVote = config.PreVote,
+        StrictReconfigCheck = config.StrictReconfigCheck,
     };
 
     /// <summary>A URL as etcd prints and hashes it: <c>scheme://host:port</c>, no trailing slash.</summary>

@@ -58,7 +58,7 @@ public sealed partial class EtcdServer
     {
         var members = CurrentMembers();
         var member = members.FirstOrDefault(m => m.ID == request.ID) ?? throw EtcdErrors.MemberNotFound;
-        if (!member.IsLearner)
+        if (!member.IsLearner && Options.StrictReconfigCheck)
         {
             // etcd's strict reconfig check (mayRemoveMember): after the removal, the voters this member can reach
             // (itself plus peers with a connected stream) must still form a quorum of the remaining voters.
@@ -302,11 +302,12 @@ public sealed partial class EtcdServer
     /// when enough voters are started (have published their name) for a quorum of the grown cluster
     /// (RaftCluster.IsReadyToAddVotingMember), where a one-voter cluster may always grow to two (etcd's restore-a-cluster
     /// case); then any member only while this member has been connected to every other voter since more than 5 s ago
-    /// (isConnectedFullySince with HealthInterval). Errors: MemberNotEnoughStarted, Unhealthy.
+    /// (isConnectedFullySince with HealthInterval). Skipped with <c>--strict-reconfig-check=false</c>, as in etcd.
+    /// Errors: MemberNotEnoughStarted, Unhealthy.
     /// </summary>
     private void MayAddMember(IReadOnlyList<Member> members, bool isLearner)
     {
-        if (Transport is not { } transport)
+        if (Transport is not { } transport || !Options.StrictReconfigCheck)
         {
             return;
         }
