@@ -206,13 +206,17 @@ public sealed partial class EtcdServer
                 var leader = await WaitLeaderAsync(pause, deadline.Token).ConfigureAwait(false);
                 try
                 {
-                    if (await peers.AskAsync(leader.ID, request, _requestTimeout, deadline.Token).ConfigureAwait(false) is T answer)
+                    // A leader whose lessor is not primary yet serves the request as a forwarded one, until it is.
+                    var answered = leader.ID == Status.MemberId
+                        ? await ServePeerRequestAsync(leader.ID, request, deadline.Token).ConfigureAwait(false)
+                        : await peers.AskAsync(leader.ID, request, _requestTimeout, deadline.Token).ConfigureAwait(false);
+                    if (answered is T answer)
                     {
                         return answer;
                     }
                     lastError = new InvalidOperationException("the leader answered with an unexpected message");
                 }
-                catch (EtcdException ex) when (ex.Message != EtcdErrors.LeaseNotFound.Message)
+                catch (Exception ex) when (ex is EtcdException { Message: var text } ? text != EtcdErrors.LeaseNotFound.Message : ex is TimeoutException)
                 {
                     lastError = ex;
                 }
@@ -236,7 +240,7 @@ public sealed partial class EtcdServer
 
     /// <summary>
     /// etcd's waitLeader: the leader's member entry, polling every <paramref name="pause"/> while there is none;
-    /// NoLeader if the leader is not a known member or is this member.
+    /// NoLeader if the leader is not a known member.
     /// </summary>
     private async Task<Member> WaitLeaderAsync(TimeSpan pause, CancellationToken cancel)
     {
@@ -246,7 +250,7 @@ public sealed partial class EtcdServer
         }
         var leaderId = Status.Leader;
         var leader = CurrentMembers().FirstOrDefault(m => m.ID == leaderId);
-        if (leader is null || leader.ID == Status.MemberId)
+        if (leader is null)
         {
             throw EtcdErrors.NoLeader;
         }

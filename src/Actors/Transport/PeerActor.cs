@@ -35,9 +35,10 @@ namespace Akka.Etcd.Actors.Transport;
 /// </para>
 /// <para>
 /// Akka cluster: Raft membership is the authority. On attach the member joins the Akka cluster through the other
-/// members' addresses (never forming a cluster on its own), except the Raft leader, which forms one when nobody answered
-/// within <c>akka.cluster.seed-node-timeout</c> (or at once when it has no peers). The Raft leader downs a member the
-/// Raft cluster removed; nothing else downs anyone.
+/// members' addresses (never forming a cluster on its own). Not joined after <c>akka.cluster.seed-node-timeout</c>, it
+/// asks every peer (<c>AkkaClusterStatusRequest</c>) and joins one that is in a cluster; the Raft leader forms a cluster
+/// once a round of asking (2 s) found none, and a member without peers forms one at once. The Raft leader downs a member
+/// the Raft cluster removed; nothing else downs anyone.
 /// </para>
 /// </remarks>
 public sealed partial class PeerActor : ReceiveActor, IWithTimers
@@ -60,6 +61,9 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
     private TimeSpan _joinRequestedAt;
     private bool _clusterJoined;
     private bool _formRequested;
+    private TimeSpan? _probeSentAt;
+    private bool _probeLeader;
+    private static readonly TimeSpan ProbeRound = TimeSpan.FromSeconds(2);
     private bool _wasLeader;
 
     /// <summary>Props of the actor; create it once per ActorSystem as <see cref="PeerAddress.PeerActorName"/> under <c>/user</c>.</summary>
@@ -108,6 +112,8 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         Receive<PeerResponse>(OnResponse);
         Receive<Served>(OnServed);
         Receive<MemberRemovedNotice>(OnRemovedNotice);
+        Receive<AkkaClusterStatusResponse>(OnClusterStatus);
+        Receive<Status.Failure>(_ => { }); // an unanswered cluster status probe
         ReceiveSnapshots();
     }
 
@@ -527,15 +533,12 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
             return;
         }
         var isLeader = _member.IsLeader;
-        if (!_clusterJoined)
+        if (!_clusterJoined && !_formRequested)
         {
-            var self = _cluster.SelfAddress;
-            _clusterJoined = _cluster.State.Members.Any(m => m.Address == self);
-            if (!_clusterJoined && !_formRequested && isLeader && now - _joinRequestedAt >= _cluster.Settings.SeedNodeTimeout)
+            _clusterJoined = IsInAkkaCluster();
+            if (!_clusterJoined && now - _joinRequestedAt >= _cluster.Settings.SeedNodeTimeout)
             {
-                _log.Info("no Akka cluster answered within {0}: this member, the Raft leader, forms one", _cluster.Settings.SeedNodeTimeout);
-                _formRequested = true;
-                _cluster.Join(self);
+                ProbeAkkaCluster(now, isLeader);
             }
         }
         if (isLeader && !_wasLeader)
@@ -547,6 +550,54 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
             }
         }
         _wasLeader = isLeader;
+    }
+
+    /// <summary>
+    /// Not in an Akka cluster after seed-node-timeout (Akka's seed process retries slowly): ask every peer whether it is
+    /// in one, and join the first that is. The Raft leader forms a cluster once a round of asking found none, so two
+    /// members whose Raft leadership changed hands while they started cannot each found one.
+    /// </summary>
+    private void ProbeAkkaCluster(TimeSpan now, bool isLeader)
+    {
+        if (_probeSentAt is { } sent && now - sent < ProbeRound)
+        {
+            return;
+        }
+        if (_probeSentAt is not null && isLeader && _probeLeader)
+        {
+            _log.Info("no Akka cluster among the reachable members: this member, the Raft leader, forms one");
+            _formRequested = true;
+            _cluster!.Join(_cluster.SelfAddress);
+            return;
+        }
+        _probeSentAt = now;
+        _probeLeader = isLeader;
+        foreach (var link in _links.Values)
+        {
+            SendRequest(link.Remote, link.Address, new AkkaClusterStatusRequest(), ProbeRound, Self);
+        }
+    }
+
+    private void OnClusterStatus(AkkaClusterStatusResponse status)
+    {
+        if (_cluster is null || _clusterJoined || _formRequested || !status.Joined)
+        {
+            return;
+        }
+        var address = Address.Parse(status.Address);
+        if (!_linksByAddress.ContainsKey(address))
+        {
+            return;
+        }
+        _log.Info("joining the Akka cluster through {0}", address);
+        _formRequested = true;
+        _cluster.Join(address);
+    }
+
+    private bool IsInAkkaCluster()
+    {
+        var self = _cluster!.SelfAddress;
+        return _cluster.State.Members.Any(m => m.Address == self);
     }
 
     private void DownInAkkaCluster(Address address)
@@ -694,6 +745,17 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         Heard(link);
         var id = request.Id;
         var from = link.Id;
+        if (body is AkkaClusterStatusRequest)
+        {
+            var joined = _cluster is not null && IsInAkkaCluster();
+            replyTo.Tell(new PeerResponse
+            {
+                Id = id,
+                ClusterId = _clusterId,
+                Body = PeerRequestTypes.Pack(new AkkaClusterStatusResponse { Joined = joined, Address = joined ? _provider.DefaultAddress.ToString() : "" }),
+            }, Self);
+            return;
+        }
         _member.ServeAsync(from, body, _stopping.Token).PipeTo(Self,
             success: answer => new Served(replyTo, id, answer, null),
             failure: error => new Served(replyTo, id, null, error));

@@ -24,6 +24,8 @@ public static class PeerRequestTypes
         MemberPromoteRequest.Descriptor, MemberPromoteResponse.Descriptor,
         // The member list a member started with --initial-cluster-state existing asks for (etcd's GET /members).
         MemberListRequest.Descriptor, MemberListResponse.Descriptor,
+        // Whether a peer is in an Akka cluster yet (answered by its peer actor, see PeerActor's cluster formation).
+        Akka.Etcd.Protos.Peer.AkkaClusterStatusRequest.Descriptor, Akka.Etcd.Protos.Peer.AkkaClusterStatusResponse.Descriptor,
     }.ToFrozenDictionary(d => d.FullName, d => d);
 
     /// <summary>True when <paramref name="message"/>'s type may travel as a peer request or response body.</summary>
