@@ -21,10 +21,19 @@ public sealed partial class PeerActor
                 ReportSnapshot(transfer.PeerId, finished.Succeeded);
             }
         });
+        Receive<SnapshotSenderActor.ChunkSent>(sent =>
+        {
+            if (_outgoing.TryGetValue(sent.TransferId, out var transfer) && _links.TryGetValue(transfer.PeerId, out var link))
+            {
+                link.RemoteMessagesSent++;
+                link.BytesSent += sent.Bytes;
+            }
+        });
         Receive<SnapshotAck>(ack =>
         {
             if (_outgoing.TryGetValue(ack.TransferId, out var transfer) && transfer.Address == Sender.Path.Address)
             {
+                ReceivedFrom(Sender.Path.Address, ack);
                 transfer.Sender.Tell(ack);
             }
         });
@@ -33,6 +42,7 @@ public sealed partial class PeerActor
         {
             if (_incoming.TryGetValue((Sender.Path.Address, chunk.TransferId), out var receiver))
             {
+                ReceivedFrom(Sender.Path.Address, chunk);
                 receiver.Forward(chunk);
             }
         });
@@ -66,10 +76,11 @@ public sealed partial class PeerActor
 
     private void OnSnapshotOffer(SnapshotOffer offer)
     {
-        if (!Accept(offer.ClusterId, offer.From, offer.To, out _))
+        if (!Accept(offer.ClusterId, offer.From, offer.To, out var link))
         {
             return;
         }
+        Received(link, offer);
         var key = (Sender.Path.Address, offer.TransferId);
         if (_incoming.Remove(key, out var previous))
         {

@@ -65,6 +65,8 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
     private bool _probeLeader;
     private static readonly TimeSpan ProbeRound = TimeSpan.FromSeconds(2);
     private bool _wasLeader;
+    private TimeSpan _statsPublishedAt = TimeSpan.FromDays(-1);
+    private static readonly TimeSpan StatsPublishInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>Props of the actor; create it once per ActorSystem as <see cref="PeerAddress.PeerActorName"/> under <c>/user</c>.</summary>
     /// <exception cref="ArgumentException">The options are out of range (<see cref="RaftTransportOptions.Validate"/>).</exception>
@@ -105,9 +107,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         });
         Receive<PeerProtocol.AskPeer>(OnAskPeer);
         Receive<PeerProtocol.AskPeerUrl>(OnAskPeerUrl);
-        Receive<PeerProtocol.GetPeerStats>(_ => Sender.Tell(new PeerProtocol.PeerStats(_links.Values.OrderBy(l => l.Id)
-            .Select(l => new PeerProtocol.PeerLinkStats(l.Id, l.Address.ToString(), l.ActiveSince, l.BatchesSent, l.MessagesSent,
-                l.BatchesReceived, l.MessagesReceived, l.MessagesDropped, l.InFlight.Count)).ToList())));
+        Receive<PeerProtocol.GetPeerStats>(_ => Sender.Tell(Stats()));
         Receive<PeerRequest>(OnRequest);
         Receive<PeerResponse>(OnResponse);
         Receive<Served>(OnServed);
@@ -323,7 +323,44 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         link.LastSent = now;
         link.BatchesSent++;
         link.MessagesSent += batch.Messages.Count;
+        Sent(link, batch);
     }
+
+    /// <summary>Counts one remote message (its Protobuf payload, without Akka's envelope) sent to the peer.</summary>
+    private static void Sent(Link link, IMessage message)
+    {
+        link.RemoteMessagesSent++;
+        link.BytesSent += message.CalculateSize();
+    }
+
+    private static void Received(Link link, IMessage message)
+    {
+        link.RemoteMessagesReceived++;
+        link.BytesReceived += message.CalculateSize();
+    }
+
+    private void SentTo(Address address, IMessage message)
+    {
+        if (_linksByAddress.TryGetValue(address, out var link))
+        {
+            Sent(link, message);
+        }
+    }
+
+    private void ReceivedFrom(Address address, IMessage message)
+    {
+        if (_linksByAddress.TryGetValue(address, out var link))
+        {
+            Received(link, message);
+        }
+    }
+
+    private PeerProtocol.PeerStats Stats() => new(_member is null ? 0 : _localId, _provider.DefaultAddress.ToString(), DateTime.UtcNow, _links.Values
+        .OrderBy(l => l.Id)
+        .Select(l => new PeerProtocol.PeerLinkStats(l.Id, l.Address.ToString(), l.ActiveSince, l.BatchesSent, l.MessagesSent,
+            l.BatchesReceived, l.MessagesReceived, l.MessagesDropped, l.InFlight.Count,
+            l.RemoteMessagesSent, l.BytesSent, l.RemoteMessagesReceived, l.BytesReceived))
+        .ToList());
 
     private RaftBatch NewBatch(Link link, ulong seq)
     {
@@ -352,6 +389,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         }
         link.BatchesReceived++;
         link.MessagesReceived += batch.Messages.Count;
+        Received(link, batch);
         Acknowledged(link, batch.Ack);
         if (batch.Seq != 0)
         {
@@ -465,6 +503,12 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
             return;
         }
         var now = Now;
+        if (now - _statsPublishedAt >= StatsPublishInterval)
+        {
+            // For monitoring (the ClusterMonitorActor keeps the latest); local only, never sent to a peer.
+            _statsPublishedAt = now;
+            Context.System.EventStream.Publish(Stats());
+        }
         foreach (var link in _links.Values)
         {
             if (link.ReceivedSeq != link.AckSent)
@@ -656,7 +700,9 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         }
         var id = ++_nextRequestId;
         _asks[id] = new PendingAsk(replyTo, address, Now + timeout);
-        remote.Tell(new PeerRequest { ClusterId = _clusterId, From = _localId, Id = id, Body = PeerRequestTypes.Pack(request) }, Self);
+        var peerRequest = new PeerRequest { ClusterId = _clusterId, From = _localId, Id = id, Body = PeerRequestTypes.Pack(request) };
+        remote.Tell(peerRequest, Self);
+        SentTo(address, peerRequest);
     }
 
     private void OnResponse(PeerResponse response)
@@ -666,6 +712,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
             return; // late (timed out), or not from the member asked
         }
         _asks.Remove(response.Id);
+        ReceivedFrom(ask.Address, response);
         if (response.ErrorCode != 0 || response.Error.Length > 0)
         {
             ask.ReplyTo.Tell(new Status.Failure(new EtcdException((RpcStatusCode)response.ErrorCode, response.Error)));
@@ -743,17 +790,20 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
             return;
         }
         Heard(link);
+        Received(link, request);
         var id = request.Id;
         var from = link.Id;
         if (body is AkkaClusterStatusRequest)
         {
             var joined = _cluster is not null && IsInAkkaCluster();
-            replyTo.Tell(new PeerResponse
+            var status = new PeerResponse
             {
                 Id = id,
                 ClusterId = _clusterId,
                 Body = PeerRequestTypes.Pack(new AkkaClusterStatusResponse { Joined = joined, Address = joined ? _provider.DefaultAddress.ToString() : "" }),
-            }, Self);
+            };
+            replyTo.Tell(status, Self);
+            Sent(link, status);
             return;
         }
         _member.ServeAsync(from, body, _stopping.Token).PipeTo(Self,
@@ -765,7 +815,9 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
     {
         if (served.Answer is { } answer && PeerRequestTypes.IsKnown(answer))
         {
-            served.ReplyTo.Tell(new PeerResponse { Id = served.Id, ClusterId = _clusterId, Body = PeerRequestTypes.Pack(answer) }, Self);
+            var response = new PeerResponse { Id = served.Id, ClusterId = _clusterId, Body = PeerRequestTypes.Pack(answer) };
+            served.ReplyTo.Tell(response, Self);
+            SentTo(served.ReplyTo.Path.Address, response);
             return;
         }
         var error = served.Error is AggregateException { InnerException: { } inner } ? inner : served.Error;
@@ -780,8 +832,12 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         Answer(served.ReplyTo, served.Id, code, text);
     }
 
-    private void Answer(IActorRef replyTo, ulong id, RpcStatusCode code, string error) =>
-        replyTo.Tell(new PeerResponse { Id = id, ClusterId = _clusterId, ErrorCode = (int)code, Error = error }, Self);
+    private void Answer(IActorRef replyTo, ulong id, RpcStatusCode code, string error)
+    {
+        var response = new PeerResponse { Id = id, ClusterId = _clusterId, ErrorCode = (int)code, Error = error };
+        replyTo.Tell(response, Self);
+        SentTo(replyTo.Path.Address, response);
+    }
 
     private void OnRemovedNotice(MemberRemovedNotice notice)
     {
@@ -814,6 +870,10 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         public long BatchesReceived { get; set; }
         public long MessagesReceived { get; set; }
         public long MessagesDropped { get; set; }
+        public long RemoteMessagesSent { get; set; }
+        public long BytesSent { get; set; }
+        public long RemoteMessagesReceived { get; set; }
+        public long BytesReceived { get; set; }
     }
 
     private sealed record PendingAsk(IActorRef ReplyTo, Address Address, TimeSpan Deadline);

@@ -78,8 +78,16 @@ public static class PeerProtocol
         public static readonly GetPeerStats Instance = new();
     }
 
-    /// <summary>Answer of <see cref="GetPeerStats"/>: one entry per current peer, ordered by member ID.</summary>
-    public sealed record PeerStats(IReadOnlyList<PeerLinkStats> Peers);
+    /// <summary>
+    /// Answer of <see cref="GetPeerStats"/>, also published on the ActorSystem's EventStream about once a second while
+    /// a member is attached (the <see cref="ClusterMonitorActor"/> keeps the latest): one entry per current peer,
+    /// ordered by member ID.
+    /// </summary>
+    /// <param name="LocalId">This member's ID; 0 while no member is attached (before start, after stop).</param>
+    /// <param name="LocalAddress">This member's Akka address (<c>akka.tcp://akka-etcd@host:port</c>, its advertised peer URL).</param>
+    /// <param name="At">When the counters were read (UTC).</param>
+    /// <param name="Peers">The peers' counters.</param>
+    public sealed record PeerStats(ulong LocalId, string LocalAddress, DateTime At, IReadOnlyList<PeerLinkStats> Peers);
 
     /// <summary>One link's counters since it was added.</summary>
     /// <param name="PeerId">The peer's member ID.</param>
@@ -91,8 +99,17 @@ public static class PeerProtocol
     /// <param name="MessagesReceived">Raft messages received in them.</param>
     /// <param name="MessagesDropped">Raft messages dropped (queue or window full).</param>
     /// <param name="InFlight">Batches sent and not acknowledged yet.</param>
+    /// <param name="RemoteMessagesSent">
+    /// Every remote message this member's peer actor sent to the peer: Raft batches (with acknowledgements), peer
+    /// requests and their answers, snapshot offers and chunks. Monotonic since the link was added (a removed and
+    /// re-added peer starts at 0). Not counted: snapshot acknowledgements and Akka's own traffic (heartbeats, gossip).
+    /// </param>
+    /// <param name="BytesSent">Protobuf payload bytes of <paramref name="RemoteMessagesSent"/> (without Akka.Remote's envelope and framing).</param>
+    /// <param name="RemoteMessagesReceived">The same kinds of remote message received from the peer and accepted (from a current member).</param>
+    /// <param name="BytesReceived">Protobuf payload bytes of <paramref name="RemoteMessagesReceived"/>.</param>
     public sealed record PeerLinkStats(ulong PeerId, string Address, DateTime? ActiveSince, long BatchesSent, long MessagesSent,
-        long BatchesReceived, long MessagesReceived, long MessagesDropped, int InFlight);
+        long BatchesReceived, long MessagesReceived, long MessagesDropped, int InFlight,
+        long RemoteMessagesSent, long BytesSent, long RemoteMessagesReceived, long BytesReceived);
 }
 
 /// <summary>

@@ -44,6 +44,12 @@ public sealed class SnapshotSenderActor : ReceiveActor, IWithTimers
     /// <summary>Told to the parent when the transfer ended: installed on the peer, or failed.</summary>
     public sealed record Finished(ulong TransferId, bool Succeeded);
 
+    /// <summary>
+    /// Told to the parent after each remote message of the transfer (the offer, every chunk), for the peer's traffic
+    /// counters: <paramref name="Bytes"/> is its Protobuf payload size in bytes.
+    /// </summary>
+    public sealed record ChunkSent(ulong TransferId, int Bytes);
+
     /// <summary>Props of the actor.</summary>
     public static Props Props(Setup setup) => Akka.Actor.Props.Create(() => new SnapshotSenderActor(setup));
 
@@ -88,7 +94,7 @@ public sealed class SnapshotSenderActor : ReceiveActor, IWithTimers
             Fail($"the backend db of {_size} bytes exceeds the snapshot limit of {_setup.Options.MaxSnapshotBytes} bytes");
             return;
         }
-        _setup.Remote.Tell(new SnapshotOffer
+        var offer = new SnapshotOffer
         {
             ClusterId = _setup.ClusterId,
             From = _setup.From,
@@ -96,7 +102,9 @@ public sealed class SnapshotSenderActor : ReceiveActor, IWithTimers
             TransferId = _setup.TransferId,
             Message = _setup.Header,
             Size = (ulong)_size,
-        }, Context.Parent);
+        };
+        _setup.Remote.Tell(offer, Context.Parent);
+        Context.Parent.Tell(new ChunkSent(_setup.TransferId, offer.CalculateSize()));
         SendMore();
     }
 
@@ -121,6 +129,7 @@ public sealed class SnapshotSenderActor : ReceiveActor, IWithTimers
                 _lastSent = true;
             }
             _setup.Remote.Tell(chunk, Context.Parent);
+            Context.Parent.Tell(new ChunkSent(_setup.TransferId, chunk.CalculateSize()));
         }
     }
 

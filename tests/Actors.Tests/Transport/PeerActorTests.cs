@@ -36,6 +36,13 @@ public sealed class PeerActorTests
         Assert.Equal(bursts * perBurst, received.MessagesReceived);
         // Pings and acknowledgements count as batches too; Raft messages still travel many to a batch.
         Assert.True(received.BatchesReceived < bursts * perBurst / 20, $"{received.BatchesReceived} batches for {bursts * perBurst} messages");
+        // Monitoring's counters: every batch is one remote message, and its bytes include every Raft message carried.
+        Assert.Equal(received.BatchesReceived, received.RemoteMessagesReceived);
+        var payload = a.App(b, 1).CalculateSize();
+        Assert.True(received.BytesReceived >= bursts * perBurst * payload, $"{received.BytesReceived} bytes received");
+        var sent = (await a.StatsAsync()).Peers.Single();
+        Assert.True(sent.RemoteMessagesSent >= sent.BatchesSent && sent.BytesSent >= bursts * perBurst * payload,
+            $"{sent.RemoteMessagesSent} remote messages, {sent.BytesSent} bytes sent");
     }
 
     [Fact]
