@@ -9,7 +9,7 @@ namespace Akka.Etcd.EndToEnd.Tests.Cluster;
 /// The members' Akka cluster under the failures an operator meets, with Raft membership as the authority: a member
 /// paused (SIGSTOP) for 30 s comes back into Raft and the Akka cluster by itself (nothing downs or quarantines it), and
 /// etcd's "add a replacement, then remove the dead member" completes while the dead member is unreachable, the Raft
-/// leader downing it in Akka. What each member's Akka cluster did is read from its JSON log (the cluster monitor's
+/// leader downing it in Akka; a member stopped gracefully hands over leadership and leaves the Akka cluster. What each member's Akka cluster did is read from its JSON log (the cluster monitor's
 /// lines). akka-etcd only: etcd has no Akka cluster.
 /// </summary>
 [Collection(ClusterProcessCollection.Name)]
@@ -113,6 +113,35 @@ public sealed partial class AkkaClusterTests(ITestOutputHelper output)
             var get = await survivors[0].Etcdctl().RunAsync("get", "replaced", "--print-value-only");
             Assert.Equal("yes", get.Stdout.Trim());
             Assert.Equal(survivors.Select(m => m.Name).Append("m4").Order(), (await ListAsync(ctl)).Members.Select(m => m.Name).Order());
+        }
+        catch
+        {
+            output.WriteLine(cluster.LogTails(80));
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task A_leader_stopped_with_SIGTERM_hands_leadership_over_and_leaves_the_akka_cluster()
+    {
+        if (!ServerKinds.OursEnabled) return;
+        await using var cluster = await ClusterProcesses.StartAsync(ServerKind.Ours);
+        try
+        {
+            await WaitAkkaClusterUpAsync(cluster.Members);
+            var (leader, leaderId, _) = await cluster.WaitForLeaderAsync(StepDeadline);
+            var others = cluster.Members.Where(m => m != leader).ToList();
+
+            await leader.TerminateAsync(StepDeadline);
+            Assert.Equal(0, leader.ExitCode);
+            Assert.Contains("leadership transfer finished", leader.Log, StringComparison.Ordinal);
+            Assert.Contains("left the Akka cluster", leader.Log, StringComparison.Ordinal);
+            // A graceful leave (Leaving, Exiting, Removed), not a member the others found unreachable and never removed.
+            foreach (var other in others)
+                await WaitForLogAsync(other, $"akka cluster: member {AkkaAddress(leader)} was removed (previous status Exiting)", StepDeadline);
+            var (next, _, _) = await cluster.WaitForLeaderAsync(StepDeadline, id => id != leaderId);
+            var put = await next.Etcdctl().RunAsync("put", "after-stop", "yes");
+            Assert.True(put.Succeeded, put.Stderr);
         }
         catch
         {
