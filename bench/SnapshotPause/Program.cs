@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using Akka.Etcd.Api.Grpc;
 using Etcdserverpb;
 using Google.Protobuf;
+using Grpc.Net.Client;
 
 namespace Akka.Etcd.SnapshotPause;
 
@@ -31,24 +31,24 @@ public static class Program
                 .Select(a => int.Parse(a[(name.Length + 3)..], CultureInfo.InvariantCulture)).DefaultIfEmpty(fallback).Last();
         var writers = Flag("writers", 4);
         var interval = Flag("interval-ms", 5);
-        var http = GrpcClient.CreateHttpClient();
+        using var channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions { MaxReceiveMessageSize = null });
         var clock = Stopwatch.StartNew();
         var samples = new ConcurrentBag<(double At, double Ms)>();
         using var stop = new CancellationTokenSource();
         var value = ByteString.CopyFrom(new byte[256]);
         var defrag = args.Contains("--defrag");
-        await FillAsync(endpoint, http, Flag("fill-mb", 0));
+        await FillAsync(channel, Flag("fill-mb", 0));
         long reads = 0, failedReads = 0;
 
         async Task ReadAsync()
         {
-            using var client = new GrpcClient(endpoint, http);
+            var client = new KV.KVClient(channel);
             var range = new RangeRequest { Key = ByteString.CopyFromUtf8("snapshot-pause/0/0") };
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
-                    await client.UnaryAsync("/etcdserverpb.KV/Range", range, RangeResponse.Parser);
+                    await client.RangeAsync(range);
                     Interlocked.Increment(ref reads);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -60,12 +60,12 @@ public static class Program
 
         async Task WriteAsync(int writer)
         {
-            using var client = new GrpcClient(endpoint, http);
+            var client = new KV.KVClient(channel);
             for (var n = 0; !stop.IsCancellationRequested; n++)
             {
                 var start = clock.Elapsed.TotalMilliseconds;
                 var put = new PutRequest { Key = ByteString.CopyFromUtf8($"snapshot-pause/{writer}/{n % 1000}"), Value = value };
-                await client.UnaryAsync("/etcdserverpb.KV/Put", put, PutResponse.Parser);
+                await client.PutAsync(put);
                 var end = clock.Elapsed.TotalMilliseconds;
                 samples.Add((start, end - start));
                 if (interval - (end - start) > 0) await Task.Delay(TimeSpan.FromMilliseconds(interval - (end - start)));
@@ -81,17 +81,16 @@ public static class Program
         long sizeBefore = 0, sizeAfter = 0;
         if (defrag)
         {
-            using var client = new GrpcClient(endpoint, http);
-            sizeBefore = (await client.UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser)).DbSize;
-            await client.UnaryAsync("/etcdserverpb.Maintenance/Defragment", new DefragmentRequest(), DefragmentResponse.Parser);
+            var client = new Maintenance.MaintenanceClient(channel);
+            sizeBefore = (await client.StatusAsync(new StatusRequest())).DbSize;
+            await client.DefragmentAsync(new DefragmentRequest());
             firstChunk = clock.Elapsed.TotalMilliseconds;
-            sizeAfter = (await client.UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser)).DbSize;
+            sizeAfter = (await client.StatusAsync(new StatusRequest())).DbSize;
         }
         else
         {
-            using var client = new GrpcClient(endpoint, http);
-            using var call = client.ServerStreaming("/etcdserverpb.Maintenance/Snapshot", new SnapshotRequest(), SnapshotResponse.Parser);
-            while (await call.ResponseStream.MoveNext())
+            using var call = new Maintenance.MaintenanceClient(channel).Snapshot(new SnapshotRequest());
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
             {
                 if (firstChunk == 0) firstChunk = clock.Elapsed.TotalMilliseconds;
                 bytes += call.ResponseStream.Current.Blob.Length;
@@ -111,7 +110,7 @@ public static class Program
         Report("after", ended, double.MaxValue);
         return 0;
 
-        static async Task FillAsync(Uri endpoint, HttpClient http, int megabytes)
+        static async Task FillAsync(GrpcChannel channel, int megabytes)
         {
             if (megabytes <= 0) return;
             var big = ByteString.CopyFrom(new byte[4096]);
@@ -121,17 +120,17 @@ public static class Program
                 // Round 0 becomes garbage once round 1 overwrites it and the compaction below drops it.
                 await Task.WhenAll(Enumerable.Range(0, 16).Select(async w =>
                 {
-                    using var client = new GrpcClient(endpoint, http);
+                    var client = new KV.KVClient(channel);
                     for (var i = w; i < keys; i += 16)
                     {
-                        await client.UnaryAsync("/etcdserverpb.KV/Put", new PutRequest { Key = ByteString.CopyFromUtf8($"fill/{i:D8}"), Value = big }, PutResponse.Parser);
+                        await client.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8($"fill/{i:D8}"), Value = big });
                     }
                 }));
             }
-            using var compactor = new GrpcClient(endpoint, http);
-            var revision = (await compactor.UnaryAsync("/etcdserverpb.KV/Range", new RangeRequest { Key = ByteString.CopyFromUtf8("fill/") }, RangeResponse.Parser)).Header.Revision;
-            await compactor.UnaryAsync("/etcdserverpb.KV/Compact", new CompactionRequest { Revision = revision, Physical = true }, CompactionResponse.Parser);
-            var status = await compactor.UnaryAsync("/etcdserverpb.Maintenance/Status", new StatusRequest(), StatusResponse.Parser);
+            var kv = new KV.KVClient(channel);
+            var revision = (await kv.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8("fill/") })).Header.Revision;
+            await kv.CompactAsync(new CompactionRequest { Revision = revision, Physical = true });
+            var status = await new Maintenance.MaintenanceClient(channel).StatusAsync(new StatusRequest());
             Console.WriteLine($"filled: {megabytes} MB live, db size {status.DbSize} bytes, in use {status.DbSizeInUse} bytes");
         }
 

@@ -2,17 +2,16 @@ using System.Collections;
 using System.Runtime.InteropServices;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Api.Hosting;
-using Akka.Etcd.Api.Http;
-using Akka.Etcd.Api.Peer;
+using Akka.Etcd.Actors.Transport;
 using Akka.Etcd.Node.Hosting;
 using Akka.Hosting;
 using Akka.Etcd.Node.Cluster;
-using Akka.Etcd.Storage.Wal;
 using Akka.Etcd.Api.Services;
 using Akka.Etcd.Node.Configuration;
 using Akka.Etcd.Node.Logging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Akka.Etcd.Node;
@@ -75,30 +74,24 @@ public static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
 
+        // Whether the data dir held a member before this start: only a restarted member is checked against its peers.
         var memberInitialized = Akka.Etcd.Actors.Supervision.OpenedMember.IsInitialized(options);
-        if (config.InitialClusterState == InitialClusterState.Existing && !memberInitialized)
-        {
-            options = await JoinOptionsAsync(options, log, stop.Token).ConfigureAwait(false);
-        }
-        // One ASP.NET Core host for the peer listener and the member: Akka.Hosting starts the member's ActorSystem (its
-        // HOCON, etcd-style JSON logs), then MemberService opens the data dir and starts the member's actors in it.
-        var peerBuilder = EtcdWebHost.CreateBuilder(loggers)
-            .AddEtcdListener(new EtcdListenerOptions { ListenUrls = config.ListenPeerUrls.Select(UrlText).ToList() });
-        peerBuilder.Services.AddAkka("akka-etcd", akka => akka
+        // The member runs in a generic host: Akka.Hosting starts its ActorSystem with remoting bound to the peer URL (the
+        // peer port is Akka.Remote's, DotNetty TCP) and Akka.Cluster, then MemberService creates the peer actor, joins an
+        // existing cluster if asked to, opens the data dir and starts the member's actors in it.
+        var remoting = PeerRemoting.Config(config);
+        var memberBuilder = MemberHost.CreateBuilder(loggers);
+        memberBuilder.Services.AddAkka(PeerAddress.SystemName, akka => akka
             .AddHocon(config.AkkaConfig, HoconAddMode.Prepend)
+            .AddHocon(remoting, HoconAddMode.Prepend)
             .AddHocon(EtcdServer.ActorsConfig, HoconAddMode.Append)
             .AddEtcdJsonLogging());
-        peerBuilder.Services.AddSingleton(options).AddSingleton<MemberService>()
-            .AddHostedService(provider => provider.GetRequiredService<MemberService>())
-            .AddSingleton(provider => provider.GetRequiredService<MemberService>().Current)
-            .AddSingleton(provider => provider.GetRequiredService<MemberService>().Transport!)
-            .AddEtcdPeerApi();
-        await using var peerHost = peerBuilder.Build();
-        peerHost.MapEtcdPeerApi();
-        await peerHost.StartAsync(stop.Token).ConfigureAwait(false);
-        var server = await peerHost.Services.GetRequiredService<MemberService>().Server.ConfigureAwait(false);
-        server.PromoteForwarder = LeaderForwarding.PromoteAsync;
-        log.LogInformation("listening for peers on {address}", string.Join(",", peerHost.GetBoundUrls()));
+        memberBuilder.Services.AddSingleton(options).AddSingleton<MemberService>()
+            .AddHostedService(provider => provider.GetRequiredService<MemberService>());
+        using var memberHost = memberBuilder.Build();
+        await memberHost.StartAsync(stop.Token).ConfigureAwait(false);
+        var server = await memberHost.Services.GetRequiredService<MemberService>().Server.ConfigureAwait(false);
+        log.LogInformation("listening for peers on {address}", string.Join(",", config.ListenPeerUrls.Select(UrlText)));
         if (options.Operations.InitialCorruptCheck && memberInitialized)
         {
             // etcd checks a restarted member against its peers before it serves (a new member has nothing to compare).
@@ -126,7 +119,7 @@ public static class Program
             {
                 // As etcd panics: a member whose WAL, Raft or store failed does not go on serving.
                 log.LogCritical(exit.Cause, "member stopped: {reason}", exit.Reason);
-                await ShutdownAsync(host, server, peerHost, log).ConfigureAwait(false);
+                await ShutdownAsync(host, server, memberHost, log).ConfigureAwait(false);
                 return 1;
             }
             log.LogWarning("{reason}; exiting", exit.Reason);
@@ -135,26 +128,32 @@ public static class Program
         {
             log.LogInformation("received a stop signal, shutting down server {name}", config.Name);
         }
-        await ShutdownAsync(host, server, peerHost, log).ConfigureAwait(false);
+        await ShutdownAsync(host, server, memberHost, log).ConfigureAwait(false);
         return 0;
     }
 
     /// <summary>
-    /// The graceful stop, in etcd's order (embed.Etcd.Close): client listeners first, then the member's
-    /// <see cref="EtcdServer.StopAsync"/> (a leader of a multi-voter cluster hands leadership to a connected voter,
-    /// bounded by <see cref="EtcdServer.RequestTimeout"/>, so the others need not wait an election timeout), then
-    /// the peer listener, whose incoming streams the stopped transport has ended. Each listener gets
-    /// <see cref="ListenerStopTimeout"/> to let its calls finish; the <c>await using</c> disposals that follow only
-    /// release what is left.
+    /// The graceful stop, in etcd's order (embed.Etcd.Close): client listeners first (each gets
+    /// <see cref="ListenerStopTimeout"/> to let its calls finish), then the member's <see cref="EtcdServer.StopAsync"/>
+    /// (a leader of a multi-voter cluster hands leadership to a connected voter, bounded by
+    /// <see cref="EtcdServer.RequestTimeout"/>, so the others need not wait an election timeout; then its actors and the
+    /// peer transport stop), then the member's host, whose ActorSystem leaves the Akka cluster (Akka's coordinated
+    /// shutdown: Leaving, Exiting, Removed) and closes the peer port.
     /// </summary>
-    private static async Task ShutdownAsync(WebApplication clientHost, EtcdServer server, WebApplication peerHost, ILogger log)
+    private static async Task ShutdownAsync(WebApplication clientHost, EtcdServer server, IHost memberHost, ILogger log)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await StopListenerAsync(clientHost).ConfigureAwait(false);
         await server.StopAsync().ConfigureAwait(false);
-        await StopListenerAsync(peerHost).ConfigureAwait(false);
-        log.LogInformation("stopped serving in {took} ms", clock.ElapsedMilliseconds);
+        using (var timeout = new CancellationTokenSource(MemberHostStopTimeout))
+        {
+            await memberHost.StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+        log.LogInformation("left the Akka cluster; stopped serving in {took} ms", clock.ElapsedMilliseconds);
     }
+
+    /// <summary>How long leaving the Akka cluster and stopping the actor system may take at stop.</summary>
+    private static readonly TimeSpan MemberHostStopTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>How long a listener waits for its open calls (watch streams, say) before it closes them at stop.</summary>
     private static readonly TimeSpan ListenerStopTimeout = TimeSpan.FromSeconds(5);
@@ -163,23 +162,6 @@ public static class Program
     {
         using var timeout = new CancellationTokenSource(ListenerStopTimeout);
         await listener.StopAsync(timeout.Token).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// For <c>--initial-cluster-state existing</c> on an empty data dir: asks the other peers of
-    /// <c>--initial-cluster</c> who this member is (it was added with <c>etcdctl member add</c>).
-    /// </summary>
-    private static async Task<ServerOptions> JoinOptionsAsync(ServerOptions options, ILogger log, CancellationToken cancel)
-    {
-        var peers = options.InitialCluster.Where(member => member.Key != options.Name).SelectMany(member => member.Value).ToList();
-        var joined = await ClusterJoin.DiscoverAsync(peers, options.AdvertisePeerUrls, log, cancel).ConfigureAwait(false);
-        log.LogInformation("joining cluster {cluster} as member {member}", joined.ClusterId.ToString("x16"), joined.MemberId.ToString("x16"));
-        return options with
-        {
-            JoinExisting = true,
-            JoinIdentity = (joined.MemberId, joined.ClusterId),
-            JoinPeers = joined.Members,
-        };
     }
 
     /// <summary>Maps the parsed etcd configuration onto what the member's actors need.</summary>
@@ -205,6 +187,7 @@ public static class Program
         MaxSnapshots = (int)config.MaxSnapshots,
         PreVote = config.PreVote,
         Operations = OperationsConfig.From(config),
+        StrictReconfigCheck = config.StrictReconfigCheck,
     };
 
     /// <summary>A URL as etcd prints and hashes it: <c>scheme://host:port</c>, no trailing slash.</summary>

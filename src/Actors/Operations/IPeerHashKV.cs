@@ -15,9 +15,9 @@ public sealed record PeerHashKV(ulong MemberId, IReadOnlyList<string> PeerUrls, 
 
 /// <summary>
 /// How the corruption checks reach the other members: "ask every peer for its HashKV at revision R" (etcd's
-/// getPeerHashKVs). Today's implementation asks over the peer port (<see cref="PeerHashKVHttp"/>, etcd's
-/// <c>GET /members/hashkv</c>); it is an interface so the checks can be pointed at another way to reach the members
-/// (an actor message over Akka.Remote) without changing them. Implementations are thread-safe.
+/// getPeerHashKVs). The member's implementation is <see cref="RemotePeerHashKV"/> (a peer request over Akka.Remote,
+/// where etcd uses <c>GET /members/hashkv</c> on its peer HTTP); an interface so the checks can be driven by a scripted
+/// set of peers in tests. Implementations are thread-safe.
 /// </summary>
 public interface IPeerHashKV
 {

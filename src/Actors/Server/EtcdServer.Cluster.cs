@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Raft;
+using Akka.Etcd.Actors.Transport;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
@@ -57,7 +58,7 @@ public sealed partial class EtcdServer
     {
         var members = CurrentMembers();
         var member = members.FirstOrDefault(m => m.ID == request.ID) ?? throw EtcdErrors.MemberNotFound;
-        if (!member.IsLearner)
+        if (!member.IsLearner && Options.StrictReconfigCheck)
         {
             // etcd's strict reconfig check (mayRemoveMember): after the removal, the voters this member can reach
             // (itself plus peers with a connected stream) must still form a quorum of the remaining voters.
@@ -95,18 +96,11 @@ public sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// How a follower hands Cluster.MemberPromote to the leader, which alone knows the learner's progress (etcd's
-    /// PromoteMember forwards it to the leader too): called with the leader's member entry and the request, it returns
-    /// the leader's response or throws the leader's error. Null: a follower answers NotLeader. Set once by the host
-    /// before clients are served.
-    /// </summary>
-    public Func<Member, MemberPromoteRequest, CancellationToken, Task<MemberPromoteResponse>>? PromoteForwarder { get; set; }
-
-    /// <summary>
     /// Cluster.MemberPromote: a learner becomes a voter. Served by the leader, which knows the learner's progress;
-    /// a follower forwards it through <see cref="PromoteForwarder"/> and answers with its own header.
+    /// a follower forwards it to the leader over the peer transport (a <c>MemberPromoteRequest</c> peer request, as
+    /// etcd's follower forwards it to the leader's peer URL) and answers with its own header.
     /// Errors: MemberNotFound, MemberNotLearner, LearnerNotReady (its match index is below 90% of the leader's),
-    /// NotLeader on a follower without a forwarder or a known leader.
+    /// NotLeader on a follower without a peer transport or a known leader, and the leader's errors as it sent them.
     /// </summary>
     public async Task<MemberPromoteResponse> MemberPromoteAsync(MemberPromoteRequest request, CancellationToken cancel)
     {
@@ -119,12 +113,15 @@ public sealed partial class EtcdServer
         if (!Status.IsLeader)
         {
             var leader = members.FirstOrDefault(m => m.ID == Status.Leader && m.ID != Status.MemberId);
-            var forwarder = PromoteForwarder;
-            if (forwarder is null || leader is null)
+            if (Transport is not IPeerRequests peers || leader is null)
             {
                 throw EtcdErrors.NotLeader;
             }
-            var forwarded = await forwarder(leader, request, cancel).ConfigureAwait(false);
+            if (await peers.AskAsync(leader.ID, request, _requestTimeout, cancel).ConfigureAwait(false) is not MemberPromoteResponse forwarded)
+            {
+                throw new EtcdException(RpcStatusCode.Internal, "the leader answered MemberPromote with an unexpected message");
+            }
+            forwarded = forwarded.Clone();
             forwarded.Header = MemberList().Header;
             return forwarded;
         }
@@ -305,11 +302,12 @@ public sealed partial class EtcdServer
     /// when enough voters are started (have published their name) for a quorum of the grown cluster
     /// (RaftCluster.IsReadyToAddVotingMember), where a one-voter cluster may always grow to two (etcd's restore-a-cluster
     /// case); then any member only while this member has been connected to every other voter since more than 5 s ago
-    /// (isConnectedFullySince with HealthInterval). Errors: MemberNotEnoughStarted, Unhealthy.
+    /// (isConnectedFullySince with HealthInterval). Skipped with <c>--strict-reconfig-check=false</c>, as in etcd.
+    /// Errors: MemberNotEnoughStarted, Unhealthy.
     /// </summary>
     private void MayAddMember(IReadOnlyList<Member> members, bool isLearner)
     {
-        if (Transport is not { } transport)
+        if (Transport is not { } transport || !Options.StrictReconfigCheck)
         {
             return;
         }
@@ -337,10 +335,32 @@ public sealed partial class EtcdServer
     public Task<RaftStatus> RaftStatusAsync(CancellationToken cancel) =>
         AskAsync<RaftStatus>(_refs.Raft, RaftProtocol.GetStatus.Instance, cancel);
 
-    private static void CheckPeerUrls(IReadOnlyCollection<string> peerUrls)
+    /// <summary>
+    /// etcd's URL check, plus what the peer transport needs: exactly one peer URL per member (Akka.Remote binds and
+    /// advertises one address), an http URL with a host and port.
+    /// </summary>
+    private void CheckPeerUrls(IReadOnlyCollection<string> peerUrls)
     {
         if (peerUrls.Count == 0 || peerUrls.Any(url => !Uri.TryCreate(url, UriKind.Absolute, out _)))
         {
+            throw EtcdErrors.MemberBadURLs;
+        }
+        if (Transport is null)
+        {
+            return;
+        }
+        if (peerUrls.Count != 1)
+        {
+            _logger.LogWarning("refused peer URLs {urls}: a member has exactly one peer URL", string.Join(",", peerUrls));
+            throw EtcdErrors.MemberBadURLs;
+        }
+        try
+        {
+            PeerAddress.FromPeerUrl(peerUrls.First());
+        }
+        catch (ArgumentException ex)
+        {
+            _logger.LogWarning("refused peer URL: {error}", ex.Message);
             throw EtcdErrors.MemberBadURLs;
         }
     }

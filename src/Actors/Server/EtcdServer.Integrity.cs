@@ -11,8 +11,8 @@ public sealed partial class EtcdServer
 {
     /// <summary>
     /// How this member asks the others for their HashKV: used by <see cref="CheckInitialHashKVAsync"/> and, the same
-    /// instance, by the periodic <see cref="CorruptionCheckActor"/>. Chosen once in <c>OpenAsync</c> (today
-    /// <see cref="PeerHashKVHttp"/>, the peer port's HTTP); disposed with the server when it is <see cref="IDisposable"/>.
+    /// instance, by the periodic <see cref="CorruptionCheckActor"/>. Chosen once in <c>OpenAsync</c>
+    /// (<see cref="RemotePeerHashKV"/>: a peer request over Akka.Remote); disposed with the server when it is <see cref="IDisposable"/>.
     /// </summary>
     public IPeerHashKV PeerHashKV { get; }
 

@@ -1,5 +1,6 @@
 using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Store;
+using Akka.Etcd.Actors.Transport;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Microsoft.Extensions.Logging;
@@ -30,15 +31,15 @@ public sealed partial class EtcdServer
         (LeaseRevokeResponse)await ProposeAsync(new InternalRaftRequest { LeaseRevoke = request }, checkQuota: false, cancel).ConfigureAwait(false);
 
     /// <summary>
-    /// How a follower reaches the leader's lessor for keep-alives and time-to-live queries (etcd's leasehttp over the
-    /// peer port). <see cref="LeaseHttpClient.Shared"/> unless the host or a test sets another before clients are served.
+    /// How long the leader waits for its applied index to reach its commit index before it refuses a forwarded lease
+    /// call (etcd's leasehttp applyTimeout, 1 s); the follower then tries again.
     /// </summary>
-    public LeaseHttpClient LeaseForwarding { get; set; } = LeaseHttpClient.Shared;
+    public static readonly TimeSpan ForwardedLeaseApplyTimeout = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// One keep-alive of Lease.LeaseKeepAlive (etcd's LeaseRenew): the leader renews the lease on its lessor; any
-    /// other member (or a leader whose lessor is not primary yet) forwards it to the leader's peer URLs
-    /// (<see cref="LeaseHttpProtocol.RenewPath"/>) and retries until the request timeout. Answers the TTL in seconds,
+    /// other member (or a leader whose lessor is not primary yet) forwards it to the leader over the peer transport
+    /// (a <c>LeaseKeepAliveRequest</c> peer request, etcd's leasehttp renew) and retries until the request timeout. Answers the TTL in seconds,
     /// 0 for an unknown (or just expired) lease, under this member's header taken before the renew (as etcd).
     /// Errors: NoLeader (no leader within the request timeout), Timeout (the leader could not be reached in time),
     /// Stopped; <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires.
@@ -60,8 +61,9 @@ public sealed partial class EtcdServer
         }
         try
         {
-            response.TTL = await ForwardToLeaderAsync((url, token) => LeaseForwarding.RenewAsync(url, id, token), cancel)
+            var renewed = await ForwardToLeaderAsync<LeaseKeepAliveResponse>(new LeaseKeepAliveRequest { ID = id }, cancel)
                 .ConfigureAwait(false);
+            response.TTL = renewed.TTL;
         }
         catch (EtcdException ex) when (ex.Message == EtcdErrors.LeaseNotFound.Message)
         {
@@ -72,8 +74,8 @@ public sealed partial class EtcdServer
 
     /// <summary>
     /// Lease.LeaseTimeToLive: remaining and granted TTL (seconds) and optionally the keys; TTL -1 for an unknown lease.
-    /// The leader answers from its lessor after a read index; any other member forwards the query to the leader's
-    /// peer URLs (<see cref="LeaseHttpProtocol.TimeToLivePath"/>), which alone knows the remaining TTL, and answers
+    /// The leader answers from its lessor after a read index; any other member forwards the query to the leader over the
+    /// peer transport (a <c>LeaseTimeToLiveRequest</c> peer request), which alone knows the remaining TTL, and answers
     /// with its own header. Errors: NoLeader, Timeout, Stopped, as <see cref="LeaseKeepAliveAsync"/>.
     /// </summary>
     public async Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel)
@@ -84,8 +86,7 @@ public sealed partial class EtcdServer
             LeaseTimeToLiveResponse forwarded;
             try
             {
-                forwarded = await ForwardToLeaderAsync((url, token) => LeaseForwarding.TimeToLiveAsync(url, request, token), cancel)
-                    .ConfigureAwait(false);
+                forwarded = (await ForwardToLeaderAsync<LeaseTimeToLiveResponse>(request, cancel).ConfigureAwait(false)).Clone();
             }
             catch (EtcdException ex) when (ex.Message == EtcdErrors.LeaseNotFound.Message)
             {
@@ -112,13 +113,13 @@ public sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// Serves a keep-alive forwarded by a follower (<see cref="LeaseHttpProtocol.RenewPath"/>, etcd's leaseHandler):
-    /// waits up to <see cref="LeaseHttpProtocol.ApplyTimeout"/> for the applied index to reach the commit index (so a
+    /// Serves a keep-alive forwarded by a follower (a <c>LeaseKeepAliveRequest</c> peer request, etcd's leaseHandler):
+    /// waits up to <see cref="ForwardedLeaseApplyTimeout"/> for the applied index to reach the commit index (so a
     /// lease the follower saw granted is known here), then renews on this member's lessor. Returns the TTL in seconds.
     /// </summary>
-    /// <exception cref="TimeoutException">The applied index did not catch up in time (answer 408).</exception>
-    /// <exception cref="EtcdException"><see cref="EtcdErrors.LeaseNotFound"/> for an unknown or expired lease (404);
-    /// <see cref="EtcdErrors.NotLeader"/> when this lessor is not the primary (400); Stopped.</exception>
+    /// <exception cref="TimeoutException">The applied index did not catch up in time (the follower retries).</exception>
+    /// <exception cref="EtcdException"><see cref="EtcdErrors.LeaseNotFound"/> for an unknown or expired lease;
+    /// <see cref="EtcdErrors.NotLeader"/> when this lessor is not the primary (the follower retries); Stopped.</exception>
     public async Task<long> RenewForwardedLeaseAsync(long id, CancellationToken cancel)
     {
         await WaitAppliedCommitAsync(cancel).ConfigureAwait(false);
@@ -127,12 +128,12 @@ public sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// Serves a time-to-live query forwarded by a follower (<see cref="LeaseHttpProtocol.TimeToLivePath"/>): after the
+    /// Serves a time-to-live query forwarded by a follower (a <c>LeaseTimeToLiveRequest</c> peer request): after the
     /// same applied-index wait as <see cref="RenewForwardedLeaseAsync"/>, answers ID, remaining TTL, granted TTL (seconds)
     /// and, if asked, the keys, with an empty header (as etcd's leaseHandler).
     /// </summary>
-    /// <exception cref="TimeoutException">The applied index did not catch up in time (answer 408).</exception>
-    /// <exception cref="EtcdException"><see cref="EtcdErrors.LeaseNotFound"/> for an unknown lease (404); Stopped.</exception>
+    /// <exception cref="TimeoutException">The applied index did not catch up in time (the follower retries).</exception>
+    /// <exception cref="EtcdException"><see cref="EtcdErrors.LeaseNotFound"/> for an unknown lease; Stopped.</exception>
     public async Task<LeaseTimeToLiveResponse> ForwardedLeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel)
     {
         await WaitAppliedCommitAsync(cancel).ConfigureAwait(false);
@@ -168,7 +169,7 @@ public sealed partial class EtcdServer
 
     /// <summary>
     /// etcd's ApplyWait as the leaseHandler uses it: completes once the applied index reaches the commit index seen at
-    /// the call; throws <see cref="TimeoutException"/> after <see cref="LeaseHttpProtocol.ApplyTimeout"/>.
+    /// the call; throws <see cref="TimeoutException"/> after <see cref="ForwardedLeaseApplyTimeout"/>.
     /// </summary>
     private async Task WaitAppliedCommitAsync(CancellationToken cancel)
     {
@@ -178,35 +179,46 @@ public sealed partial class EtcdServer
             return;
         }
         await AskAsync<StoreProtocol.BarrierPassed>(_refs.Store, new StoreProtocol.RunQuery(commit, StoreProtocol.Barrier.Instance), cancel)
-            .WaitAsync(LeaseHttpProtocol.ApplyTimeout, cancel).ConfigureAwait(false);
+            .WaitAsync(ForwardedLeaseApplyTimeout, cancel).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// etcd's forward loop of LeaseRenew and LeaseTimeToLive: until the request timeout, waits for a leader, then tries
-    /// each of its peer URLs with <paramref name="call"/>; a <see cref="LeaseForwardException"/> moves on to the next URL
-    /// (after a heartbeat's pause once all failed). <see cref="EtcdErrors.LeaseNotFound"/> is passed through.
+    /// etcd's forward loop of LeaseRenew and LeaseTimeToLive: until the request timeout, waits for a leader, then asks it
+    /// over the peer transport (<see cref="IPeerRequests"/>); any failure but <see cref="EtcdErrors.LeaseNotFound"/>
+    /// (the leader's lessor not primary yet, its applied index behind, the leader unreachable) is retried after a
+    /// heartbeat's pause. <see cref="EtcdErrors.LeaseNotFound"/> is passed through; NoLeader without a peer transport.
     /// </summary>
-    private async Task<T> ForwardToLeaderAsync<T>(Func<string, CancellationToken, Task<T>> call, CancellationToken cancel)
+    private async Task<T> ForwardToLeaderAsync<T>(Google.Protobuf.IMessage request, CancellationToken cancel)
+        where T : class, Google.Protobuf.IMessage
     {
+        if (Transport is not IPeerRequests peers)
+        {
+            throw EtcdErrors.NoLeader;
+        }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel, _stopping.Token);
         deadline.CancelAfter(_requestTimeout);
         var pause = TimeSpan.FromMilliseconds(Math.Max(1, Options.HeartbeatIntervalMs));
-        LeaseForwardException? lastError = null;
+        Exception? lastError = null;
         try
         {
             while (true)
             {
                 var leader = await WaitLeaderAsync(pause, deadline.Token).ConfigureAwait(false);
-                foreach (var url in leader.PeerURLs)
+                try
                 {
-                    try
+                    // A leader whose lessor is not primary yet serves the request as a forwarded one, until it is.
+                    var answered = leader.ID == Status.MemberId
+                        ? await ServePeerRequestAsync(leader.ID, request, deadline.Token).ConfigureAwait(false)
+                        : await peers.AskAsync(leader.ID, request, _requestTimeout, deadline.Token).ConfigureAwait(false);
+                    if (answered is T answer)
                     {
-                        return await call(url, deadline.Token).ConfigureAwait(false);
+                        return answer;
                     }
-                    catch (LeaseForwardException ex)
-                    {
-                        lastError = ex;
-                    }
+                    lastError = new InvalidOperationException("the leader answered with an unexpected message");
+                }
+                catch (Exception ex) when (ex is EtcdException { Message: var text } ? text != EtcdErrors.LeaseNotFound.Message : ex is TimeoutException)
+                {
+                    lastError = ex;
                 }
                 await Task.Delay(pause, deadline.Token).ConfigureAwait(false);
             }
@@ -228,7 +240,7 @@ public sealed partial class EtcdServer
 
     /// <summary>
     /// etcd's waitLeader: the leader's member entry, polling every <paramref name="pause"/> while there is none;
-    /// NoLeader if the leader is not a known member or has no peer URLs.
+    /// NoLeader if the leader is not a known member.
     /// </summary>
     private async Task<Member> WaitLeaderAsync(TimeSpan pause, CancellationToken cancel)
     {
@@ -238,7 +250,7 @@ public sealed partial class EtcdServer
         }
         var leaderId = Status.Leader;
         var leader = CurrentMembers().FirstOrDefault(m => m.ID == leaderId);
-        if (leader is null || leader.PeerURLs.Count == 0)
+        if (leader is null)
         {
             throw EtcdErrors.NoLeader;
         }

@@ -3,6 +3,9 @@ using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Store;
 using Akka.Etcd.Actors.Transport;
 using Microsoft.Extensions.Logging;
+using Akka.Etcd.Protos.Errors;
+using Etcdserverpb;
+using Google.Protobuf;
 using Raftpb;
 
 namespace Akka.Etcd.Actors.Server;
@@ -29,6 +32,14 @@ public sealed partial class EtcdServer
             raft.Tell(new RaftProtocol.SnapshotArrived(message, dbPath));
             return Task.CompletedTask;
         };
+        if (transport is IPeerRequests peers)
+        {
+            peers.Serve = ServePeerRequestAsync;
+        }
+        if (transport is RemoteRaftTransport remote)
+        {
+            remote.IsRaftLeader = () => Status.IsLeader;
+        }
         foreach (var member in CurrentMembers())
         {
             if (member.ID != Status.MemberId)
@@ -44,6 +55,39 @@ public sealed partial class EtcdServer
             }
         }
         transport.Start();
+    }
+
+    /// <summary>
+    /// Serves a request another member sent over the peer transport (<see cref="IPeerRequests.Serve"/>): a follower's
+    /// forwarded lease keep-alive (<see cref="RenewForwardedLeaseAsync"/>) and time-to-live
+    /// (<see cref="ForwardedLeaseTimeToLiveAsync"/>), a forwarded MemberPromote (served only as the leader, NotLeader
+    /// otherwise, so the follower retries with the right one), the member list a joining member asks for (its
+    /// header carries the cluster ID and this member's ID), and a corruption check's HashKV at a revision
+    /// (<see cref="LocalHashKVAsync"/>). Errors go back to the asker with their code and text.
+    /// To serve a new peer request type, add it to <see cref="PeerRequestTypes"/> and a case here.
+    /// </summary>
+    /// <exception cref="EtcdException">The request's own errors; Unimplemented for a type not served here.</exception>
+    public async Task<IMessage> ServePeerRequestAsync(ulong from, IMessage request, CancellationToken cancel)
+    {
+        switch (request)
+        {
+            case LeaseKeepAliveRequest renew:
+                return new LeaseKeepAliveResponse { ID = renew.ID, TTL = await RenewForwardedLeaseAsync(renew.ID, cancel).ConfigureAwait(false) };
+            case LeaseTimeToLiveRequest timeToLive:
+                return await ForwardedLeaseTimeToLiveAsync(timeToLive, cancel).ConfigureAwait(false);
+            case MemberPromoteRequest promote:
+                if (!Status.IsLeader)
+                {
+                    throw EtcdErrors.NotLeader;
+                }
+                return await MemberPromoteAsync(promote, cancel).ConfigureAwait(false);
+            case MemberListRequest:
+                return MemberList();
+            case HashKVRequest hashKV:
+                return await LocalHashKVAsync(hashKV.Revision, cancel).ConfigureAwait(false);
+            default:
+                throw new EtcdException(RpcStatusCode.Unimplemented, $"unknown peer request {request.Descriptor.FullName}");
+        }
     }
 
     /// <summary>

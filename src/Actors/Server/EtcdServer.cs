@@ -174,10 +174,10 @@ public sealed partial class EtcdServer : IAsyncDisposable
         var transport = transportFactory?.Invoke(opened.Status.MemberId, opened.Status.ClusterId);
         var ids = new RequestIdGenerator(opened.Status.MemberId);
         var exit = new TaskCompletionSource<MemberExit>(TaskCreationOptions.RunContinuationsAsynchronously);
-        // The one place that decides how members reach each other for the corruption checks (today: the peer port's
-        // HTTP GET /members/hashkv); replace this line to reach them another way (e.g. an actor message over Akka.Remote).
-        IPeerHashKV peerHashKV = new PeerHashKVHttp(opened.Status.MemberId,
-            () => opened.Membership.Members.Count > 0 ? opened.Membership.Members : opened.BootstrapMembers, loggers.CreateLogger("etcdserver/corrupt"));
+        // The corruption checks ask the other members through the same peer requests as lease forwarding (Akka.Remote).
+        IPeerHashKV peerHashKV = new RemotePeerHashKV(opened.Status.MemberId,
+            () => opened.Membership.Members.Count > 0 ? opened.Membership.Members : opened.BootstrapMembers,
+            transport as IPeerRequests, loggers.CreateLogger("etcdserver/corrupt"));
         var member = system.ActorOf(MemberActor.Props(new MemberActorSetup(opened, transport, ids, exit, peerHashKV)), "member");
         var refs = await member.Ask<MemberRefs>(MemberProtocol.GetRefs.Instance, TimeSpan.FromSeconds(30), cancel).ConfigureAwait(false);
         var server = new EtcdServer(system, ownsSystem, opened, transport, ids, member, refs, exit, loggers, peerHashKV);

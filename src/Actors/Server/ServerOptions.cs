@@ -97,6 +97,13 @@ public sealed record ServerOptions
     /// <summary>Auto-compaction, corruption checks and lease checkpoints (etcd 3.4's operations flags).</summary>
     public OperationsOptions Operations { get; init; } = new();
 
+    /// <summary>
+    /// etcd's <c>--strict-reconfig-check</c> (default true): refuse a member add while not every voter has been connected
+    /// for 5 s, and adds or removes that would leave too few started voters for a quorum. Off lets an operator add a
+    /// replacement while a dead member is still listed, then remove the dead one.
+    /// </summary>
+    public bool StrictReconfigCheck { get; init; } = true;
+
     /// <summary>Raft pre-vote (<c>--pre-vote</c>).</summary>
     public bool PreVote { get; init; }
 

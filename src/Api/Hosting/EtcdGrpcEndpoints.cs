@@ -1,4 +1,3 @@
-using Akka.Etcd.Api.Grpc;
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
@@ -78,7 +77,7 @@ public static class EtcdGrpcEndpoints
             .ToHashSet(StringComparer.Ordinal));
         return endpoints.MapFallback("{**path}", context =>
         {
-            if (!GrpcHeaders.IsGrpcContentType(context.Request.ContentType))
+            if (!IsGrpcContentType(context.Request.ContentType))
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;
@@ -90,11 +89,42 @@ public static class EtcdGrpcEndpoints
                 : $"unknown service {service}";
             var response = context.Response;
             response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = GrpcHeaders.ContentType;
-            response.Headers[GrpcHeaders.Status] = ((int)StatusCode.Unimplemented).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            response.Headers[GrpcHeaders.Message] = GrpcStatusMessage.Encode(message);
+            response.ContentType = GrpcContentType;
+            response.Headers["grpc-status"] = ((int)StatusCode.Unimplemented).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers["grpc-message"] = EncodeStatusMessage(message);
             return Task.CompletedTask;
         });
+    }
+
+    private const string GrpcContentType = "application/grpc";
+
+    /// <summary>
+    /// True for <c>application/grpc</c> and its sub-types such as <c>application/grpc+proto</c> (case-insensitive,
+    /// parameters after ';' allowed), as grpc/doc/PROTOCOL-HTTP2.md names them.
+    /// </summary>
+    internal static bool IsGrpcContentType(string? contentType)
+    {
+        if (contentType is null || !contentType.StartsWith(GrpcContentType, StringComparison.OrdinalIgnoreCase))
+            return false;
+        return contentType.Length == GrpcContentType.Length || contentType[GrpcContentType.Length] is '+' or ';';
+    }
+
+    /// <summary>
+    /// The <c>grpc-message</c> encoding of grpc/doc/PROTOCOL-HTTP2.md: UTF-8, every byte outside printable ASCII and
+    /// '%' itself as "%XX" (upper-case hex).
+    /// </summary>
+    internal static string EncodeStatusMessage(string message)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(message);
+        var text = new System.Text.StringBuilder(bytes.Length);
+        foreach (var b in bytes)
+        {
+            if (b < 0x20 || b > 0x7E || b == (byte)'%')
+                text.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            else
+                text.Append((char)b);
+        }
+        return text.ToString();
     }
 
     /// <summary>Splits <c>/svc/method</c> into its parts; false when the path is not of that shape.</summary>

@@ -10,7 +10,7 @@ namespace Akka.Etcd.Api.Services;
 /// checks and errors (MemberExist, PeerURLExist, MemberNotFound, MemberNotLearner, LearnerNotReady, ...; see
 /// <see cref="EtcdServer"/>). Stateless and thread-safe.
 /// </summary>
-public sealed class ClusterService : Cluster.ClusterBase
+public sealed class ClusterService : Etcdserverpb.Cluster.ClusterBase
 {
     private readonly EtcdServer _server;
 

@@ -2,7 +2,8 @@ using Akka.Actor;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Supervision;
 using Akka.Etcd.Actors.Transport;
-using Akka.Etcd.Api.Peer;
+using Akka.Etcd.Node.Cluster;
+using Akka.Etcd.Storage.Wal;
 using Akka.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,11 +11,15 @@ using Microsoft.Extensions.Logging;
 namespace Akka.Etcd.Node.Hosting;
 
 /// <summary>
-/// The member inside the node's ASP.NET Core host: once Akka.Hosting has started the member's ActorSystem, opens the
-/// data dir and starts the member's actors in it (<see cref="EtcdServer.OpenAsync(ActorSystem, ServerOptions, ILoggerFactory, Func{ulong, ulong, IRaftTransport}?, CancellationToken)"/>),
-/// with the peer transport, and registers the <see cref="MemberActor"/> in Akka.Hosting's <see cref="ActorRegistry"/>.
-/// Registered after <c>AddAkka</c>, so it starts after the ActorSystem and stops before it; a bad data dir (a corrupt
-/// WAL, another member's data) fails the host's start, which the node reports and exits 1 on.
+/// The member inside the node's host: once Akka.Hosting has started the member's ActorSystem (remoting bound to the
+/// peer URL, Akka.Cluster), creates the peer-facing actors (<see cref="PeerActor"/> at <c>/user/peer</c>,
+/// <see cref="ClusterMonitorActor"/> at <c>/user/cluster-monitor</c>), asks the running members who this member is when
+/// it joins an existing cluster with an empty data dir, then opens the data dir and starts the member's actors with the
+/// peer transport over remoting (<see cref="EtcdServer.OpenAsync(ActorSystem, ServerOptions, ILoggerFactory, Func{ulong, ulong, IRaftTransport}?, CancellationToken)"/>),
+/// and registers the <see cref="MemberActor"/>, the <see cref="PeerActor"/> and the <see cref="ClusterMonitorActor"/> in
+/// Akka.Hosting's <see cref="ActorRegistry"/> (monitoring asks the last for the Akka cluster view). Registered after
+/// <c>AddAkka</c>, so it starts after the ActorSystem and stops before it; a bad data dir fails the host's start, which
+/// the node reports and exits 1 on.
 /// </summary>
 public sealed class MemberService : IHostedService
 {
@@ -28,7 +33,7 @@ public sealed class MemberService : IHostedService
     /// <param name="system">The member's ActorSystem (Akka.Hosting's).</param>
     /// <param name="registry">Akka.Hosting's registry of top-level actors.</param>
     /// <param name="options">The member's options.</param>
-    /// <param name="loggers">The host's logger factory (the node's, behind the host's filter).</param>
+    /// <param name="loggers">The host's logger factory (the node's).</param>
     public MemberService(ActorSystem system, ActorRegistry registry, ServerOptions options, ILoggerFactory loggers)
     {
         _system = system;
@@ -40,30 +45,25 @@ public sealed class MemberService : IHostedService
     /// <summary>The started member; completes when <see cref="StartAsync"/> has opened it, faults if it could not.</summary>
     public Task<EtcdServer> Server => _server.Task;
 
-    /// <summary>
-    /// The member once started; throws <see cref="InvalidOperationException"/> before (a peer request that comes in
-    /// while the member still opens its data dir is refused, and the peer retries).
-    /// </summary>
-    public EtcdServer Current => _server.Task.IsCompletedSuccessfully
-        ? _server.Task.Result
-        : throw new InvalidOperationException("the member is not started yet");
-
-    /// <summary>The peer transport, created with the member's IDs.</summary>
-    public PeerTransport? Transport { get; private set; }
+    /// <summary>The peer transport over Akka.Remote, created with the member's IDs.</summary>
+    public RemoteRaftTransport? Transport { get; private set; }
 
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         try
         {
-            var server = await EtcdServer.OpenAsync(_system, _options, _loggers, (memberId, clusterId) =>
+            var peer = _system.ActorOf(PeerActor.Props(PeerRemoting.TransportOptions(_options)), PeerAddress.PeerActorName);
+            _registry.Register<PeerActor>(peer);
+            _registry.Register<ClusterMonitorActor>(_system.ActorOf(ClusterMonitorActor.Props(), ClusterMonitorActor.Name));
+            var options = _options;
+            if (options.InitialClusterState == "existing" && !WriteAheadLog.Exists(options.EffectiveWalDir))
             {
-                Transport = new PeerTransport(new RaftTransportOptions
-                {
-                    LocalId = memberId,
-                    ClusterId = clusterId,
-                    SnapshotDirectory = Path.Combine(_options.SnapDir, "incoming"),
-                }, _loggers.CreateLogger("rafthttp/transport"));
+                options = await JoinOptionsAsync(peer, options, cancellationToken).ConfigureAwait(false);
+            }
+            var server = await EtcdServer.OpenAsync(_system, options, _loggers, (memberId, clusterId) =>
+            {
+                Transport = new RemoteRaftTransport(peer, memberId, clusterId);
                 return Transport;
             }, cancellationToken).ConfigureAwait(false);
             _registry.Register<MemberActor>(server.Member);
@@ -83,5 +83,23 @@ public sealed class MemberService : IHostedService
         {
             await _server.Task.Result.StopAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// For <c>--initial-cluster-state existing</c> on an empty data dir: asks the other peers of <c>--initial-cluster</c>
+    /// who this member is (it was added with <c>etcdctl member add</c>).
+    /// </summary>
+    private async Task<ServerOptions> JoinOptionsAsync(IActorRef peer, ServerOptions options, CancellationToken cancel)
+    {
+        var log = _loggers.CreateLogger("etcdmain/main");
+        var peers = options.InitialCluster.Where(member => member.Key != options.Name).SelectMany(member => member.Value).ToList();
+        var joined = await ClusterJoin.DiscoverAsync(peer, peers, options.AdvertisePeerUrls, log, cancel).ConfigureAwait(false);
+        log.LogInformation("joining cluster {cluster} as member {member}", joined.ClusterId.ToString("x16"), joined.MemberId.ToString("x16"));
+        return options with
+        {
+            JoinExisting = true,
+            JoinIdentity = (joined.MemberId, joined.ClusterId),
+            JoinPeers = joined.Members,
+        };
     }
 }

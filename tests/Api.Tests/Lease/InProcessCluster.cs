@@ -1,42 +1,37 @@
-using System.Net;
-using System.Net.Sockets;
+using Akka.Actor;
 using Akka.Etcd.Actors.Server;
-using Akka.Etcd.Api.Hosting;
-using Akka.Etcd.Api.Peer;
 using Akka.Etcd.Actors.Transport;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
+using Akka.Etcd.TestDoubles;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Akka.Etcd.Api.Tests.Lease;
 
 /// <summary>
-/// Three whole members in-process, wired as the akka-etcd host wires them: an <see cref="EtcdServer"/> with a
-/// <see cref="PeerTransport"/>, and a peer listener on loopback serving <see cref="PeerService"/> plus the peer HTTP
-/// routes (members, version, leases). Start-up waits on the members' own readiness, with a deadline.
+/// Three whole members in-process, wired as the akka-etcd host wires them: one ActorSystem each with remoting on a
+/// loopback port (the member's peer URL) and Akka.Cluster, a <see cref="PeerActor"/> at <c>/user/peer</c>, and an
+/// <see cref="EtcdServer"/> over a <see cref="RemoteRaftTransport"/>. Start-up waits on the members' own readiness,
+/// with a deadline.
 /// </summary>
 public sealed class InProcessCluster : IAsyncLifetime
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "akka-etcd-lease-fwd-" + Guid.NewGuid().ToString("N"));
-    private readonly List<WebApplication> _hosts = [];
+    private readonly List<ActorSystem> _systems = [];
 
     public IReadOnlyList<EtcdServer> Members { get; private set; } = [];
-
-    public IReadOnlyList<string> PeerUrls { get; private set; } = [];
 
     public EtcdServer Leader => Members.Single(m => m.Status.IsLeader);
 
     public EtcdServer Follower => Members.First(m => !m.Status.IsLeader);
 
-    public string PeerUrlOf(EtcdServer member) => PeerUrls[Members.ToList().IndexOf(member)];
+    public static IPeerRequests PeersOf(EtcdServer member) => (IPeerRequests)member.Transport!;
 
     public async Task InitializeAsync()
     {
         var names = new[] { "m1", "m2", "m3" };
-        var urls = names.Select(_ => $"http://127.0.0.1:{FreePort()}").ToArray();
-        PeerUrls = urls;
+        var ports = RemotingTestConfig.FreePorts(names.Length);
+        var urls = ports.Select(p => $"http://127.0.0.1:{p}").ToArray();
         var cluster = names.Select((name, i) => (name, url: urls[i]))
             .ToDictionary(m => m.name, m => (IReadOnlyList<string>)new[] { m.url });
         var members = new List<EtcdServer>();
@@ -48,26 +43,16 @@ public sealed class InProcessCluster : IAsyncLifetime
                 DataDir = Path.Combine(_root, names[i]),
                 InitialCluster = cluster,
                 AdvertisePeerUrls = [urls[i]],
-                AdvertiseClientUrls = [$"http://127.0.0.1:{FreePort()}"],
+                AdvertiseClientUrls = [$"http://127.0.0.1:{RemotingTestConfig.FreePorts(1)[0]}"],
                 HeartbeatIntervalMs = 20,
                 ElectionTimeoutMs = 200,
             };
-            PeerTransport? transport = null;
-            var server = await EtcdServer.OpenAsync(options, NullLoggerFactory.Instance, (memberId, clusterId) =>
-                transport = new PeerTransport(new RaftTransportOptions
-                {
-                    LocalId = memberId,
-                    ClusterId = clusterId,
-                    SnapshotDirectory = Path.Combine(options.DataDir, "incoming"),
-                }, NullLogger.Instance));
-            members.Add(server);
-            var builder = EtcdWebHost.CreateBuilder(NullLoggerFactory.Instance)
-                .AddEtcdListener(new EtcdListenerOptions { ListenUrls = [urls[i]] });
-            builder.Services.AddSingleton(server).AddSingleton(transport!).AddEtcdPeerApi();
-            var host = builder.Build();
-            host.MapEtcdPeerApi();
-            _hosts.Add(host);
-            await host.StartAsync();
+            var system = ActorSystem.Create(PeerAddress.SystemName, RemotingTestConfig.ForPort(ports[i]));
+            _systems.Add(system);
+            var peer = system.ActorOf(PeerActor.Props(new RaftTransportOptions { SnapshotDirectory = Path.Combine(options.DataDir, "incoming") }),
+                PeerAddress.PeerActorName);
+            members.Add(await EtcdServer.OpenAsync(system, options, NullLoggerFactory.Instance,
+                (memberId, clusterId) => new RemoteRaftTransport(peer, memberId, clusterId)));
         }
         Members = members;
         await Task.WhenAll(members.Select(m => m.WaitUntilReadyAsync(CancellationToken.None))).WaitAsync(Deadline);
@@ -75,14 +60,9 @@ public sealed class InProcessCluster : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var host in _hosts)
-        {
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await host.StopAsync(stop.Token);
-            await host.DisposeAsync();
-        }
         foreach (var member in Members)
             await member.DisposeAsync();
+        await Task.WhenAll(_systems.Select(s => s.Terminate()));
         try
         {
             Directory.Delete(_root, recursive: true);
@@ -90,12 +70,5 @@ public sealed class InProcessCluster : IAsyncLifetime
         catch (IOException)
         {
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Api.Services;
 using Akka.Etcd.Api.Tests.Grpc;
 using Akka.Etcd.Protos.Errors;
@@ -10,8 +7,8 @@ using Google.Protobuf;
 namespace Akka.Etcd.Api.Tests.Lease;
 
 /// <summary>
-/// Keep-alive and time-to-live on a follower of a 3-member in-process cluster go to the leader over the peer port
-/// (etcd 3.4's leasehttp), and the peer routes answer etcd's status codes.
+/// Keep-alive and time-to-live on a follower of a 3-member in-process cluster go to the leader over the peer transport
+/// (Akka.Remote; etcd 3.4 uses leasehttp), and the leader's answers keep etcd's errors.
 /// </summary>
 public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
 {
@@ -77,56 +74,63 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     }
 
     [Fact]
-    public async Task The_leaders_peer_routes_answer_etcds_status_codes_and_a_follower_refuses_to_renew()
+    public async Task The_leader_answers_forwarded_lease_requests_with_etcds_errors_and_a_follower_refuses_to_renew()
     {
         var id = await GrantAsync(30);
-        using var http = new HttpClient();
-        var leaderUrl = _cluster.PeerUrlOf(_cluster.Leader);
+        var leader = _cluster.Leader;
+        var follower = _cluster.Follower;
+        var peers = InProcessCluster.PeersOf(follower);
+        var timeout = TimeSpan.FromSeconds(5);
 
-        using var renewed = await PostAsync(http, leaderUrl + LeaseHttpProtocol.RenewPath, new LeaseKeepAliveRequest { ID = id }.ToByteArray());
-        Assert.Equal(HttpStatusCode.OK, renewed.StatusCode);
-        Assert.Equal(LeaseHttpProtocol.ContentType, renewed.Content.Headers.ContentType?.MediaType);
-        var renewal = LeaseKeepAliveResponse.Parser.ParseFrom(await renewed.Content.ReadAsByteArrayAsync());
+        var renewal = (LeaseKeepAliveResponse)await peers.AskAsync(leader.Status.MemberId, new LeaseKeepAliveRequest { ID = id }, timeout, None);
         Assert.Equal((id, 30L), (renewal.ID, renewal.TTL));
 
-        using var unknown = await PostAsync(http, leaderUrl + LeaseHttpProtocol.RenewPath, new LeaseKeepAliveRequest { ID = 0x1234 }.ToByteArray());
-        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
-        Assert.Equal("lease not found\n", await unknown.Content.ReadAsStringAsync());
+        var unknown = await Assert.ThrowsAsync<EtcdException>(() =>
+            peers.AskAsync(leader.Status.MemberId, new LeaseKeepAliveRequest { ID = 0x1234 }, timeout, None));
+        Assert.Equal(EtcdErrors.LeaseNotFound.Message, unknown.Message);
+        var unknownTtl = await Assert.ThrowsAsync<EtcdException>(() =>
+            peers.AskAsync(leader.Status.MemberId, new LeaseTimeToLiveRequest { ID = 0x1234 }, timeout, None));
+        Assert.Equal(EtcdErrors.LeaseNotFound.Message, unknownTtl.Message);
 
-        using var unknownTtl = await PostAsync(http, leaderUrl + LeaseHttpProtocol.TimeToLivePath,
-            LeaseHttpProtocol.EncodeInternalRequest(new LeaseTimeToLiveRequest { ID = 0x1234 }));
-        Assert.Equal(HttpStatusCode.NotFound, unknownTtl.StatusCode);
+        var other = _cluster.Members.First(m => m != leader && m != follower);
+        var notPrimary = await Assert.ThrowsAsync<EtcdException>(() =>
+            InProcessCluster.PeersOf(leader).AskAsync(other.Status.MemberId, new LeaseKeepAliveRequest { ID = id }, timeout, None));
+        Assert.Equal(EtcdErrors.NotLeader.Message, notPrimary.Message);
 
-        using var garbage = await PostAsync(http, leaderUrl + LeaseHttpProtocol.RenewPath, [0xff, 0xff, 0xff]);
-        Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
-        Assert.Equal("error unmarshalling request\n", await garbage.Content.ReadAsStringAsync());
-
-        using var get = await http.GetAsync(leaderUrl + LeaseHttpProtocol.RenewPath);
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
-
-        var followerUrl = _cluster.PeerUrlOf(_cluster.Follower);
-        using var notPrimary = await PostAsync(http, followerUrl + LeaseHttpProtocol.RenewPath, new LeaseKeepAliveRequest { ID = id }.ToByteArray());
-        Assert.Equal(HttpStatusCode.BadRequest, notPrimary.StatusCode);
-        Assert.Equal("not a primary lessor\n", await notPrimary.Content.ReadAsStringAsync());
+        var stranger = await Assert.ThrowsAsync<EtcdException>(() => peers.AskAsync(0x42, new LeaseKeepAliveRequest { ID = id }, timeout, None));
+        Assert.Equal(RpcStatusCode.Unavailable, stranger.Code);
     }
 
     [Fact]
-    public async Task The_lease_http_client_maps_answers_to_TTLs_not_found_and_retryable_failures()
+    public async Task MemberPromote_on_a_follower_is_answered_by_the_leader_with_its_error()
     {
-        var id = await GrantAsync(25);
-        var client = LeaseHttpClient.Shared;
-        var leaderUrl = _cluster.PeerUrlOf(_cluster.Leader);
+        // A learner that never starts: only the leader knows its progress (none), so it is never ready.
+        var peerUrl = $"http://127.0.0.1:{Akka.Etcd.TestDoubles.RemotingTestConfig.FreePorts(1)[0]}";
+        var added = await RetryWhileUnhealthyAsync(() => _cluster.Leader.MemberAddAsync(
+            new MemberAddRequest { IsLearner = true, PeerURLs = { peerUrl } }, None));
+        var follower = _cluster.Follower;
 
-        Assert.Equal(25, await client.RenewAsync(leaderUrl, id, None));
-        var ttl = await client.TimeToLiveAsync(leaderUrl, new LeaseTimeToLiveRequest { ID = id, Keys = true }, None);
-        Assert.Equal((id, 25L), (ttl.ID, ttl.GrantedTTL));
-        var notFound = await Assert.ThrowsAsync<EtcdException>(() => client.RenewAsync(leaderUrl, 0x4321, None));
-        Assert.Equal(EtcdErrors.LeaseNotFound.Message, notFound.Message);
+        var error = await Assert.ThrowsAsync<EtcdException>(() =>
+            follower.MemberPromoteAsync(new MemberPromoteRequest { ID = added.Member.ID }, None).WaitAsync(InProcessCluster.Deadline));
 
-        var notPrimary = await Assert.ThrowsAsync<LeaseForwardException>(() =>
-            client.RenewAsync(_cluster.PeerUrlOf(_cluster.Follower), id, None));
-        Assert.Equal("lease: unknown error(not a primary lessor)", notPrimary.Message);
-        await Assert.ThrowsAsync<LeaseForwardException>(() => client.RenewAsync("http://127.0.0.1:1", id, None));
+        Assert.Equal(EtcdErrors.LearnerNotReady.Message, error.Message);
+    }
+
+    /// <summary>etcd refuses membership changes until every voter has been connected for 5 s; retry until then.</summary>
+    private static async Task<T> RetryWhileUnhealthyAsync<T>(Func<Task<T>> call)
+    {
+        using var deadline = new CancellationTokenSource(InProcessCluster.Deadline);
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (EtcdException ex) when (ex.Message == EtcdErrors.Unhealthy.Message && !deadline.IsCancellationRequested)
+            {
+                await Task.Delay(200, deadline.Token);
+            }
+        }
     }
 
     [Fact]
@@ -150,10 +154,4 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
         Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(InProcessCluster.Deadline));
     }
 
-    private static Task<HttpResponseMessage> PostAsync(HttpClient http, string url, byte[] body)
-    {
-        var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue(LeaseHttpProtocol.ContentType);
-        return http.PostAsync(url, content);
-    }
 }

@@ -212,6 +212,26 @@ public sealed class ClusterMember : IAsyncDisposable
         return took;
     }
 
+    /// <summary>SIGSTOPs the process: it stays alive but runs nothing (sockets stay open) until <see cref="Resume"/>.</summary>
+    public void Pause()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            PosixSignal.Send(process, PosixSignal.Stop);
+            Append($"--- {Kind} {Name} paused (SIGSTOP) ---");
+        }
+    }
+
+    /// <summary>SIGCONTs a paused process.</summary>
+    public void Resume()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            PosixSignal.Send(process, PosixSignal.Continue);
+            Append($"--- {Kind} {Name} resumed (SIGCONT) ---");
+        }
+    }
+
     /// <summary>Kills the process if it runs, starts it again on the same data dir and ports, waits for health.</summary>
     /// <exception cref="InvalidOperationException">Same as <see cref="WaitHealthyAsync"/>.</exception>
     public async Task RestartAsync()

@@ -15,6 +15,12 @@ internal static class PosixSignal
     /// <summary>SIGTERM, as <c>kill</c> and <c>systemctl stop</c> send.</summary>
     public const int Terminate = 15;
 
+    /// <summary>SIGCONT: a stopped process runs again.</summary>
+    public const int Continue = 18;
+
+    /// <summary>SIGSTOP: the process stops (cannot be caught), as a VM pause or a long GC stall looks to its peers.</summary>
+    public const int Stop = 19;
+
     /// <summary>Sends <paramref name="signal"/> to <paramref name="process"/>; a process that already exited is not an error.</summary>
     /// <exception cref="InvalidOperationException">kill(2) failed while the process still runs (errno in the message).</exception>
     public static void Send(Process process, int signal)
