@@ -195,6 +195,10 @@ public static class Program
         MaxWals = (int)config.MaxWals,
         MaxSnapshots = (int)config.MaxSnapshots,
         PreVote = config.PreVote,
+        AuthToken = config.AuthToken,
+        AuthTokenTtlSeconds = config.AuthTokenTtlSeconds,
+        BcryptCost = (int)Math.Min(int.MaxValue, config.BcryptCost),
+        ClientCertAuth = config.ClientSecurity.ClientCertAuth,
     };
 
     /// <summary>A URL as etcd prints and hashes it: <c>scheme://host:port</c>, no trailing slash.</summary>

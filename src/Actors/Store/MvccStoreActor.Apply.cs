@@ -158,6 +158,10 @@ public sealed partial class MvccStoreActor
 
     private IMessage ApplyWrite(InternalRaftRequest request, ulong index)
     {
+        if (ApplyAuth(request, index) is { } authResponse)
+        {
+            return authResponse;
+        }
         if (request.LeaseGrant is { } grant)
         {
             return ApplyLeaseGrant(grant, index);

@@ -33,6 +33,9 @@ public sealed record MvccStoreActorSetup(
 {
     /// <summary>How often (ms) the backend batch is committed (etcd's backend batch interval: 100 ms).</summary>
     public int CommitIntervalMs { get; init; } = 100;
+
+    /// <summary>The replicated auth store, loaded from <see cref="Store"/>'s backend; null: loaded here with simple tokens.</summary>
+    public Auth.AuthStore? Auth { get; init; }
 }
 
 /// <summary>
@@ -79,6 +82,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
         _backendPath = setup.BackendPath;
         _commitIntervalMs = setup.CommitIntervalMs;
         _applied = _store.ConsistentIndex;
+        _auth = OpenAuth(setup);
         PublishView();
 
         Receive<StoreProtocol.Apply>(apply =>
@@ -177,6 +181,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
         _store = _reopen(_backendPath);
         _leases.LoadWithAttachments(_store);
         _membership.Load(_store.Backend);
+        _auth.Load(_store.Backend);
         _applied = _store.ConsistentIndex;
         PublishView();
         foreach (var stream in _watchStreamsSnapshot)

@@ -70,7 +70,8 @@ public sealed class MemberActor : ReceiveActor
         // Before the store exists, so no apply can overtake it.
         _lessor.Tell(new LeaseProtocol.Restore(opened.Leases.Records.ToList(), opened.Leases.Attachments.ToList()));
         _store = Context.ActorOf(MvccStoreActor.Props(new MvccStoreActorSetup(
-            opened.Store, opened.Status, opened.Leases, opened.Membership, minLeaseTtl, _lessor, opened.Reopen, opened.BackendPath)), "store");
+            opened.Store, opened.Status, opened.Leases, opened.Membership, minLeaseTtl, _lessor, opened.Reopen, opened.BackendPath)
+            { Auth = opened.Auth }), "store");
         _raft = Context.ActorOf(RaftActor.Props(new RaftActorSetup(
             opened.Node, opened.Storage, opened.Status, options, opened.Snapshots, setup.Transport, _journal, _store, _lessor)), "raft");
         _watch = Context.ActorOf(WatchStreamsActor.Props(_store, opened.Status, new WatchStreamOptions()), "watch");

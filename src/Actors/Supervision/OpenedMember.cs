@@ -1,3 +1,5 @@
+using Akka.Etcd.Actors.Auth;
+using Akka.Etcd.Actors.Auth.Tokens;
 using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Raft;
 using Akka.Etcd.Actors.Server;
@@ -60,6 +62,9 @@ public sealed class OpenedMember
     /// <summary>The membership applied so far (from the backend).</summary>
     public ClusterMembership Membership { get; }
 
+    /// <summary>The replicated auth store (from the backend), with the token provider of <c>--auth-token</c>.</summary>
+    public AuthStore Auth { get; private init; } = null!;
+
     /// <summary>The Raft core over <see cref="Storage"/>.</summary>
     public RawNode Node { get; }
 
@@ -82,6 +87,8 @@ public sealed class OpenedMember
     /// <exception cref="ArgumentException">This member is not in <c>--initial-cluster</c> as advertised.</exception>
     public static OpenedMember Open(ServerOptions options, ILoggerFactory loggers)
     {
+        // A bad --auth-token fails before anything is opened (etcd fails NewServer the same way).
+        var auth = OpenAuth(options, loggers);
         var boot = MemberBootstrap.Resolve(options);
         if (options.JoinExisting && options.JoinIdentity is { } joined)
         {
@@ -168,6 +175,7 @@ public sealed class OpenedMember
         leases.LoadWithAttachments(store);
         var membership = new ClusterMembership();
         membership.Load(store.Backend);
+        auth.Load(store.Backend);
         var initialHardState = storage.InitialState().HardState;
         status.Publish(new RaftView(initialHardState.Term, 0, initialHardState.Commit, storage.LastIndex()));
         status.Publish(new StoreView(store.ConsistentIndex, store.CurrentRevision, store.DbSizeBytes));
@@ -186,6 +194,17 @@ public sealed class OpenedMember
         }, storage);
         return new OpenedMember(options, status, wal, storage, snapshots, store, leases, membership, node,
             options.JoinExisting ? Array.Empty<Etcdserverpb.Member>() : boot.Members,
-            path => MvccStore.Open(path, storeOptions, storeLogger), backendPath);
+            path => MvccStore.Open(path, storeOptions, storeLogger), backendPath) { Auth = auth };
+    }
+
+    private static AuthStore OpenAuth(ServerOptions options, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger("auth");
+        var tokens = AuthTokenOptions.Parse(options.AuthToken).CreateProvider(TimeSpan.FromSeconds(options.AuthTokenTtlSeconds));
+        if (tokens.Kind == "simple")
+        {
+            logger.LogWarning("simple token is not cryptographically signed");
+        }
+        return new AuthStore(tokens, options.BcryptCost, logger);
     }
 }
