@@ -70,9 +70,10 @@ public sealed partial class EtcdServer
 
     /// <summary>
     /// Why a Watch create request must be refused (etcd's isWatchPermitted): null when READ is allowed on its range,
-    /// else the cancel reason for the "created and canceled" response ("etcdserver: permission denied", "etcdserver:
-    /// invalid auth token", "etcdserver: user name is empty", "etcdserver: revision of auth store is old"). As etcd
-    /// checks it, a watch from a key (range end <c>\0</c>) is checked on its first key only.
+    /// else the cancel reason for the "created and canceled" response: the gRPC error as grpc-go prints it, e.g. "rpc
+    /// error: code = PermissionDenied desc = etcdserver: permission denied" (also for an invalid auth token, an empty
+    /// user name, an old auth revision). As etcd checks it, a watch from a key (range end <c>\0</c>) is checked on its
+    /// first key only.
     /// </summary>
     public async Task<string?> WatchDenialAsync(WatchCreateRequest create, CancellationToken cancel)
     {
@@ -87,12 +88,16 @@ public sealed partial class EtcdServer
         }
         catch (EtcdException ex)
         {
-            return ex.Message;
+            return GrpcErrorText(ex);
         }
         var key = create.Key.IsEmpty ? ByteString.CopyFrom(0) : create.Key;
         var rangeEnd = create.RangeEnd.Length == 1 && create.RangeEnd[0] == 0 ? ByteString.Empty : create.RangeEnd;
-        return AuthChecks.KeyRange(Auth.View, info ?? AuthInfo.None, key, rangeEnd, write: false)?.Message;
+        return AuthChecks.KeyRange(Auth.View, info ?? AuthInfo.None, key, rangeEnd, write: false) is { } denied ? GrpcErrorText(denied) : null;
     }
+
+    /// <summary>An error as grpc-go's status error prints itself (etcd puts that text into a watch's cancel reason).</summary>
+    private static string GrpcErrorText(EtcdException error) =>
+        $"rpc error: code = {(error.Code == RpcStatusCode.Cancelled ? "Canceled" : error.Code.ToString())} desc = {error.Message}";
 
     /// <summary>
     /// A read checked as etcd's doSerialize: the caller is resolved and <paramref name="check"/> run against the auth
