@@ -22,7 +22,8 @@ public sealed class MemberProcess : IAsyncDisposable
     private Process? _process;
     private int _starts;
 
-    private MemberProcess(ServerKind kind, string name, int clientPort, int peerPort, string dataRoot)
+    private MemberProcess(ServerKind kind, string name, int clientPort, int peerPort, string dataRoot, int? secureClientPort = null,
+        IReadOnlyList<string>? extraFlags = null)
     {
         Kind = kind;
         Name = name;
@@ -30,17 +31,22 @@ public sealed class MemberProcess : IAsyncDisposable
         PeerUrl = $"http://127.0.0.1:{peerPort}";
         DataRoot = dataRoot;
         DataDir = Path.Combine(dataRoot, name + ".data");
+        SecureClientUrl = secureClientPort is { } securePort ? $"https://127.0.0.1:{securePort}" : null;
         _flags =
         [
             "--name", name,
             "--data-dir", DataDir,
-            "--listen-client-urls", ClientUrl,
+            "--listen-client-urls", SecureClientUrl is null ? ClientUrl : ClientUrl + "," + SecureClientUrl,
             "--advertise-client-urls", ClientUrl,
             "--listen-peer-urls", PeerUrl,
             "--initial-advertise-peer-urls", PeerUrl,
             "--initial-cluster", $"{name}={PeerUrl}",
+            .. extraFlags ?? [],
         ];
     }
+
+    /// <summary>The TLS client URL (<c>https://127.0.0.1:PORT</c>) of a member started with one, else null.</summary>
+    public string? SecureClientUrl { get; }
 
     /// <summary>Which binary runs.</summary>
     public ServerKind Kind { get; }
@@ -83,11 +89,22 @@ public sealed class MemberProcess : IAsyncDisposable
     /// </summary>
     /// <exception cref="InvalidOperationException">The binary is missing, the process exited early, or it
     /// was not healthy within <see cref="HealthDeadline"/> (the message carries the server log).</exception>
-    public static async Task<MemberProcess> StartAsync(ServerKind kind, string name = "m1")
+    public static Task<MemberProcess> StartAsync(ServerKind kind, string name = "m1") => StartAsync(kind, name, extraFlags: []);
+
+    /// <summary>
+    /// As <see cref="StartAsync(ServerKind, string)"/>, with <paramref name="extraFlags"/> after the usual ones and, when
+    /// <paramref name="secureClientPort"/>, a second client URL <see cref="SecureClientUrl"/> (https; the flags must
+    /// then give its certificate). The extra flags may name files under the data root: <paramref name="prepare"/> gets
+    /// that directory first.
+    /// </summary>
+    public static async Task<MemberProcess> StartAsync(ServerKind kind, string name, IReadOnlyList<string> extraFlags,
+        bool secureClientPort = false, Action<string>? prepare = null)
     {
-        var ports = LoopbackPorts.Free(2);
+        var ports = LoopbackPorts.Free(3);
         var root = Directory.CreateTempSubdirectory($"akka-etcd-e2e-{kind.ToString().ToLowerInvariant()}-").FullName;
-        var member = new MemberProcess(kind, name, ports[0], ports[1], root);
+        prepare?.Invoke(root);
+        var flags = extraFlags.Select(flag => flag.Replace("{root}", root, StringComparison.Ordinal)).ToList();
+        var member = new MemberProcess(kind, name, ports[0], ports[1], root, secureClientPort ? ports[2] : null, flags);
         try
         {
             await member.LaunchAsync();

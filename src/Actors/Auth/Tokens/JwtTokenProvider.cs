@@ -158,13 +158,12 @@ public sealed class JwtTokenProvider : IAuthTokenProvider
         {
             return null;
         }
-        if (!jwt.TryGetPayloadValue<string>("username", out var username) || !jwt.TryGetPayloadValue<JsonElement>("revision", out var revision)
-            || revision.ValueKind != JsonValueKind.Number)
+        if (!jwt.TryGetPayloadValue<string>("username", out var username) || !jwt.TryGetClaim("revision", out var revision)
+            || !double.TryParse(revision.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
         {
             return null;
         }
-        // jwt-go reads numbers as float64 and etcd converts to uint64.
-        var value = revision.GetDouble();
+        // jwt-go reads numbers as float64 and etcd converts them to uint64.
         return new AuthInfo(username, value <= 0 ? 0 : value >= ulong.MaxValue ? ulong.MaxValue : (ulong)value);
     }
 
