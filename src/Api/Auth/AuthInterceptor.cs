@@ -2,6 +2,7 @@ using System.Formats.Asn1;
 using System.Security.Cryptography.X509Certificates;
 using Akka.Etcd.Actors.Auth;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Protos.Errors;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -13,7 +14,8 @@ namespace Akka.Etcd.Api.Auth;
 /// client certificate's CommonName become <see cref="AuthCredentials.Current"/> for the handler's async flow; they are
 /// resolved only where etcd resolves them (a proposal, a read, a watch create, an admin check). The calls etcd's
 /// Maintenance and Cluster services allow to root only (Defragment, Snapshot, Hash, HashKV, MemberAdd, MemberRemove,
-/// MemberUpdate, MemberPromote) are checked here, before their handler runs. Stateless and thread-safe.
+/// MemberUpdate, MemberPromote) are checked here, before their handler runs; the Maintenance ones fail as etcd's do,
+/// with UNKNOWN and the auth store's text ("auth: permission denied"). Stateless and thread-safe.
 /// </summary>
 public sealed class AuthInterceptor : Interceptor
 {
@@ -39,15 +41,25 @@ public sealed class AuthInterceptor : Interceptor
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        await EnterAsync(context).ConfigureAwait(false);
-        return await continuation(request, context).ConfigureAwait(false);
+        AuthCredentials.Current = CredentialsOf(context); // here: a value set inside an awaited method stays there
+        await CheckAdminAsync(context).ConfigureAwait(false);
+        try
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+        catch (EtcdException ex) when (IsConcurrency(context) && IsAuthError(ex))
+        {
+            // v3lock and v3election run on etcd's own client, whose errors reach their callers as UNKNOWN with the text.
+            throw new EtcdException(RpcStatusCode.Unknown, ex.Message);
+        }
     }
 
     /// <inheritdoc />
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        await EnterAsync(context).ConfigureAwait(false);
+        AuthCredentials.Current = CredentialsOf(context); // here: a value set inside an awaited method stays there
+        await CheckAdminAsync(context).ConfigureAwait(false);
         return await continuation(requestStream, context).ConfigureAwait(false);
     }
 
@@ -55,23 +67,58 @@ public sealed class AuthInterceptor : Interceptor
     public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        await EnterAsync(context).ConfigureAwait(false);
-        await continuation(request, responseStream, context).ConfigureAwait(false);
+        AuthCredentials.Current = CredentialsOf(context); // here: a value set inside an awaited method stays there
+        await CheckAdminAsync(context).ConfigureAwait(false);
+        try
+        {
+            await continuation(request, responseStream, context).ConfigureAwait(false);
+        }
+        catch (EtcdException ex) when (IsConcurrency(context) && IsAuthError(ex))
+        {
+            throw new EtcdException(RpcStatusCode.Unknown, ex.Message);
+        }
     }
 
     /// <inheritdoc />
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        await EnterAsync(context).ConfigureAwait(false);
+        AuthCredentials.Current = CredentialsOf(context); // here: a value set inside an awaited method stays there
+        await CheckAdminAsync(context).ConfigureAwait(false);
         await continuation(requestStream, responseStream, context).ConfigureAwait(false);
     }
 
-    private Task EnterAsync(ServerCallContext context)
+    private async Task CheckAdminAsync(ServerCallContext context)
     {
-        AuthCredentials.Current = CredentialsOf(context);
-        return AdminMethods.Contains(context.Method) ? _server.CheckAdminAsync(context.CancellationToken) : Task.CompletedTask;
+        if (!AdminMethods.Contains(context.Method))
+            return;
+        try
+        {
+            await _server.CheckAdminAsync(context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (EtcdException ex) when (context.Method.StartsWith("/etcdserverpb.Maintenance/", StringComparison.Ordinal))
+        {
+            // etcd's authMaintenanceServer returns the auth store's own error, not its gRPC form: UNKNOWN "auth: ...".
+            throw new EtcdException(RpcStatusCode.Unknown, AuthStoreText(ex));
+        }
     }
+
+    private static bool IsConcurrency(ServerCallContext context) =>
+        context.Method.StartsWith("/v3lockpb.", StringComparison.Ordinal) || context.Method.StartsWith("/v3electionpb.", StringComparison.Ordinal);
+
+    private static bool IsAuthError(EtcdException error) =>
+        error.Code is RpcStatusCode.PermissionDenied or RpcStatusCode.Unauthenticated
+        || error.Message == EtcdErrors.UserEmpty.Message || error.Message == EtcdErrors.AuthOldRevision.Message
+        || error.Message == EtcdErrors.UserNotFound.Message;
+
+    /// <summary>The auth store's text of an error (etcd's auth.Err*), as its Maintenance service answers it.</summary>
+    internal static string AuthStoreText(EtcdException error) => error.Message switch
+    {
+        "etcdserver: user name not found" => "auth: user not found",
+        "etcdserver: revision of auth store is old" => "auth: revision in header is old",
+        var text when text.StartsWith("etcdserver: ", StringComparison.Ordinal) => "auth: " + text["etcdserver: ".Length..],
+        var text => text,
+    };
 
     /// <summary>The credentials a call presents: its token metadata and its TLS client certificate's CommonName.</summary>
     internal static AuthCredentials CredentialsOf(ServerCallContext context)

@@ -64,7 +64,7 @@ public static class EtcdWebHost
         var listenUrls = options.ListenUrls.Select(ParseListenUrl).ToArray();
         foreach (var url in listenUrls.Where(url => url.Secure && options.Tls is null))
             throw new ArgumentException(
-                $"TLS key/cert (--cert-file, --key-file) must be provided for client url {url.Text} with HTTPS scheme", nameof(options));
+                $"TLS key/cert (--cert-file, --key-file) must be provided for client url {url.Text} with HTTPS scheme");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

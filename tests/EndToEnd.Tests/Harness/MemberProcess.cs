@@ -5,13 +5,13 @@ namespace Akka.Etcd.EndToEnd.Tests.Harness;
 
 /// <summary>
 /// One single-member cluster process (etcd 3.4 or akka-etcd, same flags) on free loopback ports with a temp
-/// data dir. Captures stdout/stderr into <see cref="Log"/>. Start with <see cref="StartAsync"/>; it returns once
+/// data dir. Captures stdout/stderr into <see cref="Log"/>. Start with <see cref="StartAsync(ServerKind, string)"/>; it returns once
 /// <c>GET /health</c> answers <c>"health":"true"</c>. Not thread-safe for concurrent Kill/Restart; reading
 /// <see cref="Log"/> is safe from any thread.
 /// </summary>
 public sealed class MemberProcess : IAsyncDisposable
 {
-    /// <summary>How long <see cref="StartAsync"/> and <see cref="RestartAsync"/> wait for health.</summary>
+    /// <summary>How long <see cref="StartAsync(ServerKind, string)"/> and <see cref="RestartAsync"/> wait for health.</summary>
     public static readonly TimeSpan HealthDeadline = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan HealthPollInterval = TimeSpan.FromMilliseconds(50);
@@ -138,7 +138,7 @@ public sealed class MemberProcess : IAsyncDisposable
     /// Kills the process if it still runs, then starts it again with the same flags on the same data dir and ports,
     /// and waits until healthy.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Same as <see cref="StartAsync"/>.</exception>
+    /// <exception cref="InvalidOperationException">Same as <see cref="StartAsync(ServerKind, string)"/>.</exception>
     public async Task RestartAsync()
     {
         Kill();
