@@ -22,7 +22,9 @@ echo "# certificates made"
 pid=$(pgrep -f -- "--data-dir $DATA( |$)" | head -1)
 [ -n "$pid" ] || { echo "no server runs with --data-dir $DATA"; exit 1; }
 mapfile -d '' argv </proc/$pid/cmdline
-server=(); for a in "${argv[@]}"; do [ "$a" = --name ] && break; server+=("$a"); done
+cwd=$(readlink /proc/$pid/cwd)
+# relative paths on that command line (e.g. src/Node/bin/.../akka-etcd.dll) are relative to its directory, not ours
+server=(); for a in "${argv[@]}"; do [ "$a" = --name ] && break; [[ $a != /* && -e "$cwd/$a" ]] && a="$cwd/$a"; server+=("$a"); done
 port=${ENDPOINT##*:}; tls=$((port + 200)); plain=$((port + 201)); peer=$((port + 202))
 start() { # name flags...
   local name=$1; shift
