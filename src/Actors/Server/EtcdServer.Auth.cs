@@ -102,24 +102,36 @@ public sealed partial class EtcdServer
     /// <summary>
     /// A read checked as etcd's doSerialize: the caller is resolved and <paramref name="check"/> run against the auth
     /// state before the query, and the answer is refused with "revision of auth store is old" when the auth state
-    /// changed while it ran.
+    /// changed while it ran. etcd checks a linearizable read after its read index is applied; a follower may not have
+    /// applied an auth change (auth enable, a revoked permission) before the query, so the check runs again on the
+    /// auth state seen after the answer, which is at least as new as the read index.
     /// </summary>
     private async Task<T> CheckedReadAsync<T>(StoreProtocol.Query query, bool serializable, Func<AuthView, AuthInfo, EtcdException?> check,
         CancellationToken cancel)
     {
-        if (!Auth.View.Enabled && AuthCredentials.Current.Token is null)
+        AuthInfo? info = null;
+        if (Auth.View.Enabled || AuthCredentials.Current.Token is not null)
         {
-            return await ReadAsync<T>(query, serializable, cancel).ConfigureAwait(false);
-        }
-        var info = await ResolveCallerAsync(cancel).ConfigureAwait(false) ?? AuthInfo.None;
-        if (check(Auth.View, info) is { } denied)
-        {
-            throw denied;
+            info = await ResolveCallerAsync(cancel).ConfigureAwait(false) ?? AuthInfo.None;
+            if (check(Auth.View, info) is { } denied)
+            {
+                throw denied;
+            }
         }
         var answer = await ReadAsync<T>(query, serializable, cancel).ConfigureAwait(false);
-        if (info.Revision != 0 && info.Revision != Auth.View.Revision)
+        var after = Auth.View;
+        if (!after.Enabled)
+        {
+            return answer;
+        }
+        info ??= await ResolveCallerAsync(cancel).ConfigureAwait(false) ?? AuthInfo.None;
+        if (info.Revision != 0 && info.Revision != after.Revision)
         {
             throw EtcdErrors.AuthOldRevision;
+        }
+        if (check(after, info) is { } late)
+        {
+            throw late;
         }
         return answer;
     }
