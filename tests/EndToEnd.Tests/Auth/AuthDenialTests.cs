@@ -85,7 +85,9 @@ public sealed class AuthDenialTests(ITestOutputHelper output)
         };
         foreach (var (name, given, key, rangeEnd) in cases)
         {
-            var headers = given ?? await TokenOf("u", "pw");
+            // A fresh token of "u" for every call: a simple token idle for longer than its one-second TTL between
+            // two calls of a loaded machine would otherwise turn "permission denied" into "invalid auth token".
+            async Task<Metadata> H() => given ?? await TokenOf("u", "pw");
             async Task Call(string rpc, Func<Task> call)
             {
                 try
@@ -99,28 +101,28 @@ public sealed class AuthDenialTests(ITestOutputHelper output)
                 }
             }
             var range = new RangeRequest { Key = B(key), RangeEnd = B(rangeEnd) };
-            await Call("KV.Range", async () => await kv.RangeAsync(range, headers));
-            await Call("KV.Range.serializable", async () => await kv.RangeAsync(new RangeRequest(range) { Serializable = true }, headers));
-            await Call("KV.Put", async () => await kv.PutAsync(new PutRequest { Key = B(rangeEnd.Length > 0 ? "k/m" : key), Value = B("x") }, headers));
-            await Call("KV.DeleteRange", async () => await kv.DeleteRangeAsync(new DeleteRangeRequest { Key = B(key), RangeEnd = B(rangeEnd) }, headers));
+            await Call("KV.Range", async () => await kv.RangeAsync(range, await H()));
+            await Call("KV.Range.serializable", async () => await kv.RangeAsync(new RangeRequest(range) { Serializable = true }, await H()));
+            await Call("KV.Put", async () => await kv.PutAsync(new PutRequest { Key = B(rangeEnd.Length > 0 ? "k/m" : key), Value = B("x") }, await H()));
+            await Call("KV.DeleteRange", async () => await kv.DeleteRangeAsync(new DeleteRangeRequest { Key = B(key), RangeEnd = B(rangeEnd) }, await H()));
             await Call("KV.Txn.compare", async () => await kv.TxnAsync(new TxnRequest
             {
                 Compare = { new Compare { Key = B(key), RangeEnd = B(rangeEnd), Target = Compare.Types.CompareTarget.Version } },
                 Success = { new RequestOp { RequestPut = new PutRequest { Key = B("k/b"), Value = B("x") } } },
-            }, headers));
+            }, await H()));
             await Call("KV.Txn.read", async () => await kv.TxnAsync(new TxnRequest
             {
                 Success = { new RequestOp { RequestRange = new RangeRequest { Key = B(key), RangeEnd = B(rangeEnd) } } },
-            }, headers));
-            await Call("Lease.LeaseRevoke", async () => await lease.LeaseRevokeAsync(new LeaseRevokeRequest { ID = granted.ID }, headers));
-            await Call("Lock.Lock", async () => await locks.LockAsync(new V3Lockpb.LockRequest { Name = B("secret-lock") }, headers));
-            await Call("Maintenance.Defragment", async () => await maintenance.DefragmentAsync(new DefragmentRequest(), headers));
-            await Call("Maintenance.HashKV", async () => await maintenance.HashKVAsync(new HashKVRequest(), headers));
-            await Call("Cluster.MemberAdd", async () => await cluster.MemberAddAsync(new MemberAddRequest { PeerURLs = { "http://127.0.0.1:1" } }, headers));
-            await Call("Auth.UserList", async () => await auth.UserListAsync(new AuthUserListRequest(), headers));
-            await Call("Auth.UserAdd", async () => await auth.UserAddAsync(new AuthUserAddRequest { Name = "x", Password = "x" }, headers));
-            await Call("Auth.AuthDisable", async () => await auth.AuthDisableAsync(new AuthDisableRequest(), headers));
-            using var stream = watch.Watch(headers);
+            }, await H()));
+            await Call("Lease.LeaseRevoke", async () => await lease.LeaseRevokeAsync(new LeaseRevokeRequest { ID = granted.ID }, await H()));
+            await Call("Lock.Lock", async () => await locks.LockAsync(new V3Lockpb.LockRequest { Name = B("secret-lock") }, await H()));
+            await Call("Maintenance.Defragment", async () => await maintenance.DefragmentAsync(new DefragmentRequest(), await H()));
+            await Call("Maintenance.HashKV", async () => await maintenance.HashKVAsync(new HashKVRequest(), await H()));
+            await Call("Cluster.MemberAdd", async () => await cluster.MemberAddAsync(new MemberAddRequest { PeerURLs = { "http://127.0.0.1:1" } }, await H()));
+            await Call("Auth.UserList", async () => await auth.UserListAsync(new AuthUserListRequest(), await H()));
+            await Call("Auth.UserAdd", async () => await auth.UserAddAsync(new AuthUserAddRequest { Name = "x", Password = "x" }, await H()));
+            await Call("Auth.AuthDisable", async () => await auth.AuthDisableAsync(new AuthDisableRequest(), await H()));
+            using var stream = watch.Watch(await H());
             await stream.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = B(key), RangeEnd = B(rangeEnd) } });
             if (await stream.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Deadline))
             {
