@@ -100,7 +100,11 @@ public static class Program
         await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
 
         var clientBuilder = EtcdWebHost.CreateBuilder(loggers)
-            .AddEtcdListener(new EtcdListenerOptions { ListenUrls = config.ListenClientUrls.Select(UrlText).ToList() });
+            .AddEtcdListener(new EtcdListenerOptions
+            {
+                ListenUrls = config.ListenClientUrls.Select(UrlText).ToList(),
+                Tls = ClientTls(config, loggers.CreateLogger("embed/config")),
+            });
         clientBuilder.Services.AddSingleton(server).AddEtcdClientApi();
         await using var host = clientBuilder.Build();
         host.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(config.MaxRequestBytes) });
@@ -164,6 +168,40 @@ public static class Program
         await listener.StopAsync(timeout.Token).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The client listener's TLS, loaded when a client URL is <c>https://</c> or <c>unixs://</c> and cert/key files or
+    /// <c>--auto-tls</c> are given (the self-signed pair goes to <c>&lt;data-dir&gt;/fixtures/client</c>, as etcd's);
+    /// null otherwise (cert files next to only http URLs are ignored with etcd's warning). Throws
+    /// <see cref="ArgumentException"/> for unreadable files or an unknown cipher suite.
+    /// </summary>
+    internal static Api.Hosting.Tls.LoadedTls? ClientTls(MemberConfig config, ILogger log)
+    {
+        var security = config.ClientSecurity;
+        var secure = config.ListenClientUrls.Any(url => url.Scheme is "https" or "unixs");
+        if (!secure)
+        {
+            if (security.CertFile.Length > 0 || security.KeyFile.Length > 0)
+                log.LogWarning("scheme is HTTP while key and cert files are present; ignoring key and cert files");
+            if (security.ClientCertAuth)
+                log.LogWarning("scheme is HTTP while --client-cert-auth is enabled; ignoring client cert auth for this URL");
+            return null;
+        }
+        if (!security.IsEnabled)
+            return null; // the listener refuses the https URL with etcd's message
+        return new Api.Hosting.Tls.EtcdTlsOptions
+        {
+            CertFile = security.CertFile,
+            KeyFile = security.KeyFile,
+            TrustedCaFile = security.TrustedCaFile,
+            ClientCertAuth = security.ClientCertAuth,
+            CrlFile = security.CrlFile,
+            AutoTls = security.AutoTls,
+            AutoTlsDir = Path.Combine(config.DataDir, "fixtures", "client"),
+            AutoTlsHosts = config.ListenClientUrls.Select(url => url.Authority).ToList(),
+            CipherSuites = config.CipherSuites,
+        }.Load(log);
+    }
+
     /// <summary>Maps the parsed etcd configuration onto what the member's actors need.</summary>
     internal static ServerOptions ToServerOptions(MemberConfig config) => new()
     {
@@ -188,6 +226,10 @@ public static class Program
         PreVote = config.PreVote,
         Operations = OperationsConfig.From(config),
         StrictReconfigCheck = config.StrictReconfigCheck,
+        AuthToken = config.AuthToken,
+        AuthTokenTtlSeconds = config.AuthTokenTtlSeconds,
+        BcryptCost = (int)Math.Min(int.MaxValue, config.BcryptCost),
+        ClientCertAuth = config.ClientSecurity.ClientCertAuth,
     };
 
     /// <summary>A URL as etcd prints and hashes it: <c>scheme://host:port</c>, no trailing slash.</summary>

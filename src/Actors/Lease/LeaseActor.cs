@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Etcd.Actors.Auth;
 using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Protos.Errors;
@@ -266,7 +267,8 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
             var request = new InternalRaftRequest
             {
                 ID = requestId,
-                Header = new RequestHeader { ID = requestId },
+                // Revoked as root (etcd's WithRoot), so that auth never stops an expired lease from going.
+                Header = new RequestHeader { ID = requestId, Username = AuthInfo.Internal.Username, AuthRevision = AuthInfo.Internal.Revision },
                 LeaseRevoke = new LeaseRevokeRequest { ID = id },
             };
             var propose = new RaftProtocol.Propose(requestId, request.ToByteString());

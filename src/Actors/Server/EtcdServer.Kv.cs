@@ -1,3 +1,4 @@
+using Akka.Etcd.Actors.Auth;
 using Akka.Etcd.Actors.Consensus;
 using Akka.Etcd.Actors.Store;
 using Akka.Etcd.Actors.Store.Apply;
@@ -16,7 +17,8 @@ public sealed partial class EtcdServer
     /// local when <c>serializable</c>. Errors: Compacted / FutureRev for bad revisions, NoLeader, LeaderChanged, Timeout.
     /// </summary>
     public Task<RangeResponse> RangeAsync(RangeRequest request, CancellationToken cancel) =>
-        ReadAsync<RangeResponse>(new StoreProtocol.Range(request), request.Serializable, cancel);
+        CheckedReadAsync<RangeResponse>(new StoreProtocol.Range(request), request.Serializable,
+            (auth, caller) => AuthChecks.KeyRange(auth, caller, request.Key, request.RangeEnd, write: false), cancel);
 
     /// <summary>KV.Put through Raft; answered when applied. Errors: see <see cref="ProposeAsync"/>.</summary>
     public async Task<PutResponse> PutAsync(PutRequest request, CancellationToken cancel) =>
@@ -34,7 +36,8 @@ public sealed partial class EtcdServer
     {
         if (KvApplier.IsReadOnly(request))
         {
-            return await ReadAsync<TxnResponse>(new StoreProtocol.ReadTxn(request), IsSerializable(request), cancel).ConfigureAwait(false);
+            return await CheckedReadAsync<TxnResponse>(new StoreProtocol.ReadTxn(request), IsSerializable(request),
+                (auth, caller) => AuthChecks.Txn(auth, caller, request), cancel).ConfigureAwait(false);
         }
         return (TxnResponse)await ProposeAsync(new InternalRaftRequest { Txn = request }, checkQuota: true, cancel).ConfigureAwait(false);
     }
@@ -104,6 +107,7 @@ public sealed partial class EtcdServer
         var id = _ids.Next();
         request.ID = id;
         request.Header = new RequestHeader { ID = id };
+        await StampCallerAsync(request.Header, cancel).ConfigureAwait(false);
         var data = request.ToByteString();
         if (data.Length > Options.MaxRequestBytes)
         {

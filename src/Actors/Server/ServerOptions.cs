@@ -117,6 +117,24 @@ public sealed record ServerOptions
     /// <summary>The file seam of the WAL journal's and snapshot files (the real file system unless a test swaps in a simulated disk).</summary>
     public Akka.Etcd.Storage.FileSystem.IStorageFileSystem FileSystem { get; init; } = Akka.Etcd.Storage.FileSystem.PhysicalFileSystem.Instance;
 
+    /// <summary>
+    /// The auth token kind and its options (<c>--auth-token</c>): <c>simple</c> or
+    /// <c>jwt,pub-key=PATH,priv-key=PATH,sign-method=RS256,ttl=5m</c> (see <c>Auth.Tokens.AuthTokenOptions</c>).
+    /// </summary>
+    public string AuthToken { get; init; } = "simple";
+
+    /// <summary>How long a simple token lives after its last use, in seconds (<c>--auth-token-ttl</c>, default 300).</summary>
+    public uint AuthTokenTtlSeconds { get; init; } = 300;
+
+    /// <summary>bcrypt cost of user passwords (<c>--bcrypt-cost</c>, default 10, 4..31).</summary>
+    public int BcryptCost { get; init; } = 10;
+
+    /// <summary>
+    /// True when client connections must present a certificate signed by the trusted CA (<c>--client-cert-auth</c>):
+    /// a verified certificate's CommonName then stands for the user of a call without a token, as in etcd.
+    /// </summary>
+    public bool ClientCertAuth { get; init; }
+
     /// <summary>The effective quota: <see cref="QuotaBackendBytes"/> or 2 GiB when it is 0 or less.</summary>
     public long EffectiveQuotaBytes => QuotaBackendBytes > 0 ? QuotaBackendBytes : 2L * 1024 * 1024 * 1024;
 

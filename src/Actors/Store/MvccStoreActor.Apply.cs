@@ -163,6 +163,10 @@ public sealed partial class MvccStoreActor
             return ApplyAlarm(alarm, index);
         }
         RefuseUnderAlarms(request);
+        if (ApplyAuth(request, index) is { } authResponse)
+        {
+            return authResponse;
+        }
         if (request.LeaseGrant is { } grant)
         {
             return ApplyLeaseGrant(grant, index);

@@ -39,6 +39,9 @@ public sealed record MvccStoreActorSetup(
     /// bucket (the remaining TTL survives a restart); otherwise they are kept in memory only, as etcd 3.4.
     /// </summary>
     public bool PersistLeaseCheckpoints { get; init; }
+
+    /// <summary>The replicated auth store, loaded from <see cref="Store"/>'s backend; null: loaded here with simple tokens.</summary>
+    public Auth.AuthStore? Auth { get; init; }
 }
 
 /// <summary>
@@ -88,6 +91,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
         _persistLeaseCheckpoints = setup.PersistLeaseCheckpoints;
         _applied = _store.ConsistentIndex;
         _alarms.Load(_store.Backend);
+        _auth = OpenAuth(setup);
         PublishView();
 
         Receive<StoreProtocol.Apply>(apply =>
@@ -190,6 +194,7 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
         _leases.LoadWithAttachments(_store);
         _membership.Load(_store.Backend);
         _alarms.Load(_store.Backend);
+        _auth.Load(_store.Backend);
         _applied = _store.ConsistentIndex;
         PublishView();
         foreach (var stream in _watchStreamsSnapshot)

@@ -96,6 +96,7 @@ public sealed partial class MemberActor : ReceiveActor, IWithTimers
             opened.Store, opened.Status, opened.Leases, opened.Membership, minLeaseTtl, _lessor, opened.Reopen, opened.BackendPath)
         {
             PersistLeaseCheckpoints = options.Operations.LeaseCheckpointPersist,
+            Auth = opened.Auth,
         }), "store");
         _raft = Context.ActorOf(RaftActor.Props(new RaftActorSetup(
             opened.Node, opened.Storage, opened.Status, options, opened.Snapshots, setup.Transport, _journal, _store, _lessor)), "raft");

@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Etcd.Actors.Journal;
+using Akka.Etcd.Actors.Auth;
+using Akka.Etcd.Actors.Auth.Tokens;
 using Akka.Etcd.Actors.Membership;
 using Akka.Etcd.Actors.Raft;
 using Akka.Etcd.Actors.Server;
@@ -69,6 +71,9 @@ public sealed class OpenedMember
     /// <summary>The membership applied so far (from the backend).</summary>
     public ClusterMembership Membership { get; }
 
+    /// <summary>The replicated auth store (from the backend), with the token provider of <c>--auth-token</c>.</summary>
+    public AuthStore Auth { get; private init; } = null!;
+
     /// <summary>The Raft core over <see cref="Storage"/>.</summary>
     public RawNode Node { get; }
 
@@ -101,6 +106,8 @@ public sealed class OpenedMember
     /// <exception cref="ArgumentException">This member is not in <c>--initial-cluster</c> as advertised.</exception>
     public static async Task<OpenedMember> OpenAsync(ActorSystem system, ServerOptions options, ILoggerFactory loggers, CancellationToken cancel = default)
     {
+        // A bad --auth-token fails before anything is opened (etcd fails NewServer the same way).
+        var auth = OpenAuth(options, loggers);
         var boot = MemberBootstrap.Resolve(options);
         if (options.JoinExisting && options.JoinIdentity is { } joined)
         {
@@ -210,6 +217,7 @@ public sealed class OpenedMember
         leases.LoadWithAttachments(store);
         var membership = new ClusterMembership();
         membership.Load(store.Backend);
+        auth.Load(store.Backend);
         var initialHardState = storage.InitialState().HardState;
         status.Publish(new RaftView(initialHardState.Term, 0, initialHardState.Commit, storage.LastIndex()));
         status.Publish(new StoreView(store.ConsistentIndex, store.CurrentRevision, store.DbSizeBytes));
@@ -231,6 +239,7 @@ public sealed class OpenedMember
             path => MvccStore.Open(path, storeOptions, storeLogger), backendPath)
         {
             Loggers = loggers,
+            Auth = auth,
         };
     }
 
@@ -253,5 +262,16 @@ public sealed class OpenedMember
         {
             // The journal is gone (its ActorSystem is terminating): so is its hold on the log.
         }
+    }
+
+    private static AuthStore OpenAuth(ServerOptions options, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger("auth");
+        var tokens = AuthTokenOptions.Parse(options.AuthToken).CreateProvider(TimeSpan.FromSeconds(options.AuthTokenTtlSeconds));
+        if (tokens.Kind == "simple")
+        {
+            logger.LogWarning("simple token is not cryptographically signed");
+        }
+        return new AuthStore(tokens, options.BcryptCost, logger);
     }
 }

@@ -14,12 +14,13 @@ public sealed record WatchStream(IActorRef Actor, WatchOutbox Outbox, WatchIntak
 {
     /// <summary>
     /// Hands a client request to the actor once a permit is free (at most <see cref="WatchIntake.Capacity"/> wait for
-    /// their answer). Throws <see cref="OperationCanceledException"/> on <paramref name="cancel"/>.
+    /// their answer). A create refused by auth carries the reason (<paramref name="deniedReason"/>) and is answered
+    /// created-and-canceled in its turn. Throws <see cref="OperationCanceledException"/> on <paramref name="cancel"/>.
     /// </summary>
-    public async Task RequestAsync(WatchRequest request, CancellationToken cancel)
+    public async Task RequestAsync(WatchRequest request, CancellationToken cancel, string? deniedReason = null)
     {
         await Intake.TakeAsync(cancel).ConfigureAwait(false);
-        Actor.Tell(new WatcherProtocol.ClientRequest(request));
+        Actor.Tell(new WatcherProtocol.ClientRequest(request, deniedReason));
     }
 
     /// <summary>Stops the actor; the outbox completes once what it holds is read. Idempotent.</summary>

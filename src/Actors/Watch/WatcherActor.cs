@@ -141,7 +141,14 @@ public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         Receive<WatcherProtocol.ClientRequest>(request =>
         {
             FlushBatches(); // responses stay in the order of the messages that caused them
-            OnClientRequest(request.Request);
+            if (request.DeniedReason is { } denied && request.Request.CreateRequest is not null)
+            {
+                Write(FailedCreate(denied)); // refused by auth (etcd's isWatchPermitted)
+            }
+            else
+            {
+                OnClientRequest(request.Request);
+            }
             if (_overflow.Count == 0)
             {
                 _intake.Release();

@@ -20,8 +20,11 @@ public static class WatcherProtocol
         public static readonly OpenStream Instance = new();
     }
 
-    /// <summary>A request read from the client's gRPC Watch stream (create, cancel or progress).</summary>
-    public sealed record ClientRequest(WatchRequest Request);
+    /// <summary>
+    /// A request read from the client's gRPC Watch stream (create, cancel or progress). A create with
+    /// <paramref name="DeniedReason"/> is refused by auth: it is answered "created and canceled" with that reason.
+    /// </summary>
+    public sealed record ClientRequest(WatchRequest Request, string? DeniedReason = null);
 
     /// <summary>Time for the periodic progress notification of watchers created with <c>progress_notify</c>.</summary>
     public sealed record ProgressTick

@@ -9,7 +9,8 @@ public sealed class EtcdListenerOptions
 {
     /// <summary>
     /// URLs to listen on: <c>http://IP:port</c> (port 0 picks a free port, see <see cref="EtcdWebHost.GetBoundUrls"/>),
-    /// <c>http://localhost:port</c> (loopback) or <c>unix://path</c>. Default <c>http://127.0.0.1:2379</c>.
+    /// <c>http://localhost:port</c> (loopback) or <c>unix://path</c>, or the same with <c>https://</c> / <c>unixs://</c>
+    /// (TLS with <see cref="Tls"/>). Default <c>http://127.0.0.1:2379</c>.
     /// </summary>
     public IList<string> ListenUrls { get; set; } = ["http://127.0.0.1:2379"];
 
@@ -27,6 +28,12 @@ public sealed class EtcdListenerOptions
 
     /// <summary>How long a ping may go unanswered before the connection is closed (etcd's <c>--grpc-keepalive-timeout</c>, default 20 s).</summary>
     public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// The TLS of the <c>https://</c> and <c>unixs://</c> URLs (<see cref="Tls.EtcdTlsOptions.Load"/>); null when
+    /// there are none. <c>http://</c> URLs stay cleartext (etcd ignores cert files and client cert auth for them).
+    /// </summary>
+    public Tls.LoadedTls? Tls { get; set; }
 
     /// <summary>How long a new connection may take to send its first 24 bytes (HTTP/2 preface detection), default 30 s.</summary>
     public TimeSpan PrefaceTimeout { get; set; } = TimeSpan.FromSeconds(30);

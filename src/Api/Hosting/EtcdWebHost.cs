@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Akka.Etcd.Api.Hosting.Tls;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -51,14 +53,18 @@ public static class EtcdWebHost
     /// h2c with prior knowledge (what etcdctl and clientv3 speak) and HTTP/1.1, through the connection middleware of
     /// <see cref="Http2PrefaceDetection"/> (which also takes a URL out of grpc-go's <c>:authority</c>); no request body
     /// size or data-rate limits (watch streams live for hours); no server header. Throws <see cref="ArgumentException"/>
-    /// for an unsupported URL (https is not supported yet; hosts must be IP literals or localhost); a taken port fails
-    /// when the app starts (<see cref="IOException"/>).
+    /// for an unsupported URL (hosts must be IP literals or localhost) and for an <c>https://</c> or <c>unixs://</c> URL
+    /// without <see cref="EtcdListenerOptions.Tls"/>; a taken port fails when the app starts (<see cref="IOException"/>).
+    /// TLS URLs serve the same protocols, ALPN choosing between h2 and http/1.1 (see <see cref="HttpsOptions"/>).
     /// </summary>
     public static WebApplicationBuilder AddEtcdListener(this WebApplicationBuilder builder, EtcdListenerOptions options)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
         var listenUrls = options.ListenUrls.Select(ParseListenUrl).ToArray();
+        foreach (var url in listenUrls.Where(url => url.Secure && options.Tls is null))
+            throw new ArgumentException(
+                $"TLS key/cert (--cert-file, --key-file) must be provided for client url {url.Text} with HTTPS scheme");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -81,6 +87,9 @@ public static class EtcdWebHost
                 Action<ListenOptions> configure = listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    if (url.Secure)
+                        listen.UseHttps(HttpsOptions(options.Tls!));
+                    // After TLS: the detection then sees (and keeps) what ALPN chose.
                     listen.Use(next => connection => Http2PrefaceDetection.OnConnectionAsync(connection, next, prefaceTimeout, maxFrameSize));
                 };
                 if (url.UnixSocketPath is { } socketPath)
@@ -103,23 +112,51 @@ public static class EtcdWebHost
         return addresses.Select(ToListenUrlForm).ToArray();
     }
 
+    /// <summary>
+    /// Kestrel's TLS settings for a listener: the certificate and its chain, TLS 1.2 and 1.3, ALPN h2 and http/1.1
+    /// (Kestrel's own, from Http1AndHttp2), the client certificate required and verified as etcd's
+    /// RequireAndVerifyClientCert when <see cref="LoadedTls.RequireClientCertificate"/> (a client without one, or with
+    /// one the trusted CA did not sign or the CRL lists, fails the handshake), and the cipher suites.
+    /// </summary>
+    internal static HttpsConnectionAdapterOptions HttpsOptions(LoadedTls tls)
+    {
+        var policy = tls.CipherSuitesPolicy();
+        return new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = tls.Certificate,
+            ServerCertificateChain = tls.Intermediates,
+            SslProtocols = LoadedTls.Protocols,
+            CheckCertificateRevocation = false,
+            ClientCertificateMode = tls.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.NoCertificate,
+            ClientCertificateValidation = (certificate, chain, _) => tls.ValidateClientCertificate(certificate, chain),
+            OnAuthenticate = (_, ssl) =>
+            {
+                if (policy is not null && !OperatingSystem.IsWindows())
+                    ssl.CipherSuitesPolicy = policy;
+            },
+        };
+    }
+
     private static ListenUrl ParseListenUrl(string url)
     {
         const string unixScheme = "unix://";
+        const string unixsScheme = "unixs://";
         if (url.StartsWith(unixScheme, StringComparison.OrdinalIgnoreCase))
-            return new ListenUrl(null, url[unixScheme.Length..]);
+            return new ListenUrl(null, url[unixScheme.Length..], false, url);
+        if (url.StartsWith(unixsScheme, StringComparison.OrdinalIgnoreCase))
+            return new ListenUrl(null, url[unixsScheme.Length..], true, url);
 
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
             throw new ArgumentException($"Invalid listen URL \"{url}\".", nameof(url));
-        if (uri.Scheme != Uri.UriSchemeHttp)
-            throw new ArgumentException($"Listen URL \"{url}\": only http:// and unix:// are supported.", nameof(url));
+        if (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            throw new ArgumentException($"Listen URL \"{url}\": only http://, https://, unix:// and unixs:// are supported.", nameof(url));
 
         IPAddress address;
         if (string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase))
             address = IPAddress.Loopback;
         else if (!IPAddress.TryParse(uri.Host, out address!))
             throw new ArgumentException($"Listen URL \"{url}\": the host must be an IP address.", nameof(url));
-        return new ListenUrl(new IPEndPoint(address, uri.Port), null);
+        return new ListenUrl(new IPEndPoint(address, uri.Port), null, uri.Scheme == Uri.UriSchemeHttps, url);
     }
 
     private static string ToListenUrlForm(string kestrelAddress)
@@ -130,7 +167,7 @@ public static class EtcdWebHost
             : kestrelAddress;
     }
 
-    private readonly record struct ListenUrl(IPEndPoint? Endpoint, string? UnixSocketPath);
+    private readonly record struct ListenUrl(IPEndPoint? Endpoint, string? UnixSocketPath, bool Secure, string Text);
 
     /// <summary>The process owner (the node) decides when to stop: no console Ctrl+C/SIGTERM hooks from this host.</summary>
     private sealed class UnmanagedHostLifetime : IHostLifetime

@@ -19,7 +19,8 @@ namespace Akka.Etcd.Api.Hosting;
 /// input is then read through an <see cref="Http2AuthorityRewritingReader"/>, so that grpc-go's
 /// <c>:authority: http://host:port</c> (clientv3 3.4 with scheme-prefixed endpoints) reaches Kestrel as <c>host:port</c>.
 /// Either way the connection is handed on as a <see cref="GracefulCloseConnection"/>, so that Kestrel's aborts close
-/// with a FIN rather than a TCP reset. Stateless and thread-safe.
+/// with a FIN rather than a TCP reset. On a TLS port it runs after the handshake and leaves the protocol to ALPN (h2 or
+/// http/1.1), rewriting the authority of h2 connections the same way. Stateless and thread-safe.
 /// </summary>
 internal static class Http2PrefaceDetection
 {
@@ -32,6 +33,20 @@ internal static class Http2PrefaceDetection
     public static async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next, TimeSpan prefaceTimeout,
         int maxFrameSize = Http2AuthorityRewritingReader.DefaultMaxFrameSize)
     {
+        if (connection.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>() is not null)
+        {
+            // A TLS connection (the middleware runs after Kestrel's): ALPN chose the protocol; only an HTTP/2 one needs
+            // grpc-go's :authority fixed. A client that offered no ALPN falls back to HTTP/1.1, as with Go's server.
+            var alpn = connection.Features.Get<ITlsApplicationProtocolFeature>()?.ApplicationProtocol ?? default;
+            if (alpn.Span.SequenceEqual("h2"u8))
+            {
+                var tlsTransport = connection.Transport;
+                connection.Transport = new RewrittenInput(new Http2AuthorityRewritingReader(tlsTransport.Input, maxFrameSize), tlsTransport.Output);
+            }
+            await next(new GracefulCloseConnection(connection)).ConfigureAwait(false);
+            return;
+        }
+
         bool isHttp2;
         using (var timeout = new CancellationTokenSource(prefaceTimeout))
         {

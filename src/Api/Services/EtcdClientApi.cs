@@ -1,4 +1,5 @@
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Api.Auth;
 using Akka.Etcd.Api.Concurrency;
 using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Http;
@@ -10,9 +11,9 @@ namespace Akka.Etcd.Api.Services;
 
 /// <summary>
 /// The member's client port as ASP.NET Core registrations: etcd's gRPC services (KV, Watch, Lease, Cluster, Maintenance
-/// but Hash and Snapshot, v3lock.Lock, v3election.Election, grpc.health.v1.Health) on Grpc.AspNetCore, and the HTTP/1.1
-/// routes <c>/health</c>, <c>/version</c>, <c>/metrics</c>. Auth and the unserved methods answer UNIMPLEMENTED with
-/// grpc-go's text. Use on a builder set up by <see cref="EtcdWebHost.AddEtcdListener"/>:
+/// but Hash, Auth, v3lock.Lock, v3election.Election, grpc.health.v1.Health) on Grpc.AspNetCore with the
+/// <see cref="AuthInterceptor"/> (credentials and admin checks), and the HTTP/1.1 routes <c>/health</c>, <c>/version</c>,
+/// <c>/metrics</c>. The unserved methods answer UNIMPLEMENTED with grpc-go's text. Use on a builder set up by <see cref="EtcdWebHost.AddEtcdListener"/>:
 /// <code>
 /// builder.Services.AddSingleton(server).AddEtcdClientApi();
 /// var app = builder.Build();
@@ -30,8 +31,17 @@ public static class EtcdClientApi
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddEtcdGrpc();
-        // After the error interceptor (which words its refusal): a learner serves only Status and serializable ranges.
-        services.AddGrpc(options => options.Interceptors.Add<LearnerInterceptor>());
+        // Inside the error interceptor (which words their refusals with etcd's codes and texts), in etcd's order: a
+        // learner serves only Status and serializable ranges (etcd's gRPC interceptor), then the caller's credentials
+        // and the admin-only checks (etcd checks auth inside the handlers).
+        services.AddGrpc(options =>
+        {
+            if (!options.Interceptors.Any(i => i.Type == typeof(LearnerInterceptor)))
+                options.Interceptors.Add<LearnerInterceptor>();
+            if (!options.Interceptors.Any(i => i.Type == typeof(AuthInterceptor)))
+                options.Interceptors.Add<AuthInterceptor>();
+        });
+        services.TryAddSingleton<AuthService>();
         services.TryAddSingleton<IConcurrencyBackend>(provider => new EtcdServerBackend(provider.GetRequiredService<EtcdServer>()));
         services.TryAddSingleton<KvService>();
         services.TryAddSingleton<WatchService>();
@@ -61,6 +71,7 @@ public static class EtcdClientApi
         endpoints.MapEtcdGrpcService<LockService>(limits);
         endpoints.MapEtcdGrpcService<ElectionService>(limits);
         endpoints.MapEtcdGrpcService<HealthService>(limits);
+        endpoints.MapEtcdGrpcService<AuthService>(limits);
         HttpEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>());
         endpoints.MapEtcdGrpcFallback();
         return endpoints;

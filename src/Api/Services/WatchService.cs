@@ -40,7 +40,12 @@ public sealed class WatchService : Watch.WatchBase
             // Waits while 16 requests of this stream are unanswered (etcd's ctrlStreamBufLen): HTTP/2 flow control
             // then holds the client back.
             while (await requestStream.MoveNext(cancel).ConfigureAwait(false))
-                await watcher.RequestAsync(requestStream.Current, cancel).ConfigureAwait(false);
+            {
+                var request = requestStream.Current;
+                // etcd checks READ on a watch's range when it is created (with the stream's token), never afterwards.
+                var denied = request.CreateRequest is { } create ? await _server.WatchDenialAsync(create, cancel).ConfigureAwait(false) : null;
+                await watcher.RequestAsync(request, cancel, denied).ConfigureAwait(false);
+            }
             // Half-closed by the client: keep delivering until it cancels, as etcd does.
             await send.ConfigureAwait(false);
         }

@@ -52,7 +52,6 @@ internal static class SnapshotRestore
     private const string CompactCaller = "mvcc/kvstore.go:388";
     private const string ResumeCompactCaller = "mvcc/kvstore.go:468";
     private const string MemberCaller = "membership/cluster.go:392";
-    private const string AuthCaller = "snapshot/restore";
 
     /// <summary>Runs the restore; progress lines go to <paramref name="log"/>.</summary>
     /// <exception cref="SnapshotRestoreException">A check failed or the snapshot cannot be read (etcdctl's message).</exception>
@@ -206,10 +205,6 @@ internal static class SnapshotRestore
         {
             log.Info(ResumeCompactCaller, "resume scheduled compaction", ("meta-bucket-name", "meta"),
                 ("meta-bucket-name-key", "scheduledCompactRev"), ("scheduled-compact-revision", scheduled));
-        }
-        if (imported.AuthEnabled)
-        {
-            log.Warn(AuthCaller, "auth is enabled in the snapshot, but this member does not enforce auth: its users and roles are kept, not checked");
         }
         // Opening the store rebuilds the key index from the rows (so a data dir that would not start fails here, not
         // later) and finishes a compaction that was scheduled but not finished when the snapshot was taken.

@@ -14,7 +14,7 @@ namespace Akka.Etcd.Storage.EtcdDb;
 /// <param name="FinishedCompactRevision">etcd's <c>finishedCompactRev</c>, or null when the db was never compacted.</param>
 /// <param name="ScheduledCompactRevision">etcd's <c>scheduledCompactRev</c>, or null.</param>
 /// <param name="Leases">Leases written.</param>
-/// <param name="AuthEnabled">True when the db had auth enabled (kept, but this member does not enforce it).</param>
+/// <param name="AuthEnabled">True when the db had auth enabled (the auth buckets are kept and enforced once the member opens them).</param>
 /// <param name="CopiedBuckets">Buckets copied verbatim (<c>cluster</c>, auth buckets, unknown ones), in order.</param>
 public sealed record EtcdDbImportResult(long KeyRows, long LastRevision, long? FinishedCompactRevision,
     long? ScheduledCompactRevision, int Leases, bool AuthEnabled, IReadOnlyList<string> CopiedBuckets);

@@ -27,8 +27,8 @@ namespace Akka.Etcd.Storage.EtcdDb;
 /// <item><term><c>alarm</c></term><description>marshaled <c>AlarmMember</c> → empty; the same in ours (AlarmStore), exported
 /// verbatim; dropped on import (a restored cluster starts without alarms).</description></item>
 /// <item><term><c>auth</c>, <c>authUsers</c>, <c>authRoles</c></term><description>auth state (a fresh db has
-/// <c>auth/authRevision</c> = 8-byte big-endian 1). We serve no auth: kept verbatim in our generic buckets so a round
-/// trip gives it back to etcd.</description></item>
+/// <c>auth/authRevision</c> = 8-byte big-endian 1). Kept in etcd's encoding (authpb.User, authpb.Role, <c>authEnabled</c>,
+/// <c>authRevision</c>), so the member's auth store reads them and a round trip gives them back to etcd.</description></item>
 /// </list>
 /// </summary>
 public static class EtcdDbLayout

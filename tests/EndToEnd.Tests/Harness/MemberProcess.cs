@@ -5,13 +5,13 @@ namespace Akka.Etcd.EndToEnd.Tests.Harness;
 
 /// <summary>
 /// One single-member cluster process (etcd 3.4 or akka-etcd, same flags) on free loopback ports with a temp
-/// data dir. Captures stdout/stderr into <see cref="Log"/>. Start with <see cref="StartAsync"/>; it returns once
+/// data dir. Captures stdout/stderr into <see cref="Log"/>. Start with <see cref="StartAsync(ServerKind, string, string?)"/>; it returns once
 /// <c>GET /health</c> answers <c>"health":"true"</c>. Not thread-safe for concurrent Kill/Restart; reading
 /// <see cref="Log"/> is safe from any thread.
 /// </summary>
 public sealed class MemberProcess : IAsyncDisposable
 {
-    /// <summary>How long <see cref="StartAsync"/> and <see cref="RestartAsync"/> wait for health.</summary>
+    /// <summary>How long <see cref="StartAsync(ServerKind, string, string?)"/> and <see cref="RestartAsync"/> wait for health.</summary>
     public static readonly TimeSpan HealthDeadline = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan HealthPollInterval = TimeSpan.FromMilliseconds(50);
@@ -22,7 +22,8 @@ public sealed class MemberProcess : IAsyncDisposable
     private Process? _process;
     private int _starts;
 
-    private MemberProcess(ServerKind kind, string name, int clientPort, int peerPort, string dataRoot, IReadOnlyList<string> extraFlags)
+    private MemberProcess(ServerKind kind, string name, int clientPort, int peerPort, string dataRoot, int? secureClientPort = null,
+        IReadOnlyList<string>? extraFlags = null)
     {
         Kind = kind;
         Name = name;
@@ -30,18 +31,22 @@ public sealed class MemberProcess : IAsyncDisposable
         PeerUrl = $"http://127.0.0.1:{peerPort}";
         DataRoot = dataRoot;
         DataDir = Path.Combine(dataRoot, name + ".data");
+        SecureClientUrl = secureClientPort is { } securePort ? $"https://127.0.0.1:{securePort}" : null;
         _flags =
         [
             "--name", name,
             "--data-dir", DataDir,
-            "--listen-client-urls", ClientUrl,
+            "--listen-client-urls", SecureClientUrl is null ? ClientUrl : ClientUrl + "," + SecureClientUrl,
             "--advertise-client-urls", ClientUrl,
             "--listen-peer-urls", PeerUrl,
             "--initial-advertise-peer-urls", PeerUrl,
             "--initial-cluster", $"{name}={PeerUrl}",
-            .. extraFlags,
+            .. extraFlags ?? [],
         ];
     }
+
+    /// <summary>The TLS client URL (<c>https://127.0.0.1:PORT</c>) of a member started with one, else null.</summary>
+    public string? SecureClientUrl { get; }
 
     /// <summary>Which binary runs.</summary>
     public ServerKind Kind { get; }
@@ -86,18 +91,29 @@ public sealed class MemberProcess : IAsyncDisposable
     /// </summary>
     /// <exception cref="InvalidOperationException">The binary is missing, the process exited early, or it
     /// was not healthy within <see cref="HealthDeadline"/> (the message carries the server log).</exception>
-    public static async Task<MemberProcess> StartAsync(ServerKind kind, string name = "m1", string? hocon = null)
+    public static Task<MemberProcess> StartAsync(ServerKind kind, string name = "m1", string? hocon = null) =>
+        StartAsync(kind, name, extraFlags: [], hocon: hocon);
+
+    /// <summary>
+    /// As <see cref="StartAsync(ServerKind, string, string?)"/>, with <paramref name="extraFlags"/> after the usual ones and, when
+    /// <paramref name="secureClientPort"/>, a second client URL <see cref="SecureClientUrl"/> (https; the flags must
+    /// then give its certificate). The extra flags may name files under the data root (<c>{root}</c> in a flag is
+    /// replaced by it): <paramref name="prepare"/> gets that directory first.
+    /// </summary>
+    public static async Task<MemberProcess> StartAsync(ServerKind kind, string name, IReadOnlyList<string> extraFlags,
+        bool secureClientPort = false, Action<string>? prepare = null, string? hocon = null)
     {
-        var ports = LoopbackPorts.Free(2);
+        var ports = LoopbackPorts.Free(3);
         var root = Directory.CreateTempSubdirectory($"akka-etcd-e2e-{kind.ToString().ToLowerInvariant()}-").FullName;
-        var extra = new List<string>();
+        prepare?.Invoke(root);
+        var flags = extraFlags.Select(flag => flag.Replace("{root}", root, StringComparison.Ordinal)).ToList();
         if (!string.IsNullOrEmpty(hocon) && kind == ServerKind.Ours)
         {
             var config = Path.Combine(root, "member.conf");
             await File.WriteAllTextAsync(config, hocon);
-            extra.AddRange(["--config", config]);
+            flags.AddRange(["--config", config]);
         }
-        var member = new MemberProcess(kind, name, ports[0], ports[1], root, extra);
+        var member = new MemberProcess(kind, name, ports[0], ports[1], root, secureClientPort ? ports[2] : null, flags);
         try
         {
             await member.LaunchAsync();
@@ -131,7 +147,7 @@ public sealed class MemberProcess : IAsyncDisposable
     /// Kills the process if it still runs, then starts it again with the same flags on the same data dir and ports,
     /// and waits until healthy.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Same as <see cref="StartAsync"/>.</exception>
+    /// <exception cref="InvalidOperationException">Same as <see cref="StartAsync(ServerKind, string, string?)"/>.</exception>
     public async Task RestartAsync()
     {
         Kill();

@@ -482,4 +482,96 @@ public class MemberConfigParserTests
         Assert.Equal(1, r.Outcome.ExitCode);
         Assert.Contains("'--name=b' is not a valid flag", r.Stderr);
     }
+    private static readonly TransportSecurity ExpectedClientTls = new()
+    {
+        CertFile = "/tls/server.crt", KeyFile = "/tls/server.key", ClientCertAuth = true, TrustedCaFile = "/tls/ca.crt",
+        CrlFile = "/tls/ca.crl", AutoTls = false,
+    };
+
+    [Fact]
+    public void Client_tls_settings_and_auth_token_come_from_etcd_env_variables()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["ETCD_LISTEN_CLIENT_URLS"] = "https://127.0.0.1:3379,http://127.0.0.1:3380",
+            ["ETCD_ADVERTISE_CLIENT_URLS"] = "https://127.0.0.1:3379",
+            ["ETCD_CERT_FILE"] = "/tls/server.crt",
+            ["ETCD_KEY_FILE"] = "/tls/server.key",
+            ["ETCD_CLIENT_CERT_AUTH"] = "true",
+            ["ETCD_TRUSTED_CA_FILE"] = "/tls/ca.crt",
+            ["ETCD_CLIENT_CRL_FILE"] = "/tls/ca.crl",
+            ["ETCD_CIPHER_SUITES"] = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            ["ETCD_AUTH_TOKEN"] = "jwt,pub-key=/k.pub,priv-key=/k.pem,sign-method=RS256",
+            ["ETCD_BCRYPT_COST"] = "4",
+        };
+        var c = Parse([], env).Config;
+        Assert.Equal(ExpectedClientTls, c.ClientSecurity);
+        Assert.Equal(["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"], c.CipherSuites);
+        // etcd sorts URL lists (types.NewURLs); so do we.
+        Assert.Equal([new Uri("http://127.0.0.1:3380"), new Uri("https://127.0.0.1:3379")], c.ListenClientUrls);
+        Assert.Equal(("jwt,pub-key=/k.pub,priv-key=/k.pem,sign-method=RS256", 4U), (c.AuthToken, c.BcryptCost));
+        Assert.True(Parse([], new() { ["ETCD_AUTO_TLS"] = "true" }).Config.ClientSecurity.AutoTls);
+    }
+
+    [Fact]
+    public void Client_tls_settings_and_auth_token_come_from_the_yaml_file()
+    {
+        var path = TempFile("""
+            name: tls-yaml
+            listen-client-urls: https://127.0.0.1:4379
+            advertise-client-urls: https://127.0.0.1:4379
+            client-transport-security:
+              cert-file: /tls/server.crt
+              key-file: /tls/server.key
+              client-cert-auth: true
+              trusted-ca-file: /tls/ca.crt
+              crl-file: /tls/ca.crl
+              auto-tls: false
+            cipher-suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
+            auth-token: simple
+            bcrypt-cost: 5
+            """, ".yaml");
+        try
+        {
+            var c = Parse(["--config-file=" + path]).Config;
+            Assert.Equal(ExpectedClientTls, c.ClientSecurity);
+            Assert.Equal(["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"], c.CipherSuites);
+            Assert.Equal(("simple", 5U), (c.AuthToken, c.BcryptCost));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Client_tls_settings_and_auth_token_come_from_the_hocon_file_and_flags_override_them()
+    {
+        var path = TempFile("""
+            akka.etcd {
+              listen-client-urls = ["https://127.0.0.1:5379"]
+              advertise-client-urls = ["https://127.0.0.1:5379"]
+              cert-file = /tls/server.crt
+              key-file = /tls/server.key
+              client-cert-auth = true
+              trusted-ca-file = /tls/ca.crt
+              client-crl-file = /tls/ca.crl
+              cipher-suites = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]
+              auth-token-ttl = 60
+            }
+            """, ".conf");
+        try
+        {
+            var c = Parse(["--config", path]).Config;
+            Assert.Equal(ExpectedClientTls, c.ClientSecurity);
+            Assert.Equal(["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"], c.CipherSuites);
+            Assert.Equal(60U, c.AuthTokenTtlSeconds);
+            var overridden = Parse(["--config", path, "--client-cert-auth=false", "--auto-tls"]).Config.ClientSecurity;
+            Assert.Equal(ExpectedClientTls with { ClientCertAuth = false, AutoTls = true }, overridden);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
