@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Etcd.Actors.Metrics;
 using Akka.Etcd.Storage.Wal;
 using Akka.Event;
 using Raftpb;
@@ -71,6 +72,7 @@ public sealed class WalJournalActor : ReceiveActor
         Receive<JournalProtocol.Save>(save =>
         {
             _wal.Append(save.HardState, save.Entries);
+            EtcdMetrics.WalWriteBytes.Inc(EntryBytes(save));
             Wait(Sender);
         });
         Receive<JournalProtocol.SaveSnapshotMarker>(marker =>
@@ -80,6 +82,15 @@ public sealed class WalJournalActor : ReceiveActor
         });
         Receive<JournalProtocol.Flush>(_ => Flush());
         Receive<JournalProtocol.Release>(release => _wal.ReleaseTo(release.Index));
+    }
+
+    /// <summary>The protobuf size of a Save's HardState and entries (what etcd's etcd_disk_wal_write_bytes_total adds up).</summary>
+    private static long EntryBytes(JournalProtocol.Save save)
+    {
+        long bytes = save.HardState?.CalculateSize() ?? 0;
+        foreach (var entry in save.Entries)
+            bytes += entry.CalculateSize();
+        return bytes;
     }
 
     private void Wait(IActorRef sender)
@@ -101,7 +112,9 @@ public sealed class WalJournalActor : ReceiveActor
         }
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             _wal.Sync();
+            EtcdMetrics.WalFsyncDuration.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
         catch (Exception ex)
         {

@@ -139,6 +139,10 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
             {
                 _log.Warning("failed to revoke lease {0:x16}: {1}", completed.Id, completed.Error.Message);
             }
+            else
+            {
+                Metrics.EtcdMetrics.LeasesExpired.Inc();
+            }
         });
     }
 
@@ -205,6 +209,7 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
             return;
         }
         Sender.Tell(new LeaseProtocol.Renewed(_lessor.Renew(keepAlive.Id, now)));
+        Metrics.EtcdMetrics.LeasesRenewed.Inc();
     }
 
     private void ProposeExpiredRevokes()
