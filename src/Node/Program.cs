@@ -104,10 +104,14 @@ public static class Program
             .AddEtcdListener(new EtcdListenerOptions { ListenUrls = config.ListenClientUrls.Select(UrlText).ToList() });
         clientBuilder.Services.AddSingleton(server).AddEtcdClientApi();
         await using var host = clientBuilder.Build();
-        host.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(config.MaxRequestBytes) });
+        host.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(config.MaxRequestBytes) },
+            gateway: config.EnableGrpcGateway);
         await host.StartAsync(stop.Token).ConfigureAwait(false);
         log.LogInformation("enabled capabilities for version {version}", "3.4");
         log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.GetBoundUrls()));
+        await using var metricsHost = await StartMetricsListenerAsync(config, loggers, server, host, stop.Token).ConfigureAwait(false);
+        if (metricsHost is not null)
+            log.LogInformation("serving metrics and health on {address}", string.Join(",", metricsHost.GetBoundUrls()));
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStop = stop.Token.Register(() => stopped.TrySetResult());
@@ -119,7 +123,7 @@ public static class Program
             {
                 // As etcd panics: a member whose WAL, Raft or store failed does not go on serving.
                 log.LogCritical(exit.Cause, "member stopped: {reason}", exit.Reason);
-                await ShutdownAsync(host, server, peerHost, log).ConfigureAwait(false);
+                await ShutdownAsync(host, metricsHost, server, peerHost, log).ConfigureAwait(false);
                 return 1;
             }
             log.LogWarning("{reason}; exiting", exit.Reason);
@@ -128,7 +132,7 @@ public static class Program
         {
             log.LogInformation("received a stop signal, shutting down server {name}", config.Name);
         }
-        await ShutdownAsync(host, server, peerHost, log).ConfigureAwait(false);
+        await ShutdownAsync(host, metricsHost, server, peerHost, log).ConfigureAwait(false);
         return 0;
     }
 
@@ -140,13 +144,32 @@ public static class Program
     /// <see cref="ListenerStopTimeout"/> to let its calls finish; the <c>await using</c> disposals that follow only
     /// release what is left.
     /// </summary>
-    private static async Task ShutdownAsync(WebApplication clientHost, EtcdServer server, WebApplication peerHost, ILogger log)
+    private static async Task ShutdownAsync(WebApplication clientHost, WebApplication? metricsHost, EtcdServer server, WebApplication peerHost, ILogger log)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await StopListenerAsync(clientHost).ConfigureAwait(false);
+        if (metricsHost is not null)
+            await StopListenerAsync(metricsHost).ConfigureAwait(false);
         await server.StopAsync().ConfigureAwait(false);
         await StopListenerAsync(peerHost).ConfigureAwait(false);
         log.LogInformation("stopped serving in {took} ms", clock.ElapsedMilliseconds);
+    }
+
+    /// <summary>
+    /// <c>--listen-metrics-urls</c>: a listener of its own for <c>/metrics</c> and the health probes (etcd's metrics
+    /// listener), so that monitoring reaches them without the client port; null when the flag is not given.
+    /// </summary>
+    private static async Task<WebApplication?> StartMetricsListenerAsync(MemberConfig config, ILoggerFactory loggers, EtcdServer server,
+        WebApplication clientHost, CancellationToken cancel)
+    {
+        if (config.ListenMetricsUrls.Count == 0)
+            return null;
+        var builder = EtcdWebHost.CreateBuilder(loggers)
+            .AddEtcdListener(new EtcdListenerOptions { ListenUrls = config.ListenMetricsUrls.Select(UrlText).ToList() });
+        var metricsHost = builder.Build();
+        HttpEndpoints.MapMetricsListener(metricsHost, server, clientHost.Services.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
+        await metricsHost.StartAsync(cancel).ConfigureAwait(false);
+        return metricsHost;
     }
 
     /// <summary>How long a listener waits for its open calls (watch streams, say) before it closes them at stop.</summary>

@@ -1,5 +1,6 @@
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Api.Concurrency;
+using Akka.Etcd.Api.Gateway;
 using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Http;
 using Microsoft.AspNetCore.Routing;
@@ -30,6 +31,8 @@ public static class EtcdClientApi
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddEtcdGrpc();
+        // Inside the error interceptor (added first, so outermost): counts every call by method and status code.
+        services.AddGrpc(options => options.Interceptors.Add<Metrics.GrpcMetricsInterceptor>());
         services.TryAddSingleton<IConcurrencyBackend>(provider => new EtcdServerBackend(provider.GetRequiredService<EtcdServer>()));
         services.TryAddSingleton<KvService>();
         services.TryAddSingleton<WatchService>();
@@ -39,6 +42,7 @@ public static class EtcdClientApi
         services.TryAddSingleton<LockService>();
         services.TryAddSingleton<ElectionService>();
         services.TryAddSingleton<HealthService>();
+        services.AddEtcdGateway();
         return services;
     }
 
@@ -47,7 +51,11 @@ public static class EtcdClientApi
     /// <c>--max-request-bytes</c>), the HTTP routes of <see cref="HttpEndpoints"/>, and the UNIMPLEMENTED/404 fallback
     /// (<see cref="EtcdGrpcEndpoints.MapEtcdGrpcFallback"/>). Needs <see cref="AddEtcdClientApi"/> on the same host.
     /// </summary>
-    public static IEndpointRouteBuilder MapEtcdClientApi(this IEndpointRouteBuilder endpoints, GrpcServerOptions limits)
+    /// <param name="endpoints">The client listener's routes.</param>
+    /// <param name="limits">The receive limit of every service.</param>
+    /// <param name="gateway">Serve etcd's JSON gateway (<c>/v3/…</c>, <see cref="GatewayEndpoints"/>); etcd's
+    /// <c>--enable-grpc-gateway</c>, on by default.</param>
+    public static IEndpointRouteBuilder MapEtcdClientApi(this IEndpointRouteBuilder endpoints, GrpcServerOptions limits, bool gateway = true)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(limits);
@@ -59,7 +67,10 @@ public static class EtcdClientApi
         endpoints.MapEtcdGrpcService<LockService>(limits);
         endpoints.MapEtcdGrpcService<ElectionService>(limits);
         endpoints.MapEtcdGrpcService<HealthService>(limits);
-        HttpEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>());
+        HttpEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>(),
+            endpoints.ServiceProvider.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
+        if (gateway)
+            endpoints.MapEtcdGateway();
         endpoints.MapEtcdGrpcFallback();
         return endpoints;
     }
