@@ -176,7 +176,10 @@ public sealed class GrpcMetricsInterceptor : Interceptor
         {
             var name = (int)code < EtcdMetrics.GrpcCodeNames.Count ? EtcdMetrics.GrpcCodeNames[(int)code] : code.ToString();
             EtcdMetrics.GrpcHandled.WithLabels(_type, _service, _method, name).Inc();
-            EtcdMetrics.GrpcHandlingDuration.WithLabels(_type, _service, _method).Observe(Stopwatch.GetElapsedTime(_started).TotalSeconds);
+            var seconds = Stopwatch.GetElapsedTime(_started).TotalSeconds;
+            EtcdMetrics.GrpcHandlingDuration.WithLabels(_type, _service, _method).Observe(seconds);
+            if (_type == "unary")
+                RequestLatencyStats.Record(seconds, code != StatusCode.OK);
         }
     }
 

@@ -71,6 +71,8 @@ public static class EtcdClientApi
             endpoints.ServiceProvider.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
         if (gateway)
             endpoints.MapEtcdGateway();
+        Dashboard.DashboardEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>(),
+            endpoints.ServiceProvider.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
         endpoints.MapEtcdGrpcFallback();
         return endpoints;
     }
