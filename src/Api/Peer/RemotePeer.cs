@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Akka.Etcd.Actors.Metrics;
 using Akka.Etcd.Api.Grpc;
 using Akka.Etcd.Protos.Errors;
 using Google.Protobuf;
@@ -73,6 +74,7 @@ internal sealed class RemotePeer
             return;
         Logger.LogWarning("dropped internal Raft message {Type} to {Peer} since its sending buffer is full (active: {Active})",
             message.Type, PeerProtocol.FormatId(Id), ActiveSince is not null);
+        EtcdMetrics.PeerSendFailed(Id);
         _transport.OnUnreachable(Id);
     }
 
@@ -213,6 +215,7 @@ internal sealed class RemotePeer
 
         // The opening link message gets the request HEADERS onto the wire: HttpClient holds them until the first body
         // write. It is not awaited before the answer: if the call fails, the write never starts.
+        var dialled = System.Diagnostics.Stopwatch.GetTimestamp();
         var opened = call.RequestStream.WriteAsync(new Message(), connection.Token);
         var acknowledged = call.ResponseStream.MoveNext();
         try
@@ -236,6 +239,8 @@ internal sealed class RemotePeer
 
         if (call.ResponseStream.Current.From != Id)
             throw new EtcdException(RpcStatusCode.FailedPrecondition, PeerProtocol.ToMismatch);
+        // The opening message and its acknowledgement are one round trip to the peer (etcd's prober measures the same).
+        EtcdMetrics.PeerRoundTripTime.WithLabels(PeerProtocol.FormatId(Id)).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(dialled).TotalSeconds);
 
         Interlocked.Exchange(ref _activeSinceTicks, DateTime.UtcNow.Ticks);
         Logger.LogInformation("stream to peer {Peer} at {Url} is active", PeerProtocol.FormatId(Id), url);
@@ -255,6 +260,7 @@ internal sealed class RemotePeer
                 while (batch.Count < MaxMessagesPerWrite && reader.TryRead(out var message))
                     batch.Add(message);
                 await call.RequestStream.WriteBatchAsync(batch, connection.Token).ConfigureAwait(false);
+                EtcdMetrics.PeerSent(Id, batch.Sum(sent => (long)sent.CalculateSize()));
             }
         }
         catch (Exception) when (closed.IsCompleted)
