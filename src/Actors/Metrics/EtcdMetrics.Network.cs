@@ -94,6 +94,11 @@ public static partial class EtcdMetrics
         if (active)
         {
             gauge.Set(1);
+            // The peer's series exist from the first connection on (at zero), so rates over them are 0, not "no data".
+            PeerSentFailures.WithLabels(labels[1]);
+            PeerReceivedFailures.WithLabels(labels[1]);
+            PeerSentBytes.WithLabels(labels[1]);
+            PeerReceivedBytes.WithLabels(labels[1]);
             return;
         }
         if (gauge.Value > 0)
