@@ -73,38 +73,4 @@ public static partial class EtcdMetrics
     public static readonly Histogram SnapshotReceiveDuration = Factory.CreateHistogram("etcd_network_snapshot_receive_total_duration_seconds",
         "Total latency distributions of v3 snapshot receives",
         new HistogramConfiguration { LabelNames = ["From"], Buckets = MetricsRegistry.Exponential(0.1, 2, 10) });
-
-    /// <summary>
-    /// Records one batch of Raft messages (or a snapshot chunk) sent to a peer: <paramref name="bytes"/> on
-    /// <see cref="PeerSentBytes"/>. The peer is named by its member ID in hex, as etcd's <c>To</c> label.
-    /// </summary>
-    public static void PeerSent(ulong peer, long bytes) => PeerSentBytes.WithLabels(peer.ToString("x")).Inc(bytes);
-
-    /// <summary>Records <paramref name="bytes"/> received from a peer on <see cref="PeerReceivedBytes"/>.</summary>
-    public static void PeerReceived(ulong peer, long bytes) => PeerReceivedBytes.WithLabels(peer.ToString("x")).Inc(bytes);
-
-    /// <summary>Records one failed send to a peer on <see cref="PeerSentFailures"/>.</summary>
-    public static void PeerSendFailed(ulong peer) => PeerSentFailures.WithLabels(peer.ToString("x")).Inc();
-
-    /// <summary>Records that the connection from <paramref name="local"/> to <paramref name="remote"/> is up or down.</summary>
-    public static void PeerConnection(ulong local, ulong remote, bool active)
-    {
-        var labels = new[] { local.ToString("x"), remote.ToString("x") };
-        var gauge = ActivePeers.WithLabels(labels);
-        if (active)
-        {
-            gauge.Set(1);
-            // The peer's series exist from the first connection on (at zero), so rates over them are 0, not "no data".
-            PeerSentFailures.WithLabels(labels[1]);
-            PeerReceivedFailures.WithLabels(labels[1]);
-            PeerSentBytes.WithLabels(labels[1]);
-            PeerReceivedBytes.WithLabels(labels[1]);
-            return;
-        }
-        if (gauge.Value > 0)
-        {
-            DisconnectedPeers.WithLabels(labels).Inc();
-        }
-        gauge.Set(0);
-    }
 }

@@ -44,7 +44,7 @@ public sealed class PeerService : Protos.Peer.Peer.PeerBase
                 // message, so the removed member learns it (and exits) even when it never got the ConfChange entry.
                 if (_transport.IsMemberRemoved?.Invoke(from) == true)
                     throw new EtcdException(RpcStatusCode.FailedPrecondition, PeerProtocol.MemberRemoved);
-                EtcdMetrics.PeerReceived(from, requests.Current.CalculateSize());
+                PeerMetrics.Received(from, requests.Current.CalculateSize());
                 if (requests.Current.To != 0)
                     _transport.OnReceived(requests.Current);
             }

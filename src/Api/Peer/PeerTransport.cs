@@ -197,7 +197,7 @@ public sealed class PeerTransport : IRaftTransport
 
     internal void OnActiveChanged(ulong id, bool active)
     {
-        Akka.Etcd.Actors.Metrics.EtcdMetrics.PeerConnection(LocalId, id, active);
+        Akka.Etcd.Actors.Metrics.PeerMetrics.Connection(LocalId, id, active);
         if (!_stop.IsCancellationRequested)
             ActiveChanged?.Invoke(id, active);
     }

@@ -74,7 +74,7 @@ internal sealed class RemotePeer
             return;
         Logger.LogWarning("dropped internal Raft message {Type} to {Peer} since its sending buffer is full (active: {Active})",
             message.Type, PeerProtocol.FormatId(Id), ActiveSince is not null);
-        EtcdMetrics.PeerSendFailed(Id);
+        PeerMetrics.SendFailed(Id);
         _transport.OnUnreachable(Id);
     }
 
@@ -240,7 +240,7 @@ internal sealed class RemotePeer
         if (call.ResponseStream.Current.From != Id)
             throw new EtcdException(RpcStatusCode.FailedPrecondition, PeerProtocol.ToMismatch);
         // The opening message and its acknowledgement are one round trip to the peer (etcd's prober measures the same).
-        EtcdMetrics.PeerRoundTripTime.WithLabels(PeerProtocol.FormatId(Id)).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(dialled).TotalSeconds);
+        PeerMetrics.RoundTrip(Id, System.Diagnostics.Stopwatch.GetElapsedTime(dialled));
 
         Interlocked.Exchange(ref _activeSinceTicks, DateTime.UtcNow.Ticks);
         Logger.LogInformation("stream to peer {Peer} at {Url} is active", PeerProtocol.FormatId(Id), url);
@@ -260,7 +260,7 @@ internal sealed class RemotePeer
                 while (batch.Count < MaxMessagesPerWrite && reader.TryRead(out var message))
                     batch.Add(message);
                 await call.RequestStream.WriteBatchAsync(batch, connection.Token).ConfigureAwait(false);
-                EtcdMetrics.PeerSent(Id, batch.Sum(sent => (long)sent.CalculateSize()));
+                PeerMetrics.Sent(Id, batch.Sum(sent => (long)sent.CalculateSize()));
             }
         }
         catch (Exception) when (closed.IsCompleted)
