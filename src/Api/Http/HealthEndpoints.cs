@@ -170,7 +170,8 @@ public static class HealthEndpoints
         _ => "NONE",
     };
 
-    private static Task MethodNotAllowed(HttpContext context)
+    /// <summary>What etcd's <c>allowMethod</c> answers to a method other than GET: 405, <c>Allow: GET</c>, Go's <c>http.Error</c> text.</summary>
+    internal static Task MethodNotAllowed(HttpContext context)
     {
         context.Response.Headers.Allow = "GET";
         return GoHttpError(context, "Method Not Allowed", StatusCodes.Status405MethodNotAllowed);

@@ -33,9 +33,17 @@ public static class HttpEndpoints
         MetricsEndpoints.Map(routes, server, clusterView);
     }
 
-    /// <summary>Maps <c>GET /version</c> (served on the client and the peer port alike).</summary>
+    /// <summary>
+    /// Maps <c>/version</c> (served on the client and the peer port alike): GET answers the JSON as etcd 3.4's
+    /// serveVersion does; other methods get etcd's 405 "Method Not Allowed" with <c>Allow: GET</c>.
+    /// </summary>
     public static void MapVersion(IEndpointRouteBuilder routes) =>
-        routes.MapGet("/version", () => Results.Text(
-            $"{{\"etcdserver\":\"{EtcdServer.ServerVersion}\",\"etcdcluster\":\"{EtcdServer.ClusterVersion}\"}}",
-            "application/json"));
+        routes.Map("/version", context =>
+        {
+            if (!HttpMethods.IsGet(context.Request.Method))
+                return HealthEndpoints.MethodNotAllowed(context);
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(
+                $"{{\"etcdserver\":\"{EtcdServer.ServerVersion}\",\"etcdcluster\":\"{EtcdServer.ClusterVersion}\"}}", context.RequestAborted);
+        });
 }
