@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Runs every test of Akka.Etcd (unit, simulation, end-to-end with the real etcdctl and etcd 3.4).
-# Installs what it needs when missing: Debian's etcd-client (etcdctl) and etcd-server (the reference etcd).
+# Installs what it needs when missing: Debian's etcd-client (etcdctl), etcd-server (the reference etcd), curl (the JSON
+# gateway's comparisons) and chromium (the headless browser of the dashboard test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v etcdctl >/dev/null 2>&1 || ! command -v etcd >/dev/null 2>&1; then
-  echo "installing Debian's etcd-client and etcd-server (etcdctl and the reference etcd 3.4)"
+missing=()
+command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian's ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq etcd-client etcd-server >/dev/null
+  $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v dotnet >/dev/null 2>&1 || { echo "the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 

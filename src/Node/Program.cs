@@ -2,6 +2,7 @@ using System.Collections;
 using System.Runtime.InteropServices;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Api.Hosting;
+using Akka.Etcd.Api.Http;
 using Akka.Etcd.Actors.Transport;
 using Akka.Etcd.Node.Hosting;
 using Akka.Hosting;
@@ -105,13 +106,21 @@ public static class Program
                 ListenUrls = config.ListenClientUrls.Select(UrlText).ToList(),
                 Tls = ClientTls(config, loggers.CreateLogger("embed/config")),
             });
-        clientBuilder.Services.AddSingleton(server).AddEtcdClientApi();
+        // The dashboard and the akka_cluster_* metrics read the Akka cluster view from the member's cluster monitor.
+        var clusterMonitor = memberHost.Services.GetRequiredService<ActorRegistry>().Get<ClusterMonitorActor>();
+        clientBuilder.Services.AddSingleton(server).AddEtcdClientApi()
+            .AddSingleton<Akka.Etcd.Actors.Metrics.IAkkaClusterView>(new Akka.Etcd.Actors.Metrics.ClusterMonitorView(clusterMonitor,
+                id => server.Membership.Members.FirstOrDefault(member => member.ID == id)?.Name is { Length: > 0 } name ? name : null));
         await using var host = clientBuilder.Build();
-        host.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(config.MaxRequestBytes) });
+        host.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(config.MaxRequestBytes) },
+            gateway: config.EnableGrpcGateway);
         await host.StartAsync(stop.Token).ConfigureAwait(false);
         log.LogInformation("enabled capabilities for version {version}", "3.4");
         log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.GetBoundUrls()));
         SystemdReadiness.NotifyReady(new Microsoft.Extensions.Hosting.Systemd.SystemdNotifier(), log);
+        await using var metricsHost = await StartMetricsListenerAsync(config, loggers, server, host, stop.Token).ConfigureAwait(false);
+        if (metricsHost is not null)
+            log.LogInformation("serving metrics and health on {address}", string.Join(",", metricsHost.GetBoundUrls()));
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStop = stop.Token.Register(() => stopped.TrySetResult());
@@ -123,7 +132,7 @@ public static class Program
             {
                 // As etcd panics: a member whose WAL, Raft or store failed does not go on serving.
                 log.LogCritical(exit.Cause, "member stopped: {reason}", exit.Reason);
-                await ShutdownAsync(host, server, memberHost, log).ConfigureAwait(false);
+                await ShutdownAsync(host, metricsHost, server, memberHost, log).ConfigureAwait(false);
                 return 1;
             }
             log.LogWarning("{reason}; exiting", exit.Reason);
@@ -132,7 +141,7 @@ public static class Program
         {
             log.LogInformation("received a stop signal, shutting down server {name}", config.Name);
         }
-        await ShutdownAsync(host, server, memberHost, log).ConfigureAwait(false);
+        await ShutdownAsync(host, metricsHost, server, memberHost, log).ConfigureAwait(false);
         return 0;
     }
 
@@ -144,10 +153,12 @@ public static class Program
     /// peer transport stop), then the member's host, whose ActorSystem leaves the Akka cluster (Akka's coordinated
     /// shutdown: Leaving, Exiting, Removed) and closes the peer port.
     /// </summary>
-    private static async Task ShutdownAsync(WebApplication clientHost, EtcdServer server, IHost memberHost, ILogger log)
+    private static async Task ShutdownAsync(WebApplication clientHost, WebApplication? metricsHost, EtcdServer server, IHost memberHost, ILogger log)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await StopListenerAsync(clientHost).ConfigureAwait(false);
+        if (metricsHost is not null)
+            await StopListenerAsync(metricsHost).ConfigureAwait(false);
         await server.StopAsync().ConfigureAwait(false);
         using (var timeout = new CancellationTokenSource(MemberHostStopTimeout))
         {
@@ -158,6 +169,23 @@ public static class Program
 
     /// <summary>How long leaving the Akka cluster and stopping the actor system may take at stop.</summary>
     private static readonly TimeSpan MemberHostStopTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// <c>--listen-metrics-urls</c>: a listener of its own for <c>/metrics</c> and the health probes (etcd's metrics
+    /// listener), so that monitoring reaches them without the client port; null when the flag is not given.
+    /// </summary>
+    private static async Task<WebApplication?> StartMetricsListenerAsync(MemberConfig config, ILoggerFactory loggers, EtcdServer server,
+        WebApplication clientHost, CancellationToken cancel)
+    {
+        if (config.ListenMetricsUrls.Count == 0)
+            return null;
+        var builder = EtcdWebHost.CreateBuilder(loggers)
+            .AddEtcdListener(new EtcdListenerOptions { ListenUrls = config.ListenMetricsUrls.Select(UrlText).ToList() });
+        var metricsHost = builder.Build();
+        HttpEndpoints.MapMetricsListener(metricsHost, server, clientHost.Services.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
+        await metricsHost.StartAsync(cancel).ConfigureAwait(false);
+        return metricsHost;
+    }
 
     /// <summary>How long a listener waits for its open calls (watch streams, say) before it closes them at stop.</summary>
     private static readonly TimeSpan ListenerStopTimeout = TimeSpan.FromSeconds(5);

@@ -89,6 +89,7 @@ public sealed partial class RaftActor
             {
                 batch.AskedAtTick = _ticks;
                 _log.Debug("read index {0} unanswered for {1} ms: asking again", batch.Ctx.ToBase64(), ReadIndexRetryMs);
+                Metrics.EtcdMetrics.SlowReadIndexes.Inc();
                 _node.ReadIndex(batch.Ctx);
             }
         }

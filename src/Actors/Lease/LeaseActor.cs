@@ -146,6 +146,10 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
             {
                 _log.Warning("failed to revoke lease {0:x16}: {1}", completed.Id, completed.Error.Message);
             }
+            else
+            {
+                Metrics.EtcdMetrics.LeasesExpired.Inc();
+            }
         });
     }
 
@@ -217,6 +221,7 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
             ProposeCheckpoints([new LeaseCheckpoint { ID = keepAlive.Id, RemainingTTL = 0 }]);
         }
         Sender.Tell(new LeaseProtocol.Renewed(_lessor.Renew(keepAlive.Id, now)));
+        Metrics.EtcdMetrics.LeasesRenewed.Inc();
     }
 
     /// <summary>

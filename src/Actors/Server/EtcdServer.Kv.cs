@@ -115,19 +115,30 @@ public sealed partial class EtcdServer
         }
         if (!status.HasLeader)
         {
+            Metrics.EtcdMetrics.ProposalsFailed.Inc();
             throw EtcdErrors.NoLeader;
         }
         if (Interlocked.Increment(ref _proposalsInFlight) > MaxProposalsInFlight)
         {
             Interlocked.Decrement(ref _proposalsInFlight);
+            Metrics.EtcdMetrics.ProposalsFailed.Inc();
             throw EtcdErrors.RequestTooManyRequests;
         }
+        Metrics.EtcdMetrics.ProposalsPending.Inc();
         try
         {
             return await AskAsync<IMessage>(_refs.Raft, new RaftProtocol.Propose(id, data), cancel).ConfigureAwait(false);
         }
+        catch (EtcdException e) when (IsProposalFailure(e))
+        {
+            // As etcd: a proposal that was dropped, timed out or outlived the member counts as failed; an apply's
+            // own error (compacted, lease not found...) does not.
+            Metrics.EtcdMetrics.ProposalsFailed.Inc();
+            throw;
+        }
         finally
         {
+            Metrics.EtcdMetrics.ProposalsPending.Dec();
             Interlocked.Decrement(ref _proposalsInFlight);
         }
     }
@@ -144,14 +155,32 @@ public sealed partial class EtcdServer
         }
         if (!Status.HasLeader)
         {
+            Metrics.EtcdMetrics.ReadIndexesFailed.Inc();
             throw EtcdErrors.NoLeader;
         }
-        return await AskAsync<T>(_refs.Raft, new RaftProtocol.LinearizableRead(query), cancel).ConfigureAwait(false);
+        try
+        {
+            return await AskAsync<T>(_refs.Raft, new RaftProtocol.LinearizableRead(query), cancel).ConfigureAwait(false);
+        }
+        catch (EtcdException e) when (IsProposalFailure(e))
+        {
+            Metrics.EtcdMetrics.ReadIndexesFailed.Inc();
+            throw;
+        }
     }
 
     /// <summary>Waits for a ReadIndex round and its apply: afterwards this member has applied every write committed before the call.</summary>
     private Task<StoreProtocol.BarrierPassed> ReadBarrierAsync(CancellationToken cancel) =>
         ReadAsync<StoreProtocol.BarrierPassed>(StoreProtocol.Barrier.Instance, serializable: false, cancel);
+
+    /// <summary>The texts of the errors that mean a proposal was not applied (etcd's proposalsFailed cases).</summary>
+    private static readonly HashSet<string> ProposalFailureTexts =
+    [
+        EtcdErrors.Timeout.Message, EtcdErrors.Stopped.Message, EtcdErrors.NoLeader.Message,
+        EtcdErrors.LeaderChanged.Message, EtcdErrors.RequestTooManyRequests.Message,
+    ];
+
+    private static bool IsProposalFailure(EtcdException e) => ProposalFailureTexts.Contains(e.Message);
 
     private static bool IsSerializable(TxnRequest txn)
     {

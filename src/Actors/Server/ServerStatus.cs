@@ -1,3 +1,5 @@
+using Akka.Etcd.Actors.Metrics;
+
 namespace Akka.Etcd.Actors.Server;
 
 /// <summary>
@@ -81,16 +83,34 @@ public sealed class ServerStatus
     /// <summary>Highest Raft index applied to the MVCC store.</summary>
     public ulong AppliedIndex => Store.AppliedIndex;
 
-    /// <summary>Publishes a new consensus snapshot. Called by the RaftActor only.</summary>
+    /// <summary>
+    /// Publishes a new consensus snapshot. Called by the RaftActor only. Also sets etcd's leader and commit metrics
+    /// (<see cref="EtcdMetrics.HasLeader"/>, <see cref="EtcdMetrics.IsLeader"/>, <see cref="EtcdMetrics.LeaderChangesSeen"/>,
+    /// <see cref="EtcdMetrics.ProposalsCommitted"/>), as etcd sets them where it learns the figures.
+    /// </summary>
     public void Publish(RaftView view)
     {
         var old = Interlocked.Exchange(ref _raft, view);
         if (old.Leader != view.Leader && view.Leader != 0)
         {
             Interlocked.Increment(ref _leaderChanges);
+            EtcdMetrics.LeaderChangesSeen.Inc();
         }
+        EtcdMetrics.HasLeader.Set(view.Leader != 0 ? 1 : 0);
+        EtcdMetrics.IsLeader.Set(view.Leader != 0 && view.Leader == MemberId ? 1 : 0);
+        EtcdMetrics.ProposalsCommitted.Set(view.CommitIndex);
     }
 
-    /// <summary>Publishes a new applied-state snapshot. Called by the MvccStoreActor only.</summary>
-    public void Publish(StoreView view) => Volatile.Write(ref _store, view);
+    /// <summary>
+    /// Publishes a new applied-state snapshot. Called by the MvccStoreActor only. Also sets
+    /// <see cref="EtcdMetrics.ProposalsApplied"/>, the db size gauges and <see cref="EtcdMetrics.CurrentRevision"/>.
+    /// </summary>
+    public void Publish(StoreView view)
+    {
+        Volatile.Write(ref _store, view);
+        EtcdMetrics.ProposalsApplied.Set(view.AppliedIndex);
+        EtcdMetrics.DbTotalSize.Set(view.DbSizeBytes);
+        EtcdMetrics.DebuggingDbTotalSize.Set(view.DbSizeBytes);
+        EtcdMetrics.CurrentRevision.Set(view.Revision);
+    }
 }

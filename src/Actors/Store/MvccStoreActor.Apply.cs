@@ -13,6 +13,9 @@ namespace Akka.Etcd.Actors.Store;
 /// <summary>The apply path (etcd's etcdserver/apply.go): one method per request type.</summary>
 public sealed partial class MvccStoreActor
 {
+    /// <summary>An apply slower than this counts in etcd_server_slow_apply_total (etcd's warnApplyDuration).</summary>
+    private static readonly TimeSpan SlowApplyThreshold = TimeSpan.FromMilliseconds(100);
+
     private void ApplyEntry(Entry entry, IReadOnlyDictionary<ulong, IActorRef>? replies)
     {
         if (entry.Index <= _applied)
@@ -45,7 +48,10 @@ public sealed partial class MvccStoreActor
         replies?.TryGetValue(request.ID, out replyTo);
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var response = ApplyRequest(request, entry.Index);
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > SlowApplyThreshold)
+                Metrics.EtcdMetrics.SlowApplies.Inc();
             replyTo?.Tell(response);
         }
         catch (EtcdException ex)
@@ -127,6 +133,8 @@ public sealed partial class MvccStoreActor
         _leases.Grant(_store.Backend, grant.ID, ttl);
         _store.ApplyNoop(index);
         _lessor.Tell(new LeaseProtocol.ApplyGrant(grant.ID, ttl));
+        Metrics.EtcdMetrics.LeasesGranted.Inc();
+        Metrics.EtcdMetrics.LeaseTtls.Observe(ttl);
         return new LeaseGrantResponse { Header = ResponseHeaders.Create(_status, _store.CurrentRevision), ID = grant.ID, TTL = ttl };
     }
 
@@ -153,6 +161,7 @@ public sealed partial class MvccStoreActor
         }
         _leases.Revoke(_store.Backend, revoke.ID);
         _lessor.Tell(new LeaseProtocol.ApplyRevoke(revoke.ID));
+        Metrics.EtcdMetrics.LeasesRevoked.Inc();
         return new LeaseRevokeResponse { Header = ResponseHeaders.Create(_status, _store.CurrentRevision) };
     }
 

@@ -25,8 +25,7 @@ public sealed partial class PeerActor
         {
             if (_outgoing.TryGetValue(sent.TransferId, out var transfer) && _links.TryGetValue(transfer.PeerId, out var link))
             {
-                link.RemoteMessagesSent++;
-                link.BytesSent += sent.Bytes;
+                Sent(link, sent.Bytes);
             }
         });
         Receive<SnapshotAck>(ack =>

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Etcd.Actors.Metrics;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Protos.Peer;
 using Akka.Event;
@@ -327,16 +328,25 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Counts one remote message (its Protobuf payload, without Akka's envelope) sent to the peer.</summary>
-    private static void Sent(Link link, IMessage message)
+    private static void Sent(Link link, IMessage message) => Sent(link, message.CalculateSize());
+
+    /// <summary>Counts one remote message of <paramref name="bytes"/> sent to the peer, here and in the Prometheus metrics
+    /// (etcd's <c>etcd_network_peer_sent_bytes_total</c>, Akka's <c>akka_remote_*</c>).</summary>
+    private static void Sent(Link link, long bytes)
     {
         link.RemoteMessagesSent++;
-        link.BytesSent += message.CalculateSize();
+        link.BytesSent += bytes;
+        PeerMetrics.Sent(link.Id, bytes);
+        AkkaMetrics.RemoteSent(link.AddressText, bytes);
     }
 
     private static void Received(Link link, IMessage message)
     {
+        var bytes = message.CalculateSize();
         link.RemoteMessagesReceived++;
-        link.BytesReceived += message.CalculateSize();
+        link.BytesReceived += bytes;
+        PeerMetrics.Received(link.Id, bytes);
+        AkkaMetrics.RemoteReceived(link.AddressText, bytes);
     }
 
     private void SentTo(Address address, IMessage message)
@@ -371,6 +381,10 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
     private void Dropped(Link link, int count, string why)
     {
         link.MessagesDropped += count;
+        for (var i = 0; i < count; i++)
+        {
+            PeerMetrics.SendFailed(link.Id); // etcd_network_peer_sent_failures_total counts each message not sent
+        }
         var now = Now;
         if (now - link.LastDropLog >= TimeSpan.FromSeconds(1))
         {
@@ -418,6 +432,11 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         while (link.InFlight.TryPeek(out var oldest) && oldest.Seq <= ack)
         {
             link.InFlight.Dequeue();
+            if (oldest.Seq == ack)
+            {
+                // A batch (or ping) and its acknowledgement: etcd_network_peer_round_trip_time_seconds.
+                PeerMetrics.RoundTrip(link.Id, Now - oldest.SentAt);
+            }
         }
     }
 
@@ -491,6 +510,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         if (link.ActiveSince is null)
         {
             link.ActiveSince = DateTime.UtcNow;
+            PeerMetrics.Connection(_localId, link.Id, active: true);
             _log.Info("peer {0} became active", PeerAddress.FormatId(link.Id));
             _member?.OnActivityChanged(link.Id, link.ActiveSince);
         }
@@ -530,6 +550,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
             if (link.ActiveSince is not null && now - link.LastHeard > _options.InactiveAfter)
             {
                 link.ActiveSince = null;
+                PeerMetrics.Connection(_localId, link.Id, active: false);
                 _log.Warning("peer {0} became inactive (nothing heard for {1})", PeerAddress.FormatId(link.Id), _options.InactiveAfter);
                 _member.OnActivityChanged(link.Id, null);
             }
@@ -855,6 +876,8 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
     {
         public ulong Id { get; } = id;
         public Address Address { get; } = address;
+        /// <summary>The address as the metrics label it (formatted once, not per message).</summary>
+        public string AddressText { get; } = address.ToString();
         public IActorRef Remote { get; } = remote;
         public List<(Message Message, int Bytes)> Outbox { get; } = new();
         public ulong NextSeq { get; set; } = 1;

@@ -108,6 +108,7 @@ public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStas
     /// <inheritdoc />
     protected override void PreStart()
     {
+        Metrics.EtcdMetrics.WatchStreams.Inc();
         var self = Self;
         Outbox.OnRoom(() => self.Tell(WatcherProtocol.OutboxHasRoom.Instance));
         _store.Tell(StoreProtocol.RegisterWatchStream.Instance);
@@ -197,6 +198,9 @@ public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         {
             watcher.Canceled = true;
         }
+        Metrics.EtcdMetrics.Watchers.Dec(_watchers.Count);
+        Metrics.EtcdMetrics.SlowWatchers.Dec(_unsyncedCount);
+        Metrics.EtcdMetrics.WatchStreams.Dec();
         _watchers.Clear();
         Outbox.Complete();
     }
@@ -258,6 +262,7 @@ public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         var watcher = new Watcher(id, range, request, start);
         _watchers.Add(id, watcher);
         _index.Add(watcher);
+        Metrics.EtcdMetrics.Watchers.Inc();
         if (watcher.WantsPrevKv)
         {
             AddPrevKvWatchers(1);
@@ -292,7 +297,8 @@ public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStas
 
     private void Remove(Watcher watcher)
     {
-        _watchers.Remove(watcher.Id);
+        if (_watchers.Remove(watcher.Id))
+            Metrics.EtcdMetrics.Watchers.Dec();
         _index.Remove(watcher);
         watcher.Canceled = true;
         watcher.Pending = null;
@@ -300,6 +306,7 @@ public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         if (watcher.Sync == WatcherSync.Unsynced)
         {
             _unsyncedCount--;
+            Metrics.EtcdMetrics.SlowWatchers.Dec();
         }
         if (watcher.WantsPrevKv)
         {
@@ -469,6 +476,7 @@ public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStas
         {
             watcher.Sync = WatcherSync.Unsynced;
             _unsyncedCount++;
+            Metrics.EtcdMetrics.SlowWatchers.Inc();
         }
         _unsynced.Add(watcher);
     }
@@ -608,6 +616,7 @@ public sealed class WatcherActor : ReceiveActor, IWithTimers, IWithUnboundedStas
             {
                 watcher.Sync = WatcherSync.Synced;
                 _unsyncedCount--;
+                Metrics.EtcdMetrics.SlowWatchers.Dec();
             }
             else
             {

@@ -1,6 +1,7 @@
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Api.Auth;
 using Akka.Etcd.Api.Concurrency;
+using Akka.Etcd.Api.Gateway;
 using Akka.Etcd.Api.Hosting;
 using Akka.Etcd.Api.Http;
 using Microsoft.AspNetCore.Routing;
@@ -31,11 +32,14 @@ public static class EtcdClientApi
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddEtcdGrpc();
-        // Inside the error interceptor (which words their refusals with etcd's codes and texts), in etcd's order: a
-        // learner serves only Status and serializable ranges (etcd's gRPC interceptor), then the caller's credentials
-        // and the admin-only checks (etcd checks auth inside the handlers).
+        // Interceptors run in the order added, inside the error interceptor (which words their refusals with etcd's
+        // codes and texts): the call metrics count every call by method and status code; a learner serves only Status
+        // and serializable ranges (etcd's gRPC interceptor); then the caller's credentials and the admin-only checks
+        // (etcd checks auth inside the handlers).
         services.AddGrpc(options =>
         {
+            if (!options.Interceptors.Any(i => i.Type == typeof(Metrics.GrpcMetricsInterceptor)))
+                options.Interceptors.Add<Metrics.GrpcMetricsInterceptor>();
             if (!options.Interceptors.Any(i => i.Type == typeof(LearnerInterceptor)))
                 options.Interceptors.Add<LearnerInterceptor>();
             if (!options.Interceptors.Any(i => i.Type == typeof(AuthInterceptor)))
@@ -51,6 +55,7 @@ public static class EtcdClientApi
         services.TryAddSingleton<LockService>();
         services.TryAddSingleton<ElectionService>();
         services.TryAddSingleton<HealthService>();
+        services.AddEtcdGateway();
         return services;
     }
 
@@ -59,7 +64,11 @@ public static class EtcdClientApi
     /// <c>--max-request-bytes</c>), the HTTP routes of <see cref="HttpEndpoints"/>, and the UNIMPLEMENTED/404 fallback
     /// (<see cref="EtcdGrpcEndpoints.MapEtcdGrpcFallback"/>). Needs <see cref="AddEtcdClientApi"/> on the same host.
     /// </summary>
-    public static IEndpointRouteBuilder MapEtcdClientApi(this IEndpointRouteBuilder endpoints, GrpcServerOptions limits)
+    /// <param name="endpoints">The client listener's routes.</param>
+    /// <param name="limits">The receive limit of every service.</param>
+    /// <param name="gateway">Serve etcd's JSON gateway (<c>/v3/…</c>, <see cref="GatewayEndpoints"/>); etcd's
+    /// <c>--enable-grpc-gateway</c>, on by default.</param>
+    public static IEndpointRouteBuilder MapEtcdClientApi(this IEndpointRouteBuilder endpoints, GrpcServerOptions limits, bool gateway = true)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(limits);
@@ -72,7 +81,12 @@ public static class EtcdClientApi
         endpoints.MapEtcdGrpcService<ElectionService>(limits);
         endpoints.MapEtcdGrpcService<HealthService>(limits);
         endpoints.MapEtcdGrpcService<AuthService>(limits);
-        HttpEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>());
+        HttpEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>(),
+            endpoints.ServiceProvider.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
+        if (gateway)
+            endpoints.MapEtcdGateway();
+        Dashboard.DashboardEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>(),
+            endpoints.ServiceProvider.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
         endpoints.MapEtcdGrpcFallback();
         return endpoints;
     }

@@ -47,6 +47,7 @@ public static partial class KvApplier
 
     private static TxnResponse Txn(MvccStore store, MvccTxn txn, TxnRequest request)
     {
+        Metrics.EtcdMetrics.Txns.Inc();
         var path = new List<bool>();
         CompareToPath(txn, request, path);
         var cursor = 0;

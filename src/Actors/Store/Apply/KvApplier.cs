@@ -67,6 +67,7 @@ public static partial class KvApplier
     /// <summary>Range inside a transaction, at the transaction's revision.</summary>
     private static RangeResponse Range(MvccTxn txn, RangeRequest request)
     {
+        Metrics.EtcdMetrics.Ranges.Inc();
         var limit = request.Limit;
         var filtered = request.MinModRevision != 0 || request.MaxModRevision != 0 ||
                        request.MinCreateRevision != 0 || request.MaxCreateRevision != 0;
@@ -109,6 +110,7 @@ public static partial class KvApplier
     /// <summary>Put inside a write transaction; the lease was checked by the caller.</summary>
     private static PutResponse Put(MvccTxn txn, PutRequest request)
     {
+        Metrics.EtcdMetrics.Puts.Inc();
         KeyValue? previous = null;
         if (request.IgnoreValue || request.IgnoreLease || request.PrevKv)
             previous = txn.Get(request.Key);
@@ -125,6 +127,7 @@ public static partial class KvApplier
     /// <summary>DeleteRange inside a write transaction.</summary>
     private static DeleteRangeResponse DeleteRange(MvccTxn txn, DeleteRangeRequest request)
     {
+        Metrics.EtcdMetrics.Deletes.Inc();
         var response = new DeleteRangeResponse();
         if (request.PrevKv)
             response.PrevKvs.AddRange(txn.Range(request.Key, request.RangeEnd, default).KeyValues);
