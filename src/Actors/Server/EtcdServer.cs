@@ -100,6 +100,10 @@ public sealed partial class EtcdServer : IAsyncDisposable
     /// <summary>The member's actors (for tests and the hosting layer).</summary>
     public MemberRefs Actors => _refs;
 
+    /// <summary>The Akka.Persistence journal plugin actor the member's Raft log is written through (a system actor of
+    /// the ActorSystem, not a child of the member; monitoring samples its mailbox).</summary>
+    public IActorRef JournalActor => _opened.Journal.Journal;
+
     /// <summary>The member's root actor.</summary>
     public IActorRef Member => _member;
 

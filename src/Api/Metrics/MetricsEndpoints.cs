@@ -49,12 +49,13 @@ public static class MetricsEndpoints
     }
 
     /// <summary>
-    /// Samples the mailbox depth of the member's root actor (<c>member</c>) and of each of its children by name (raft,
-    /// journal, store, lessor, watch, ... whatever the member runs), read from the local actor cells.
+    /// Samples the mailbox depth of the member's root actor (<c>member</c>), of each of its children by name (raft,
+    /// store, lessor, watch, ... whatever the member runs) and of the Raft log's journal plugin (<c>journal</c>), read
+    /// from the local actor cells.
     /// </summary>
     public static void SampleMailboxes(EtcdServer server)
     {
-        var actors = new List<(string, IActorRef)> { ("member", server.Member) };
+        var actors = new List<(string, IActorRef)> { ("member", server.Member), ("journal", server.JournalActor) };
         if (server.Member is ActorRefWithCell member)
             actors.AddRange(member.Underlying.ChildrenContainer.Children.Select(child => (child.Path.Name, (IActorRef)child)));
         AkkaMetrics.SampleMailboxes(actors);

@@ -66,7 +66,10 @@ public class AkkaLoggingTests
         using var host = new HostBuilder()
             .ConfigureLogging(logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Debug).AddProvider(provider))
             .ConfigureServices(services => services.AddAkka("etcd", akka => akka
+                // A local system: the node's reference config runs Akka.Cluster on the peer port, which a logging test
+                // has no use for (and would bind a fixed port).
                 .AddHocon(member.AkkaConfig, HoconAddMode.Prepend)
+                .AddHocon("akka.actor.provider = local", HoconAddMode.Prepend)
                 .AddEtcdJsonLogging()))
             .Build();
         await host.StartAsync();
