@@ -18,7 +18,9 @@ namespace Akka.Etcd.MicroBenchmarks.Journal;
 /// <item><c>wal-direct</c>: <see cref="WriteAheadLog.Append"/> + <see cref="WriteAheadLog.Sync"/> on the calling thread (the floor);</item>
 /// <item><c>wal-actor (before)</c>: the WalJournalActor the member used before the journal plugin (append, self-sent
 /// flush, fsync, answer), rebuilt here as it was;</item>
-/// <item><c>etcd-wal journal</c>: the <see cref="WalJournal"/> plugin through Akka.Persistence's journal protocol;</item>
+/// <item><c>etcd-wal journal, WriteMessages</c>: the <see cref="WalJournal"/> plugin through Akka.Persistence's journal
+/// protocol; <c>etcd-wal journal, AppendLog</c>: the same plugin as the member writes to it (<see cref="WalJournal.AppendLog"/>,
+/// one answer per write);</item>
 /// <item><c>sql journal</c>: Akka.Persistence.Sql over SQLite (Microsoft.Data.Sqlite).</item>
 /// </list>
 /// Run: <c>dotnet run -c Release --project bench/MicroBenchmarks -- --journal [seconds per case]</c>.
@@ -40,7 +42,8 @@ public static class JournalThroughputMeasurement
             {
                 Print("wal-direct", batch, Direct(Path.Combine(root, $"direct-{batch}"), batch, seconds));
                 Print("wal-actor (before)", batch, ViaActor(root, batch, seconds, legacy: true, sql: false));
-                Print("etcd-wal journal", batch, ViaActor(root, batch, seconds, legacy: false, sql: false));
+                Print("etcd-wal journal, WriteMessages", batch, ViaActor(root, batch, seconds, legacy: false, sql: false));
+                Print("etcd-wal journal, AppendLog (the member's)", batch, ViaActor(root, batch, seconds, legacy: false, sql: false, appendLog: true));
                 Print("sql journal (SQLite)", batch, ViaActor(root, batch, seconds, legacy: false, sql: true));
             }
         }
@@ -77,9 +80,9 @@ public static class JournalThroughputMeasurement
         return latencies;
     }
 
-    private static List<double> ViaActor(string root, int batch, double seconds, bool legacy, bool sql)
+    private static List<double> ViaActor(string root, int batch, double seconds, bool legacy, bool sql, bool appendLog = false)
     {
-        var dir = Path.Combine(root, $"{(legacy ? "legacy" : sql ? "sql" : "wal")}-{batch}");
+        var dir = Path.Combine(root, $"{(legacy ? "legacy" : sql ? "sql" : appendLog ? "wal-append" : "wal")}-{batch}");
         Directory.CreateDirectory(dir);
         var config = ConfigurationFactory.ParseString($"""
             akka.loglevel = WARNING
@@ -103,7 +106,7 @@ public static class JournalThroughputMeasurement
                     new WalOptions(), MemberId, ClusterId);
                 var replay = RaftLogReplay.ReplayAsync(system, journal, pid, TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
                 if (!replay.IsEmpty) throw new InvalidOperationException("not a fresh log");
-                system.ActorOf(Props.Create(() => new Driver(journal, pid, batch, seconds, done, false)));
+                system.ActorOf(Props.Create(() => new Driver(journal, pid, batch, seconds, done, false, appendLog)));
             }
             return done.Task.GetAwaiter().GetResult();
         }
@@ -121,7 +124,8 @@ public static class JournalThroughputMeasurement
         private long _sequenceNr;
         private ulong _index;
 
-        public Driver(IActorRef journal, string pid, int batch, double seconds, TaskCompletionSource<List<double>> done, bool legacy)
+        public Driver(IActorRef journal, string pid, int batch, double seconds, TaskCompletionSource<List<double>> done, bool legacy,
+            bool appendLog = false)
         {
             var end = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
             void Next()
@@ -145,6 +149,11 @@ public static class JournalThroughputMeasurement
                 foreach (var entry in entries)
                 {
                     events.Add(new Persistent(entry, ++_sequenceNr, pid, "", false, ActorRefs.NoSender, "bench"));
+                }
+                if (appendLog)
+                {
+                    journal.Tell(new WalJournal.AppendLog(new AtomicWrite(events.ToImmutable()), Self));
+                    return;
                 }
                 journal.Tell(new WriteMessages(new IPersistentEnvelope[] { new AtomicWrite(events.ToImmutable()) }, Self, 1));
             }

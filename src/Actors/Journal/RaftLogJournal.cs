@@ -49,7 +49,8 @@ public sealed class RaftLogJournal
     /// <summary>The persistence id of the member's Raft log.</summary>
     public string PersistenceId { get; }
 
-    /// <summary>True for the WAL journal, which keeps the log's files open until told to close them (<see cref="WalJournal.Close"/>).</summary>
+    /// <summary>True for the WAL journal, which keeps the log's files open until told to close them (<see cref="WalJournal.Close"/>)
+    /// and takes the writes as <see cref="WalJournal.AppendLog"/> (one answer each, after its fsync).</summary>
     public bool KeepsLogOpen { get; init; }
 
     /// <summary>The sequence number the next event gets.</summary>
@@ -142,14 +143,21 @@ public sealed class RaftLogJournal
     }
 
     /// <summary>Sends one write and completes with its answer; stops itself once the journal said everything about it
-    /// (the batch's answer, then one per event).</summary>
+    /// (the write's answer, and for journals other than the WAL one per event).</summary>
     private sealed class OneWrite : ReceiveActor
     {
         public OneWrite(RaftLogJournal journal, HardState? hardState, IReadOnlyList<Entry> entries, TimeSpan timeout, TaskCompletionSource done)
         {
             Context.SetReceiveTimeout(timeout);
             var answersDue = (hardState is null ? 0 : 1) + entries.Count;
-            Receive<WriteMessagesSuccessful>(_ => done.TrySetResult());
+            Receive<WriteMessagesSuccessful>(_ =>
+            {
+                done.TrySetResult();
+                if (journal.KeepsLogOpen)
+                {
+                    Context.Stop(Self); // the WAL journal's AppendLog is answered once, not once more per event
+                }
+            });
             Receive<WriteMessageSuccess>(_ =>
             {
                 if (--answersDue == 0)
@@ -174,6 +182,17 @@ public sealed class RaftLogJournal
     private IPersistentRepresentation Event(object payload) =>
         new Persistent(payload, _nextSequenceNr++, PersistenceId, manifest: "", isDeleted: false, sender: ActorRefs.NoSender, writerGuid: _writerGuid);
 
-    private void Send(ImmutableList<IPersistentRepresentation> events, IActorRef replyTo) =>
-        Journal.Tell(new WriteMessages(new IPersistentEnvelope[] { new AtomicWrite(events) }, replyTo, actorInstanceId: 1), replyTo);
+    /// <summary>The WAL journal takes the write as one <see cref="WalJournal.AppendLog"/> (one answer after its fsync);
+    /// any other journal through Akka.Persistence's WriteMessages (one answer for the write, then one per event).</summary>
+    private void Send(ImmutableList<IPersistentRepresentation> events, IActorRef replyTo)
+    {
+        if (KeepsLogOpen)
+        {
+            Journal.Tell(new WalJournal.AppendLog(new AtomicWrite(events), replyTo), replyTo);
+        }
+        else
+        {
+            Journal.Tell(new WriteMessages(new IPersistentEnvelope[] { new AtomicWrite(events) }, replyTo, actorInstanceId: 1), replyTo);
+        }
+    }
 }

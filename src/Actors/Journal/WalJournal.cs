@@ -57,8 +57,23 @@ public sealed class WalJournal : AsyncWriteJournal
         public static readonly Flush Instance = new();
     }
 
-    /// <summary>A WriteMessages waiting for the fsync of its logs.</summary>
-    private sealed record PendingWrite(TaskCompletionSource<IImmutableList<Exception>?> Done, IImmutableList<Exception>? Rejections);
+    /// <summary>
+    /// The Raft log's write in one message, which <see cref="RaftLogJournal"/> sends this journal instead of
+    /// Akka.Persistence's <c>WriteMessages</c>: the events are appended at once and <paramref name="ReplyTo"/> gets ONE
+    /// <see cref="WriteMessagesSuccessful"/>, told from the journal's own thread right after the fsync that made them
+    /// durable. <c>WriteMessages</c> answers through a task continuation and the journal's resequencer, with one more
+    /// <see cref="WriteMessageSuccess"/> per event: hops and messages on the path of every follower's append answer.
+    /// A write that cannot go in the log (sequence numbers not consecutive) is answered
+    /// <see cref="WriteMessageRejected"/> (nothing stored); a failed write or fsync <see cref="WriteMessagesFailed"/>.
+    /// </summary>
+    /// <param name="Write">The events, with consecutive sequence numbers, of one persistence id.</param>
+    /// <param name="ReplyTo">Who gets the answer (the RaftActor).</param>
+    public sealed record AppendLog(AtomicWrite Write, IActorRef ReplyTo);
+
+    /// <summary>A write waiting for the fsync of its logs: a WriteMessages (answered through <paramref name="Done"/>) or
+    /// an <see cref="AppendLog"/> (answered to <paramref name="ReplyTo"/>).</summary>
+    private sealed record PendingWrite(TaskCompletionSource<IImmutableList<Exception>?>? Done, IImmutableList<Exception>? Rejections,
+        IActorRef? ReplyTo = null);
 
     /// <summary>Created by Akka.Persistence from the plugin's HOCON.</summary>
     public WalJournal()
@@ -178,6 +193,29 @@ public sealed class WalJournal : AsyncWriteJournal
         return done.Task!;
     }
 
+    private void AppendNow(AppendLog append)
+    {
+        Exception? rejection;
+        try
+        {
+            rejection = Append(append.Write);
+        }
+        catch (Exception ex)
+        {
+            _log.Error(ex, "failed to write the WAL");
+            append.ReplyTo.Tell(new WriteMessagesFailed(ex, 1), Self);
+            return;
+        }
+        if (rejection is not null)
+        {
+            var first = ((IImmutableList<IPersistentRepresentation>)append.Write.Payload)[0];
+            append.ReplyTo.Tell(new WriteMessageRejected(first, rejection, 1), Self);
+            return;
+        }
+        _pending.Add(new PendingWrite(null, null, append.ReplyTo));
+        QueueFlush();
+    }
+
     /// <summary>Appends one AtomicWrite (one write call); returns the rejection when its events cannot go in the log.</summary>
     private Exception? Append(AtomicWrite write)
     {
@@ -237,6 +275,9 @@ public sealed class WalJournal : AsyncWriteJournal
                 _flushQueued = false;
                 FlushNow();
                 return true;
+            case AppendLog append:
+                AppendNow(append);
+                return true;
             case Close close:
                 FlushNow();
                 CloseLog(close.PersistenceId);
@@ -295,13 +336,27 @@ public sealed class WalJournal : AsyncWriteJournal
             _log.Error(ex, "failed to fsync the WAL");
             foreach (var write in pending)
             {
-                write.Done.TrySetException(ex);
+                if (write.ReplyTo is { } replyTo)
+                {
+                    replyTo.Tell(new WriteMessagesFailed(ex, 1), Self);
+                }
+                else
+                {
+                    write.Done!.TrySetException(ex);
+                }
             }
             return;
         }
         foreach (var write in pending)
         {
-            write.Done.TrySetResult(write.Rejections);
+            if (write.ReplyTo is { } replyTo)
+            {
+                replyTo.Tell(WriteMessagesSuccessful.Instance, Self);
+            }
+            else
+            {
+                write.Done!.TrySetResult(write.Rejections);
+            }
         }
     }
 
