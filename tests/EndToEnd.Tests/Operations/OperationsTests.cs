@@ -171,11 +171,11 @@ public sealed partial class OperationsTests(ITestOutputHelper output)
             var (leader, leaderId, _) = await cluster.WaitForLeaderAsync(StepDeadline);
             var followerUrl = (await cluster.StatusAsync()).First(row => row.MemberId != leaderId).Endpoint;
             var follower = cluster.ByClientUrl(followerUrl);
-            // Every member has the puts in its backend once a read on it sees the last one and a batch commit passed.
+            // The follower has applied the puts once a read on it sees the last one; a graceful stop then commits its
+            // backend durably (the store's last act), so the file corrupted below holds them.
             await WaitUntilAsync(async () => (await follower.Etcdctl().RunAsync("get", "cc/k9", "--consistency=s")).Stdout.Contains("v9"),
                 "the follower to apply the puts");
-            await Task.Delay(TimeSpan.FromMilliseconds(300)); // the backend batch commits every 100 ms
-            follower.Kill();
+            await follower.TerminateAsync(StepDeadline);
             CorruptFirstValue(Path.Combine(follower.DataDir, "member", "snap", "db"));
 
             // Restarted with the initial check, it refuses to serve.
