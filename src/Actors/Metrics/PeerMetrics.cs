@@ -16,8 +16,9 @@ public static class PeerMetrics
     /// <summary>Records <paramref name="bytes"/> serialized bytes received from <paramref name="peer"/>.</summary>
     public static void Received(ulong peer, long bytes) => EtcdMetrics.PeerReceivedBytes.WithLabels(Label(peer)).Inc(bytes);
 
-    /// <summary>Records one message to <paramref name="peer"/> that was dropped or could not be sent.</summary>
-    public static void SendFailed(ulong peer) => EtcdMetrics.PeerSentFailures.WithLabels(Label(peer)).Inc();
+    /// <summary>Records <paramref name="messages"/> messages to <paramref name="peer"/> that were dropped or could not be
+    /// sent (etcd counts each message).</summary>
+    public static void SendFailed(ulong peer, int messages = 1) => EtcdMetrics.PeerSentFailures.WithLabels(Label(peer)).Inc(messages);
 
     /// <summary>Records input from <paramref name="peer"/> that was broken or could not be decoded.</summary>
     public static void ReceiveFailed(ulong peer) => EtcdMetrics.PeerReceivedFailures.WithLabels(Label(peer)).Inc();

@@ -381,10 +381,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
     private void Dropped(Link link, int count, string why)
     {
         link.MessagesDropped += count;
-        for (var i = 0; i < count; i++)
-        {
-            PeerMetrics.SendFailed(link.Id); // etcd_network_peer_sent_failures_total counts each message not sent
-        }
+        PeerMetrics.SendFailed(link.Id, count); // etcd_network_peer_sent_failures_total counts each message not sent
         var now = Now;
         if (now - link.LastDropLog >= TimeSpan.FromSeconds(1))
         {
