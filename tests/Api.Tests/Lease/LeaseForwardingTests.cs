@@ -109,6 +109,14 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
         var added = await RetryWhileUnhealthyAsync(() => _cluster.Leader.MemberAddAsync(
             new MemberAddRequest { IsLearner = true, PeerURLs = { peerUrl } }, None));
         var follower = _cluster.Follower;
+        // The follower checks the member against its own list first: wait until it applied the add.
+        using (var applied = new CancellationTokenSource(InProcessCluster.Deadline))
+        {
+            while (!follower.Membership.Members.Any(member => member.ID == added.Member.ID))
+            {
+                await Task.Delay(20, applied.Token);
+            }
+        }
 
         var error = await Assert.ThrowsAsync<EtcdException>(() =>
             follower.MemberPromoteAsync(new MemberPromoteRequest { ID = added.Member.ID }, None).WaitAsync(InProcessCluster.Deadline));
