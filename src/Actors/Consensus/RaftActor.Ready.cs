@@ -53,12 +53,19 @@ public sealed partial class RaftActor
         {
             return;
         }
-        if (_readsWaitingForRound.Count > 0)
+        while (_awaiting == Awaited.None)
         {
-            StartReadIndexRound();
-        }
-        while (_awaiting == Awaited.None && _node.HasReady())
-        {
+            // One ReadIndex round at a time, as etcd's linearizableReadLoop: reads arriving while a round is out wait
+            // for the next one, so a burst of reads costs one heartbeat round (one remote message per peer each way)
+            // instead of one round per mailbox run.
+            if (_readsWaitingForRound.Count > 0 && _readsInFlight.Count == 0)
+            {
+                StartReadIndexRound();
+            }
+            if (!_node.HasReady())
+            {
+                break;
+            }
             _ready = _node.GetReady();
             HandleSoftState(_ready);
             Continue(Stage.InstallBackend);

@@ -252,6 +252,44 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Reads_arriving_while_a_read_index_round_is_out_share_the_next_round()
+    {
+        var transport = new CapturingTransport();
+        var raft = StartRaft(members: 3, transport);
+        var leader = MemberIdOf("m2");
+        raft.Tell(new RaftProtocol.Step(new Message { Type = MessageType.MsgHeartbeat, From = leader, To = _opened!.Status.MemberId, Term = 2 }));
+        var readers = Enumerable.Range(0, 3).Select(_ => CreateTestProbe()).ToList();
+        var query = new StoreProtocol.Range(new RangeRequest { Key = ByteString.CopyFromUtf8("k") });
+        Message Answer(Message asked, ulong index) => new()
+        {
+            Type = MessageType.MsgReadIndexResp, From = leader, To = asked.From, Term = 2, Index = index,
+            Entries = { new Entry { Data = Assert.Single(asked.Entries).Data } },
+        };
+
+        raft.Tell(new RaftProtocol.LinearizableRead(query), readers[0].Ref);
+        var first = Assert.Single(transport.Take(MessageType.MsgReadIndex));
+        raft.Tell(new RaftProtocol.LinearizableRead(query), readers[1].Ref);
+        raft.Tell(new RaftProtocol.LinearizableRead(query), readers[2].Ref);
+        Assert.Empty(transport.Take(MessageType.MsgReadIndex)); // one round at a time
+
+        // The first round's answer runs its read and starts one round for the two that waited.
+        raft.Tell(new RaftProtocol.Step(Answer(first, 3)));
+        Assert.Equal(3UL, _store.FishForMessage<StoreProtocol.RunQuery>(_ => true).MinAppliedIndex);
+        Assert.Equal(readers[0].Ref, _store.LastSender);
+        var second = Assert.Single(transport.Take(MessageType.MsgReadIndex));
+        Assert.NotEqual(Assert.Single(first.Entries).Data, Assert.Single(second.Entries).Data);
+
+        raft.Tell(new RaftProtocol.Step(Answer(second, 4)));
+        var served = new HashSet<IActorRef>();
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(4UL, _store.FishForMessage<StoreProtocol.RunQuery>(_ => true).MinAppliedIndex);
+            served.Add(_store.LastSender);
+        }
+        Assert.Equal(new HashSet<IActorRef> { readers[1].Ref, readers[2].Ref }, served);
+    }
+
+    [Fact]
     public void A_read_in_flight_when_the_leader_changes_fails_with_leader_changed_and_without_a_leader_at_once()
     {
         var raft = StartRaft(members: 3, new CapturingTransport());
