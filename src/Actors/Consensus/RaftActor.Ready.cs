@@ -116,6 +116,14 @@ public sealed partial class RaftActor
                 // does the same, Raft thesis 10.2.1), so the followers' fsyncs overlap the leader's. Safe because nothing
                 // is stepped until the fsync is answered (see the type's remarks). Votes and responses wait for durability.
                 _sendAfterPersist = ready.Messages.Count > 0 && _status.IsLeader ? SendLeaderReplicationNow(ready.Messages) : ready.Messages;
+                if (!ready.MustSync && ready.HardState is { } commitOnly && ready.Entries.Count == 0 && _journal.KeepsLogOpen)
+                {
+                    // Only the commit index moved: etcd writes that HardState without an fsync (raft.MustSync), so a
+                    // leader applies what a quorum acknowledged, and a follower what the leader said is committed,
+                    // without a second fsync per proposal. The next synced write makes it durable.
+                    _journal.WriteUnsynced(commitOnly, Self);
+                    goto case Stage.Finish;
+                }
                 if (ready.HardState is not null || ready.Entries.Count > 0)
                 {
                     _journal.Write(ready.HardState, ready.Entries, Self);

@@ -86,6 +86,24 @@ public sealed class RaftLogJournal
     }
 
     /// <summary>
+    /// Appends <paramref name="hardState"/> without waiting for its fsync and without a success answer (a failure is
+    /// answered to <paramref name="replyTo"/>): for a HardState whose commit index alone moved, which etcd writes without
+    /// syncing (<c>raft.MustSync</c>; a commit index lost in a crash is learnt again from the leader, and entries at or
+    /// below the backend's consistent index are skipped on replay). The next synced write makes it durable.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The journal is not the WAL journal (<see cref="KeepsLogOpen"/> is
+    /// false): Akka.Persistence's WriteMessages always answers, so such journals take every write with
+    /// <see cref="Write"/>.</exception>
+    public void WriteUnsynced(HardState hardState, IActorRef replyTo)
+    {
+        if (!KeepsLogOpen)
+        {
+            throw new InvalidOperationException("only the WAL journal takes writes without an answer");
+        }
+        Journal.Tell(new WalJournal.AppendLog(new AtomicWrite(ImmutableList.Create(Event(hardState))), replyTo, Sync: false), replyTo);
+    }
+
+    /// <summary>
     /// Sends a snapshot marker, followed by <paramref name="hardState"/> when not null, as one AtomicWrite; returns the
     /// marker's sequence number.
     /// </summary>

@@ -68,7 +68,11 @@ public sealed class WalJournal : AsyncWriteJournal
     /// </summary>
     /// <param name="Write">The events, with consecutive sequence numbers, of one persistence id.</param>
     /// <param name="ReplyTo">Who gets the answer (the RaftActor).</param>
-    public sealed record AppendLog(AtomicWrite Write, IActorRef ReplyTo);
+    /// <param name="Sync">False for a record that need not be durable before anything else happens (etcd's
+    /// <c>raft.MustSync</c> is false: a HardState whose commit index alone moved): it is appended in order, made durable
+    /// by the next fsync, and answered only when it fails (<see cref="WriteMessagesFailed"/> or
+    /// <see cref="WriteMessageRejected"/>); no success answer comes.</param>
+    public sealed record AppendLog(AtomicWrite Write, IActorRef ReplyTo, bool Sync = true);
 
     /// <summary>A write waiting for the fsync of its logs: a WriteMessages (answered through <paramref name="Done"/>) or
     /// an <see cref="AppendLog"/> (answered to <paramref name="ReplyTo"/>).</summary>
@@ -211,6 +215,10 @@ public sealed class WalJournal : AsyncWriteJournal
             var first = ((IImmutableList<IPersistentRepresentation>)append.Write.Payload)[0];
             append.ReplyTo.Tell(new WriteMessageRejected(first, rejection, 1), Self);
             return;
+        }
+        if (!append.Sync)
+        {
+            return; // durable with the next write that waits for an fsync
         }
         _pending.Add(new PendingWrite(null, null, append.ReplyTo));
         QueueFlush();

@@ -64,7 +64,7 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
     private static long RequestTimeoutTicks =>
         ((long)RaftActor.RequestTimeout(BaseOptions).TotalMilliseconds + HeartbeatMs - 1) / HeartbeatMs;
 
-    private IActorRef StartRaft(int members, IRaftTransport? transport = null)
+    private IActorRef StartRaft(int members, IRaftTransport? transport = null, bool walJournal = false)
     {
         var names = Enumerable.Range(1, members).Select(i => $"m{i}").ToList();
         var options = BaseOptions with
@@ -76,7 +76,10 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
         };
         _opened = OpenedMember.OpenAsync(Sys, options, NullLoggerFactory.Instance).GetAwaiter().GetResult();
         // The RaftActor writes to a probe in the journal plugin's place (the log was replayed by the real one).
-        var journal = new RaftLogJournal(_journal.Ref, "probe", _opened.Journal.PersistenceId, _opened.Journal.NextSequenceNr - 1, new EntrySequenceNrs());
+        var journal = new RaftLogJournal(_journal.Ref, "probe", _opened.Journal.PersistenceId, _opened.Journal.NextSequenceNr - 1, new EntrySequenceNrs())
+        {
+            KeepsLogOpen = walJournal, // true: written as the WAL journal is, with AppendLog
+        };
         var setup = new RaftActorSetup(_opened.Node, _opened.Storage, _opened.Status, options, _opened.Snapshots,
             transport, journal, _store.Ref, _lessor.Ref);
         return ActorOfAsTestActorRef<RaftActor>(RaftActor.Props(setup), "raft"); // started synchronously, on the calling thread
@@ -146,6 +149,40 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
             AdvanceTick();
         }
         Assert.False(proposer.HasMessages);
+    }
+
+    [Fact]
+    public void A_follower_applies_a_newly_committed_entry_without_waiting_for_an_fsync_of_the_commit_index()
+    {
+        var transport = new CapturingTransport();
+        var raft = StartRaft(members: 3, transport, walJournal: true);
+        var leader = MemberIdOf("m2");
+        var self = _opened!.Status.MemberId;
+        raft.Tell(new RaftProtocol.Step(new Message { Type = MessageType.MsgHeartbeat, From = leader, To = self, Term = 2, Commit = 3 }));
+        AwaitCondition(() => transport.Take(MessageType.MsgHeartbeatResp).Count > 0);
+        Drain(_journal);
+        Drain(_store);
+
+        // An entry: appended and fsynced (a synced AppendLog) before the follower acknowledges it.
+        var entry = new Entry { Term = 2, Index = 4, Data = PutProposal(0x77, "k").Data };
+        raft.Tell(new RaftProtocol.Step(new Message
+        {
+            Type = MessageType.MsgApp, From = leader, To = self, Term = 2, Index = 3, LogTerm = 1, Commit = 3, Entries = { entry },
+        }));
+        var append = _journal.ExpectMsg<WalJournal.AppendLog>();
+        Assert.True(append.Sync);
+        AwaitCondition(() => transport.Take(MessageType.MsgAppResp).Any(r => r.Index == 4 && !r.Reject));
+
+        // The leader says it is committed: the commit index alone moved, so the HardState is appended without an fsync
+        // (etcd's raft.MustSync) and the entry is applied without waiting for the journal.
+        _journalPilot.Answering = false;
+        raft.Tell(new RaftProtocol.Step(new Message { Type = MessageType.MsgHeartbeat, From = leader, To = self, Term = 2, Commit = 4 }));
+        var commit = _journal.ExpectMsg<WalJournal.AppendLog>();
+        Assert.False(commit.Sync);
+        var hardState = Assert.IsType<HardState>(Assert.Single((IEnumerable<IPersistentRepresentation>)commit.Write.Payload).Payload);
+        Assert.Equal((2UL, 4UL), (hardState.Term, hardState.Commit));
+        var apply = _store.FishForMessage<StoreProtocol.Apply>(a => a.Entries.Any(e => e.Index == 4));
+        Assert.Equal(entry.Data, apply.Entries.Single(e => e.Index == 4).Data);
     }
 
     [Fact]
@@ -419,6 +456,10 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
             if (Answering && message is WriteMessages write)
             {
                 write.PersistentActor.Tell(WriteMessagesSuccessful.Instance);
+            }
+            if (Answering && message is WalJournal.AppendLog { Sync: true } append)
+            {
+                append.ReplyTo.Tell(WriteMessagesSuccessful.Instance);
             }
             return this;
         }

@@ -171,6 +171,38 @@ public sealed class WalJournalTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void An_unsynced_commit_index_is_not_answered_rides_on_the_next_fsync_and_a_crash_before_it_keeps_the_earlier_one()
+    {
+        Register();
+        ReplayFolded();
+        var writer = CreateTestProbe();
+        Journal.Tell(Round(writer.Ref, 1, 5, commit: 1));
+        writer.ExpectMsg<WriteMessagesSuccessful>();
+        writer.ExpectMsg<WriteMessageSuccess>(); // WriteMessages answers once more per event
+        writer.ReceiveN(5);
+        WalJournal.AppendLog Commit(ulong commit) => new(new AtomicWrite(new Persistent(new HardState { Term = 1, Commit = commit },
+            _nextSequenceNr++, Pid, "", false, ActorRefs.NoSender, "w")), writer.Ref, Sync: false);
+
+        // Appended without an fsync and without an answer; the next synced write makes it durable with its own records.
+        var syncs = _disk.SyncCount;
+        Journal.Tell(Commit(3));
+        var synced = CreateTestProbe();
+        Journal.Tell(new WalJournal.AppendLog(new AtomicWrite(new Persistent(EntryAt(6), _nextSequenceNr++, Pid, "", false, ActorRefs.NoSender, "w")), synced.Ref));
+        synced.ExpectMsg<WriteMessagesSuccessful>();
+        Assert.Equal(1, _disk.SyncCount - syncs);
+        Assert.Equal(0, _disk.UnsyncedBytes);
+        writer.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // nothing, ever, for the unsynced record
+
+        // One more commit index, never synced, lost in a crash: the replay has the earlier, durable one.
+        Journal.Tell(Commit(6));
+        AwaitCondition(() => _disk.UnsyncedBytes > 0);
+        _disk.Crash();
+        var replay = ReplayFolded();
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => (ulong)i), Indexes(replay));
+        Assert.Equal(3UL, replay.HardState.Commit);
+    }
+
+    [Fact]
     public void A_torn_last_record_is_repaired_and_every_whole_record_before_it_is_replayed()
     {
         Register();
