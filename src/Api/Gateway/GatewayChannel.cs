@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -10,19 +11,18 @@ namespace Akka.Etcd.Api.Gateway;
 /// (embed/serve.go registerGateway): every JSON call becomes a real gRPC call through the same services, interceptors
 /// (errors, metrics, and auth once it exists) and limits as any client's. Opened at the first gateway request, to the
 /// first address the client listener bound (a wildcard host becomes loopback; <c>unix://</c> sockets are dialled as
-/// such). For an <c>https</c> listener the member's own certificate is trusted without verification, as etcd's gateway
-/// does (<c>InsecureSkipVerify</c>); a listener that demands client certificates needs <see cref="ConfigureHandler"/>.
+/// such). For an <c>https</c> listener the member's own certificate is trusted without verification and presented as
+/// the client certificate, as etcd's gateway dials with the listener's TLS config (<c>InsecureSkipVerify</c>, the
+/// server's certificate as its own): a listener under <c>--client-cert-auth</c> accepts it when it is signed by the
+/// trusted CA and allows client authentication (extended key usage clientAuth), as etcd requires too.
 /// Thread-safe; disposed with the host.
 /// </summary>
-public sealed class GatewayChannel(IServer server) : IDisposable
+/// <param name="server">The host's Kestrel server, whose first bound address is dialled.</param>
+/// <param name="listener">The listener's settings registered by <see cref="Hosting.EtcdWebHost.AddEtcdListener"/>
+/// (their TLS certificate); null on a host without one.</param>
+public sealed class GatewayChannel(IServer server, Hosting.EtcdListenerOptions? listener = null) : IDisposable
 {
-    private readonly Lazy<GrpcChannel> _channel = new(() => Open(server), LazyThreadSafetyMode.ExecutionAndPublication);
-
-    /// <summary>
-    /// Lets the client-TLS setup give the gateway's handler a client certificate (etcd dials with the member's own);
-    /// called once, before the first call.
-    /// </summary>
-    public static Action<SocketsHttpHandler>? ConfigureHandler { get; set; }
+    private readonly Lazy<GrpcChannel> _channel = new(() => Open(server, listener?.Tls), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The call invoker over the member's client listener.</summary>
     public global::Grpc.Core.CallInvoker Invoker => _channel.Value.CreateCallInvoker();
@@ -30,7 +30,7 @@ public sealed class GatewayChannel(IServer server) : IDisposable
     /// <summary>The address dialled, e.g. <c>http://127.0.0.1:2379</c>.</summary>
     public Uri Target => Address(server).Uri;
 
-    private static GrpcChannel Open(IServer server)
+    private static GrpcChannel Open(IServer server, Hosting.Tls.LoadedTls? tls)
     {
         var (uri, socketPath) = Address(server);
         var handler = new SocketsHttpHandler
@@ -48,8 +48,11 @@ public sealed class GatewayChannel(IServer server) : IDisposable
             };
         }
         if (uri.Scheme == Uri.UriSchemeHttps)
+        {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-        ConfigureHandler?.Invoke(handler);
+            if (tls is not null)
+                handler.SslOptions.ClientCertificates = new X509CertificateCollection { tls.Certificate };
+        }
         return GrpcChannel.ForAddress(uri, new GrpcChannelOptions
         {
             HttpHandler = handler,

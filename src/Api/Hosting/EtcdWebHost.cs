@@ -65,6 +65,8 @@ public static class EtcdWebHost
         foreach (var url in listenUrls.Where(url => url.Secure && options.Tls is null))
             throw new ArgumentException(
                 $"TLS key/cert (--cert-file, --key-file) must be provided for client url {url.Text} with HTTPS scheme");
+        // The gateway dials this listener and, under client certificate auth, presents the listener's own certificate.
+        builder.Services.AddSingleton(options);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

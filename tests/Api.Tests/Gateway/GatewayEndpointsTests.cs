@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Akka.Etcd.Api.Gateway;
 using Akka.Etcd.Api.Hosting;
@@ -52,7 +54,7 @@ public class GatewayEndpointsTests
         }
     }
 
-    private static Task<TestHost> StartAsync() => TestHost.StartAsync(services =>
+    private static Task<TestHost> StartAsync(Action<EtcdListenerOptions>? configure = null) => TestHost.StartAsync(services =>
     {
         services.AddSingleton(new FakeKv()).AddSingleton(new FakeWatch()).AddEtcdGateway();
     }, app =>
@@ -62,7 +64,7 @@ public class GatewayEndpointsTests
         app.MapEtcdGrpcService<FakeWatch>(limits);
         app.MapEtcdGateway();
         app.MapEtcdGrpcFallback();
-    });
+    }, configure);
 
     private static async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)> PostAsync(TestHost host, string path, string body)
     {
@@ -82,6 +84,56 @@ public class GatewayEndpointsTests
             "{\"header\":{\"cluster_id\":\"1\",\"member_id\":\"2\",\"revision\":\"3\",\"raft_term\":\"4\"},\"kvs\":[{\"key\":\"Zm9v\",\"create_revision\":\"2\",\"mod_revision\":\"3\",\"version\":\"1\",\"value\":\"YmFy\"}],\"count\":\"1\"}",
             body);
         Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+
+    [Fact]
+    public async Task On_an_https_only_listener_under_client_certificate_auth_the_gateway_dials_with_the_listener_s_certificate()
+    {
+        using var caKey = RSA.Create(2048);
+        var caRequest = new CertificateRequest("CN=gateway-test-ca", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
+        X509Certificate2 Issue(string name, params string[] usages)
+        {
+            using var key = RSA.Create(2048);
+            var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            var oids = new OidCollection();
+            foreach (var usage in usages)
+                oids.Add(new Oid(usage));
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(oids, false));
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddIpAddress(IPAddress.Loopback);
+            request.CertificateExtensions.Add(names.Build());
+            using var issued = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1), RandomNumberGenerator.GetBytes(8));
+            using var withKey = issued.CopyWithPrivateKey(key);
+            return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+        }
+        const string ServerAuth = "1.3.6.1.5.5.7.3.1", ClientAuth = "1.3.6.1.5.5.7.3.2";
+        using var serverCertificate = Issue("server", ServerAuth, ClientAuth); // as etcd's docs ask of a server cert used by its gateway
+        using var clientCertificate = Issue("client", ClientAuth);
+        var tls = new Akka.Etcd.Api.Hosting.Tls.LoadedTls(serverCertificate, [], RequireClientCertificate: true,
+            TrustedCertificates: [ca], RevokedSerials: null, CipherSuites: []);
+        await using var host = await StartAsync(options =>
+        {
+            options.ListenUrls = ["https://127.0.0.1:0"];
+            options.Tls = tls;
+        });
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                ClientCertificates = new X509CertificateCollection { clientCertificate },
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            },
+        });
+
+        var response = await http.PostAsync(new Uri(host.Endpoint, "/v3/kv/range"), new StringContent("{\"key\":\"Zm9v\"}", Encoding.UTF8))
+            .WaitAsync(TestHost.Timeout);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(Uri.UriSchemeHttps, host.Endpoint.Scheme);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {body}");
+        Assert.Contains("\"value\":\"YmFy\"", body);
     }
 
     [Fact]
