@@ -43,4 +43,49 @@ public sealed class PartitionSpecs(ITestOutputHelper output) : MultiNodeSpec(out
             Assert.Equal(["part/before", "part/majority"], await KeysAsync(member, "part/", serializable: false));
         }
     }
+
+    [Fact]
+    public async Task With_pre_vote_a_follower_cut_off_past_its_election_timeout_never_raises_its_term_and_after_heal_follows_the_leader_and_catches_up()
+    {
+        var cluster = await StartClusterAsync(3, options => options with { PreVote = true });
+        var leader = await cluster.LeaderAsync();
+        var follower = cluster.Running.First(m => m != leader);
+        var term = follower.Server.Status.Term;
+        var highestTerm = term;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+            while (!sampling.IsCancellationRequested)
+            {
+                highestTerm = Math.Max(highestTerm, follower.Server.Status.Term);
+                try
+                {
+                    await poll.WaitForNextTickAsync(sampling.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        });
+
+        await cluster.PartitionAsync(follower);
+        // Its election timeout passes without a heartbeat: it pre-campaigns (and knows no leader), which asks for
+        // votes without raising its term.
+        await AwaitTrueAsync(() => !follower.Server.Status.HasLeader, "the cut-off follower gave up on the leader");
+        var put = await PutAsync(leader, "prevote/k", "during");
+        await AwaitTrueAsync(() => !follower.Server.Status.HasLeader && cluster.Running.Count(m => m.Server.Status.Revision >= put.Header.Revision) == 2,
+            "the majority applied the write while the follower stays cut off");
+
+        await cluster.HealAsync();
+        var agreed = await cluster.LeaderAsync();
+        await AwaitValueAsync([follower], "prevote/k", "during");
+        sampling.Cancel();
+        await sampler;
+
+        // Without pre-vote its term would have grown with every election it started, and the heal would depose the leader.
+        Assert.Equal(term, highestTerm);
+        Assert.True(agreed.Server.Status.Term >= highestTerm);
+    }
 }
