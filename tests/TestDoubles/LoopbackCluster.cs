@@ -18,8 +18,8 @@ public sealed record LoopbackClusterOptions
     /// Heartbeat interval in ms (default 100, etcd's). With the default election timeout, elections happen only when a
     /// leader is really gone, also on a loaded 2-core machine shared with other test runs: every member of the cluster
     /// lives in one process, so a stall of the process (CPU starvation, a GC pause) delays every member's heartbeats at
-    /// once; at 50/500 ms (before the RaftActor learned to count a burst of ticks after a stall as one) such stalls
-    /// started elections on a machine with a load average of 25.
+    /// once; at 50/500 ms such stalls started elections on a machine with a load average of 25 (one cause, a burst of
+    /// Raft ticks after a stall, is fixed in the RaftActor; the margin stays).
     /// </summary>
     public int HeartbeatIntervalMs { get; init; } = 100;
 
