@@ -45,6 +45,31 @@ public sealed class PartitionSpecs(ITestOutputHelper output) : MultiNodeSpec(out
     }
 
     [Fact]
+    public async Task A_follower_of_five_cut_off_until_the_leader_marks_it_inactive_catches_up_on_every_write_it_missed_once_healed()
+    {
+        var cluster = await StartClusterAsync(5);
+        var leader = await cluster.LeaderAsync();
+        var follower = cluster.Running.First(m => m != leader);
+
+        await cluster.PartitionAsync(follower);
+        for (var i = 0; i < 50; i++)
+        {
+            await PutAsync(leader, $"long/{i:D2}", $"v{i}");
+        }
+        // Nothing heard for 5 s (etcd's ConnReadTimeout): the leader's transport takes the peer as inactive; by then the
+        // link's window of unacknowledged batches has been used up and reset, as the heartbeats went nowhere.
+        await AwaitTrueAsync(() => !leader.Server.Transport!.IsActive(follower.Id), "the leader's transport marks the cut-off follower inactive");
+        Assert.Empty(await KeysAsync(follower, "long/", serializable: true));
+
+        await cluster.HealAsync();
+
+        await AwaitValueAsync([follower], "long/49", "v49");
+        Assert.Equal(50, (await KeysAsync(follower, "long/", serializable: true)).Count);
+        await AwaitTrueAsync(() => leader.Server.Transport!.IsActive(follower.Id), "the leader's transport hears from the follower again");
+        await cluster.LeaderAsync();
+    }
+
+    [Fact]
     public async Task With_pre_vote_a_follower_cut_off_past_its_election_timeout_never_raises_its_term_and_after_heal_follows_the_leader_and_catches_up()
     {
         var cluster = await StartClusterAsync(3, options => options with { PreVote = true });
