@@ -14,7 +14,10 @@ public static class RemotingTestConfig
     /// <summary>The config of a member whose peer URL is <c>http://127.0.0.1:<paramref name="port"/></c>.</summary>
     /// <param name="port">The loopback port remoting binds and advertises.</param>
     /// <param name="cluster">True for the cluster provider (the node's), false for plain remoting (faster to start).</param>
-    public static Config ForPort(int port, bool cluster = true) => ConfigurationFactory.ParseString($$"""
+    /// <param name="throttler">True to apply Akka's throttler transport adapter (<c>trttl</c>), as Akka's multi-node
+    /// TestConductor does, so a test can blackhole the traffic to and from another member's address
+    /// (<see cref="LoopbackCluster.PartitionAsync"/>); the system's protocol is then <c>akka.trttl.tcp</c>.</param>
+    public static Config ForPort(int port, bool cluster = true, bool throttler = false) => ConfigurationFactory.ParseString($$"""
         akka.loglevel = WARNING
         akka.stdout-loglevel = OFF
         akka.log-dead-letters = off
@@ -23,6 +26,7 @@ public static class RemotingTestConfig
           hostname = "127.0.0.1"
           port = {{port}}
           batching.enabled = false
+          applied-adapters = [{{(throttler ? "trttl" : "")}}]
         }
         akka.remote.untrusted-mode = on
         akka.remote.trusted-selection-paths = ["/user/peer", "/system/cluster/core/daemon", "/system/cluster/heartbeatReceiver"]

@@ -66,6 +66,7 @@ public sealed partial class RaftActor : ReceiveActor, IWithUnboundedStash, IWith
     private readonly long _requestTimeoutTicks;
     private ConfState _confState;
     private long _ticks;
+    private TimeSpan? _lastTickAt;
     private ulong _appliedIndex;
     private ulong _snapshotIndex;
     private bool _processQueued;
@@ -152,6 +153,10 @@ public sealed partial class RaftActor : ReceiveActor, IWithUnboundedStash, IWith
         });
         Receive<RaftProtocol.Tick>(_ =>
         {
+            if (IsBurstTick())
+            {
+                return;
+            }
             _ticks++;
             _node.Tick();
             RetryOverdueReads();
@@ -183,6 +188,25 @@ public sealed partial class RaftActor : ReceiveActor, IWithUnboundedStash, IWith
         });
         Receive<RaftProtocol.GetStatus>(_ => Sender.Tell(_node.Status));
         ReceiveJournalAnswers();
+    }
+
+    /// <summary>
+    /// True for a tick that arrives less than half a heartbeat interval after the last one counted: one of the ticks
+    /// Akka's scheduler fires in a burst when it catches up after a stall of its thread or of the whole process (a GC
+    /// pause, CPU starvation). Counted, a burst would run a follower's election timeout out before it could step the
+    /// heartbeats waiting in its mailbox, and make a leader's check quorum find no follower active: an election after
+    /// every long enough pause. etcd's Go ticker drops the ticks a busy receiver missed; this does the same. Reads the
+    /// scheduler's monotonic clock, so virtual time in tests spaces ticks as real time does.
+    /// </summary>
+    private bool IsBurstTick()
+    {
+        var now = Context.System.Scheduler.MonotonicClock;
+        if (_lastTickAt is { } last && now - last < TimeSpan.FromMilliseconds(Math.Max(1, _options.HeartbeatIntervalMs) / 2.0))
+        {
+            return true;
+        }
+        _lastTickAt = now;
+        return false;
     }
 
     /// <summary>Queues one <see cref="RaftProtocol.ProcessReady"/> behind the input already in the mailbox.</summary>

@@ -195,7 +195,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         Address address;
         try
         {
-            address = PeerAddress.FromPeerUrl(peerUrl);
+            address = PeerAddress.FromPeerUrl(peerUrl, _provider.DefaultAddress.Protocol);
         }
         catch (ArgumentException ex)
         {
@@ -699,7 +699,7 @@ public sealed partial class PeerActor : ReceiveActor, IWithTimers
         Address address;
         try
         {
-            address = PeerAddress.FromPeerUrl(ask.PeerUrl);
+            address = PeerAddress.FromPeerUrl(ask.PeerUrl, _provider.DefaultAddress.Protocol);
         }
         catch (ArgumentException ex)
         {

@@ -28,11 +28,15 @@ public static class PeerAddress
     /// The Akka address of the member reachable at <paramref name="peerUrl"/> (e.g. <c>http://10.0.0.2:2380</c> gives
     /// <c>akka.tcp://akka-etcd@10.0.0.2:2380</c>).
     /// </summary>
+    /// <param name="peerUrl">The member's peer URL.</param>
+    /// <param name="protocol">The Akka protocol of the members' remoting: <see cref="Protocol"/> unless a transport
+    /// adapter is applied, which adds its scheme (Akka's throttler, which tests use to cut members apart, makes it
+    /// <c>akka.trttl.tcp</c>); the peer actor passes its own system's, so it reaches peers over the transport it runs.</param>
     /// <exception cref="ArgumentException">Not an absolute http URL with a host and an explicit or default port.</exception>
-    public static Address FromPeerUrl(string peerUrl)
+    public static Address FromPeerUrl(string peerUrl, string protocol = Protocol)
     {
         var (host, port) = HostAndPort(peerUrl);
-        return new Address(Protocol, SystemName, host, port);
+        return new Address(protocol, SystemName, host, port);
     }
 
     /// <summary>

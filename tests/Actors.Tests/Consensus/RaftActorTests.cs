@@ -110,6 +110,30 @@ public sealed class RaftActorTests : Akka.TestKit.Xunit2.TestKit
     private void AdvanceTick() => Clock.Advance(TimeSpan.FromMilliseconds(HeartbeatMs));
 
     [Fact]
+    public async Task Ticks_fired_in_a_burst_after_a_stall_count_as_one_so_a_follower_does_not_start_an_election()
+    {
+        var raft = StartRaft(members: 3);
+        var term = _opened!.Status.Term;
+
+        // Three election timeouts' worth of ticks at one instant: what Akka's scheduler fires as it catches up after a
+        // stall of its thread or of the process. Counted one by one they would start an election.
+        for (var i = 0; i < 3 * ElectionMs / HeartbeatMs; i++)
+        {
+            raft.Tell(RaftProtocol.Tick.Instance);
+        }
+        var status = await raft.Ask<Akka.Etcd.Actors.Raft.RaftStatus>(RaftProtocol.GetStatus.Instance, TimeSpan.FromSeconds(5));
+        Assert.Equal(Akka.Etcd.Actors.Raft.RaftState.Follower, status.State);
+        Assert.Equal(term, status.Term);
+
+        // Ticks a heartbeat interval apart count: within two election timeouts without a leader it campaigns.
+        for (var i = 0; i < 2 * ElectionMs / HeartbeatMs; i++)
+        {
+            AdvanceTick();
+        }
+        Assert.True(_opened.Status.Term > term, $"term {_opened.Status.Term} after {term}");
+    }
+
+    [Fact]
     public void A_proposal_is_handed_to_the_store_with_its_waiter_once_durable_and_answered_when_applied()
     {
         var raft = StartRaft(members: 1);

@@ -20,13 +20,13 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     private static ByteString B(string text) => ByteString.CopyFromUtf8(text);
 
     private async Task<long> GrantAsync(long ttl) =>
-        (await _cluster.Leader.LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, None).WaitAsync(InProcessCluster.Deadline)).ID;
+        (await (await _cluster.LeaderAsync()).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, None).WaitAsync(InProcessCluster.Deadline)).ID;
 
     [Fact]
     public async Task A_keep_alive_on_a_follower_is_renewed_by_the_leader_and_answered_under_the_followers_header()
     {
         var id = await GrantAsync(40);
-        var follower = _cluster.Follower;
+        var follower = await _cluster.FollowerAsync();
 
         var response = await follower.LeaseKeepAliveAsync(id, None).WaitAsync(InProcessCluster.Deadline);
 
@@ -39,8 +39,8 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     [Fact]
     public async Task A_keep_alive_of_an_unknown_lease_on_a_follower_answers_TTL_0_as_the_leader_does()
     {
-        var onFollower = await _cluster.Follower.LeaseKeepAliveAsync(0x7eadbeef, None).WaitAsync(InProcessCluster.Deadline);
-        var onLeader = await _cluster.Leader.LeaseKeepAliveAsync(0x7eadbeef, None).WaitAsync(InProcessCluster.Deadline);
+        var onFollower = await (await _cluster.FollowerAsync()).LeaseKeepAliveAsync(0x7eadbeef, None).WaitAsync(InProcessCluster.Deadline);
+        var onLeader = await (await _cluster.LeaderAsync()).LeaseKeepAliveAsync(0x7eadbeef, None).WaitAsync(InProcessCluster.Deadline);
 
         Assert.Equal(0, onFollower.TTL);
         Assert.Equal(0, onLeader.TTL);
@@ -51,7 +51,7 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     public async Task Time_to_live_on_a_follower_comes_from_the_leader_with_keys_and_TTL_minus_1_for_an_unknown_lease()
     {
         var id = await GrantAsync(50);
-        var follower = _cluster.Follower;
+        var follower = await _cluster.FollowerAsync();
         await follower.PutAsync(new PutRequest { Key = B("lease-fwd/a"), Value = B("1"), Lease = id }, None).WaitAsync(InProcessCluster.Deadline);
         await follower.PutAsync(new PutRequest { Key = B("lease-fwd/b"), Value = B("2"), Lease = id }, None).WaitAsync(InProcessCluster.Deadline);
 
@@ -77,8 +77,8 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     public async Task The_leader_answers_forwarded_lease_requests_with_etcds_errors_and_a_follower_refuses_to_renew()
     {
         var id = await GrantAsync(30);
-        var leader = _cluster.Leader;
-        var follower = _cluster.Follower;
+        var leader = await _cluster.LeaderAsync();
+        var follower = await _cluster.FollowerAsync();
         var peers = InProcessCluster.PeersOf(follower);
         var timeout = TimeSpan.FromSeconds(5);
 
@@ -106,9 +106,9 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     {
         // A learner that never starts: only the leader knows its progress (none), so it is never ready.
         var peerUrl = $"http://127.0.0.1:{Akka.Etcd.TestDoubles.RemotingTestConfig.FreePorts(1)[0]}";
-        var added = await RetryWhileUnhealthyAsync(() => _cluster.Leader.MemberAddAsync(
+        var added = await RetryWhileUnhealthyAsync(async () => await (await _cluster.LeaderAsync()).MemberAddAsync(
             new MemberAddRequest { IsLearner = true, PeerURLs = { peerUrl } }, None));
-        var follower = _cluster.Follower;
+        var follower = await _cluster.FollowerAsync();
         // The follower checks the member against its own list first: wait until it applied the add.
         using (var applied = new CancellationTokenSource(InProcessCluster.Deadline))
         {
@@ -146,7 +146,7 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     {
         var first = await GrantAsync(60);
         var second = await GrantAsync(70);
-        await using var host = await TestHost.StartAsync(new LeaseService(_cluster.Follower));
+        await using var host = await TestHost.StartAsync(new LeaseService(await _cluster.FollowerAsync()));
         using var call = new global::Etcdserverpb.Lease.LeaseClient(host.Channel).LeaseKeepAlive();
 
         var answers = new List<(long Id, long Ttl)>();
