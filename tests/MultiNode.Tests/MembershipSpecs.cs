@@ -107,9 +107,4 @@ public sealed class MembershipSpecs(ITestOutputHelper output) : MultiNodeSpec(ou
         Assert.Equal(put.Header.Revision, (await leader.Server.PutAsync(new PutRequest { Key = B("replace/last"), Value = B("y") }, None)
             .WaitAsync(Deadline)).Header.Revision - 1);
     }
-
-    /// <summary>Waits until <paramref name="member"/>'s transport has been connected to each of <paramref name="peers"/> for longer than <paramref name="period"/>.</summary>
-    private Task AwaitConnectedFor(LoopbackMember member, IEnumerable<LoopbackMember> peers, TimeSpan period) =>
-        AwaitTrueAsync(() => peers.All(peer => member.Server.Transport!.ActiveSince(peer.Id) is { } since
-            && since < DateTime.UtcNow - period - TimeSpan.FromMilliseconds(100)), $"connected to every voter for {period.TotalSeconds} s");
 }

@@ -121,4 +121,10 @@ public abstract class MultiNodeSpec : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
     /// <summary>Asserts <paramref name="error"/> is one of etcd's answers to a request that could not go through consensus.</summary>
     protected static void AssertNotThroughConsensus(EtcdException error) =>
         Assert.True(NotThroughConsensus.Contains(error.Message), $"unexpected error: {error.Message}");
+
+    /// <summary>Waits until <paramref name="member"/>'s transport has been connected to each of <paramref name="peers"/> for
+    /// longer than <paramref name="period"/> (etcd's strict reconfig check adds a member only then).</summary>
+    protected Task AwaitConnectedFor(LoopbackMember member, IEnumerable<LoopbackMember> peers, TimeSpan period) =>
+        AwaitTrueAsync(() => peers.All(peer => member.Server.Transport!.ActiveSince(peer.Id) is { } since
+            && since < DateTime.UtcNow - period - TimeSpan.FromMilliseconds(100)), $"connected to every voter for {period.TotalSeconds} s");
 }

@@ -48,6 +48,33 @@ public sealed class SnapshotCatchUpSpecs(ITestOutputHelper output) : MultiNodeSp
         await AwaitValueAsync(cluster.Running, "snap/after", "x");
     }
 
+    [Fact]
+    public async Task A_member_added_after_the_leaders_latest_snapshot_catches_up_from_a_snapshot_that_includes_it()
+    {
+        var cluster = await StartClusterAsync(3, options => options with { SnapshotCount = SnapshotCount, SnapshotCatchUpEntries = CatchUpEntries });
+        var leader = await cluster.LeaderAsync();
+        for (var batch = 0; batch < 3; batch++)
+        {
+            await Task.WhenAll(Enumerable.Range(1 + batch * 20, 20).Select(i => PutAsync(leader, $"grow/{i:D3}", $"v{i}")));
+        }
+        var snapshotBeforeAdd = NewestSnapshotIndex(leader);
+        Assert.True(snapshotBeforeAdd > CatchUpEntries + 1, $"the leader's newest snapshot is at {snapshotBeforeAdd}: its log still starts at 1");
+
+        // The new member's log is empty and the leader's starts after its snapshot: it needs a snapshot, and the leader's
+        // newest was taken before the add (its ConfState lacks the new member, which Raft would refuse to restore).
+        await AwaitConnectedFor(leader, cluster.Running.Where(m => m != leader), TimeSpan.FromSeconds(5)); // strict reconfig check
+        var learner = cluster.Reserve("m4");
+        var added = await leader.Server.MemberAddAsync(new Etcdserverpb.MemberAddRequest { IsLearner = true, PeerURLs = { learner.PeerUrl } }, None)
+            .WaitAsync(Deadline);
+        Assert.Equal(snapshotBeforeAdd, NewestSnapshotIndex(leader)); // no snapshot since the add
+        await cluster.JoinAsync(learner, added);
+
+        await AwaitValueAsync([learner], "grow/060", "v60");
+        Assert.Equal(60, (await KeysAsync(learner, "grow/", serializable: true)).Count);
+        await PutAsync(leader, "grow/after", "x");
+        await AwaitValueAsync([learner], "grow/after", "x");
+    }
+
     private static IReadOnlyList<string> SnapshotFileNames(LoopbackMember member) =>
         Directory.GetFiles(member.Server.Options.SnapDir, "*" + SnapshotFiles.Extension).Select(Path.GetFileName).ToList()!;
 

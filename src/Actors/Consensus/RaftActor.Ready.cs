@@ -106,6 +106,7 @@ public sealed partial class RaftActor
                         _storage.ApplySnapshot(snapshot);
                         _snapshotIndex = snapshot.Metadata.Index;
                         _confState = snapshot.Metadata.ConfState ?? _confState;
+                        _handedIndex = Math.Max(_handedIndex, snapshot.Metadata.Index);
                         ContinueRound(Stage.Persist);
                     });
                     return;
@@ -196,6 +197,7 @@ public sealed partial class RaftActor
             }
         }
         _store.Tell(new StoreProtocol.Apply(committed, replies));
+        _handedIndex = Math.Max(_handedIndex, committed[^1].Index);
     }
 
     private void HandleSoftState(Ready ready)
@@ -232,7 +234,7 @@ public sealed partial class RaftActor
         {
             if (message.Type is MessageType.MsgApp or MessageType.MsgHeartbeat or MessageType.MsgSnap)
             {
-                (now ??= new List<Message>(messages.Count)).Add(message);
+                (now ??= new List<Message>(messages.Count)).Add(message.Type == MessageType.MsgSnap ? MergedSnapshot(message) : message);
             }
             else
             {
@@ -244,6 +246,35 @@ public sealed partial class RaftActor
             _transport?.Send(now);
         }
         return later ?? (IReadOnlyList<Message>)Array.Empty<Message>();
+    }
+
+    /// <summary>
+    /// etcd's createMergedSnapshotMessage: a MsgSnap goes out with the metadata of what the backend copy sent with it
+    /// will hold, not of the Raft snapshot the core picked: the index of the last committed entry handed to the store,
+    /// its term, and the ConfState after it. The backend copy is made after this (the store applies in order), so its
+    /// consistent index is at or above that index, and the receiver skips the entries in between on replay. Without
+    /// this, a member added after the leader's latest snapshot would get a snapshot whose ConfState lacks it, which
+    /// Raft refuses to restore: it would never catch up.
+    /// </summary>
+    private Message MergedSnapshot(Message message)
+    {
+        var picked = message.Snapshot?.Metadata;
+        if (picked is null || _handedIndex <= picked.Index)
+        {
+            return message;
+        }
+        ulong term;
+        try
+        {
+            term = _storage.Term(_handedIndex);
+        }
+        catch (Exception ex) when (ex is RaftLogCompactedException or RaftLogUnavailableException)
+        {
+            return message; // not in the stable log (cannot happen for a handed entry): send what the core picked
+        }
+        var merged = message.Clone();
+        merged.Snapshot.Metadata = new Raftpb.SnapshotMetadata { Index = _handedIndex, Term = term, ConfState = _confState.Clone() };
+        return merged;
     }
 
     /// <summary>Applies a committed ConfChange to the Raft core and the transport; returns its proposal ID.</summary>

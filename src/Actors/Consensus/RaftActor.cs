@@ -68,6 +68,8 @@ public sealed partial class RaftActor : ReceiveActor, IWithUnboundedStash, IWith
     private long _ticks;
     private TimeSpan? _lastTickAt;
     private ulong _appliedIndex;
+    /// <summary>The index of the last committed entry handed to the store (applied, or queued in the store's mailbox).</summary>
+    private ulong _handedIndex;
     private ulong _snapshotIndex;
     private bool _processQueued;
 
@@ -88,6 +90,7 @@ public sealed partial class RaftActor : ReceiveActor, IWithUnboundedStash, IWith
         _lessor = setup.Lessor;
         _snapshotIndex = _storage.Snapshot().Metadata?.Index ?? 0;
         _appliedIndex = _status.AppliedIndex;
+        _handedIndex = _appliedIndex;
         _confState = _storage.InitialState().ConfState;
         _readIds = new RequestIdGenerator(_status.MemberId);
         var tickMs = Math.Max(1, _options.HeartbeatIntervalMs);
