@@ -250,6 +250,7 @@ public static class Program
         AdvertisePeerUrls = config.InitialAdvertisePeerUrls.Select(UrlText).ToArray(),
         AdvertiseClientUrls = config.AdvertiseClientUrls.Select(UrlText).ToArray(),
         SnapshotCount = config.SnapshotCount,
+        SnapshotCatchUpEntries = config.ExperimentalSnapshotCatchUpEntries,
         HeartbeatIntervalMs = (int)config.HeartbeatIntervalMs,
         ElectionTimeoutMs = (int)config.ElectionTimeoutMs,
         QuotaBackendBytes = config.QuotaBackendBytes,

@@ -74,10 +74,13 @@ public static class PeerRemoting
               public-hostname = {{Quote(publicHost)}}
               public-port = {{publicPort.ToString(CultureInfo.InvariantCulture)}}
               maximum-frame-size = {{frame.ToString(CultureInfo.InvariantCulture)}}b
-              enable-ssl = {{(PeerTls.IsSecure(config) ? "on" : "off")}}
+              enable-ssl = off
             }
             """;
-        return ConfigurationFactory.ParseString(hocon).WithFallback(PeerSerializer.Config);
+        var remoting = ConfigurationFactory.ParseString(hocon);
+        if (PeerTls.IsSecure(config))
+            remoting = PeerTls.RemotingConfig.WithFallback(remoting);
+        return remoting.WithFallback(PeerSerializer.Config);
     }
 
     /// <summary>The transport settings of the member (snapshot directory under its data dir, snapshot size cap).</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Formats.Asn1;
 using System.Net;
 using System.Net.Security;
@@ -31,12 +32,34 @@ namespace Akka.Etcd.Node.Cluster;
 /// as etcd 3.4, such a member verifies no certificate (encryption only, peers' self-signed certificates are
 /// accepted) and asks for none; CA, CRL, client-cert-auth and allowed CN/hostname do not apply.</item>
 /// </list>
-/// Each refusal is logged at warn as etcd's <c>rejected connection</c> with the reason; the connection is then closed
-/// by the TLS handshake, so nothing of the peer reaches an actor. Immutable; the validation callback is thread-safe.
+/// Each refusal is logged at warn as etcd's <c>rejected connection</c> with the reason; <see cref="PeerTlsGate"/>
+/// then closes the connection before Akka reads or writes anything on it, so nothing of the peer reaches an actor
+/// (the handshake itself is let through: Akka.Remote stops the whole member when an outbound handshake fails).
+/// Thread-safe.
 /// </summary>
 public sealed class PeerTls
 {
     private readonly ILogger _log;
+    private readonly ConcurrentDictionary<string, string> _outboundRefusals = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<string?>> _inboundVerdicts = new(StringComparer.Ordinal);
+
+    /// <summary>Name of the transport adapter (<see cref="PeerTlsGate"/>) in <c>akka.remote.adapters</c>.</summary>
+    public const string AdapterName = "etcd-peer-tls";
+
+    /// <summary>
+    /// The remoting HOCON of a member with peer TLS: <c>enable-ssl</c> on the DotNetty TCP transport and
+    /// <see cref="PeerTlsGate"/> applied to it. The certificate and checks come with <see cref="Setup"/>.
+    /// </summary>
+    public static Akka.Configuration.Config RemotingConfig { get; } = Akka.Configuration.ConfigurationFactory.ParseString($$"""
+        akka.remote.dot-netty.tcp {
+          enable-ssl = on
+          applied-adapters = ["{{AdapterName}}"]
+        }
+        # No space after the comma: Akka reads the adapter table with HoconValue.ToString, which quotes a value with spaces.
+        akka.remote.adapters {
+          {{AdapterName}} = "{{typeof(PeerTlsGateProvider).FullName}},{{typeof(PeerTlsGateProvider).Assembly.GetName().Name}}"
+        }
+        """);
 
     private PeerTls(LoadedTls tls, bool selfSigned, TransportSecurity security, bool skipClientSanVerification, ILogger log)
     {
@@ -155,8 +178,10 @@ public sealed class PeerTls
         requireMutualAuthentication: RequireClientCertificate, validateCertificateHostname: false, customValidator: Validate);
 
     /// <summary>
-    /// Akka.Remote's certificate validation callback: true to go on with the handshake. A refusal is logged (warn,
-    /// <c>rejected connection</c>, with the peer, the certificate's names and the reason).
+    /// Akka.Remote's certificate validation callback. Checks the certificate, logs a refusal (warn, <c>rejected
+    /// connection</c>, with the peer, the certificate's names and the reason) and records the verdict for
+    /// <see cref="PeerTlsGate"/>, which drops a refused connection once the handshake is done. Returns true whenever
+    /// there is a certificate (see <see cref="PeerTlsGate"/> for why the handshake is not failed).
     /// </summary>
     /// <param name="certificate">The other side's certificate (null when it sent none).</param>
     /// <param name="chain">The chain it sent, for its intermediates.</param>
@@ -178,12 +203,76 @@ public sealed class PeerTls
         {
             reason = "certificate check failed: " + ex.Message;
         }
+        if (inbound)
+        {
+            _inboundVerdicts.GetOrAdd(EndpointKey(remotePeer), _ => NewVerdict()).TrySetResult(reason);
+        }
+        else if (reason is null)
+        {
+            _outboundRefusals.TryRemove(remotePeer, out _);
+        }
+        else
+        {
+            _outboundRefusals[remotePeer] = reason;
+        }
         if (reason is null)
             return true;
         var (ips, dns) = certificate is null ? ([], []) : SubjectAlternativeNames(certificate);
         _log.LogWarning("rejected connection {direction} {remote-addr}: {error} (certificate subject {subject}, ip-addresses {ip-addresses}, dns-names {dns-names})",
             inbound ? "from" : "to", remotePeer, reason, certificate?.Subject ?? "", string.Join(",", ips), string.Join(",", dns));
-        return false;
+        return certificate is not null;
+    }
+
+    /// <summary>
+    /// Why the last TLS handshake with <paramref name="remote"/> (an outbound connection, as the transport addressed
+    /// it) refused the server's certificate, or null when it passed; consumes the verdict.
+    /// </summary>
+    public string? TakeOutboundRefusal(Address remote)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        return _outboundRefusals.TryRemove(remote.ToString(), out var reason) ? reason : null;
+    }
+
+    /// <summary>
+    /// Why the inbound connection from <paramref name="remote"/> (its IP and port) was refused, or null when it passed;
+    /// waits for its TLS handshake up to <paramref name="timeout"/> (then: refused). Without client certificate
+    /// authentication no certificate is asked for: null at once.
+    /// </summary>
+    public async Task<string?> InboundRefusalAsync(Address remote, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        if (!RequireClientCertificate)
+            return null;
+        var key = EndpointKey($"{remote.Host}:{remote.Port}");
+        var verdict = _inboundVerdicts.GetOrAdd(key, _ => NewVerdict());
+        try
+        {
+            return await verdict.Task.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return $"no TLS handshake within {timeout.TotalSeconds:F0} s";
+        }
+        finally
+        {
+            _inboundVerdicts.TryRemove(new KeyValuePair<string, TaskCompletionSource<string?>>(key, verdict));
+        }
+    }
+
+    private static TaskCompletionSource<string?> NewVerdict() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>An IP endpoint as "ip:port" with IPv4-mapped IPv6 addresses as IPv4 (DotNetty reports either).</summary>
+    private static string EndpointKey(string endpoint)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        if (colon <= 0)
+            return endpoint;
+        var host = endpoint[..colon].Trim('[', ']');
+        if (!IPAddress.TryParse(host, out var ip))
+            return endpoint;
+        if (ip.IsIPv4MappedToIPv6)
+            ip = ip.MapToIPv4();
+        return ip + ":" + endpoint[(colon + 1)..];
     }
 
     /// <summary>Why the certificate is refused, or null when it passes (see the type's summary for the checks).</summary>
@@ -219,7 +308,7 @@ public sealed class PeerTls
             return null;
         if (!IPEndPoint.TryParse(remotePeer, out var endpoint))
             return $"tls: cannot read the remote address \"{remotePeer}\"";
-        var remote = endpoint.Address.IsIPv4MappedToIPv6 ? endpoint.Address.MapToIPv4() : endpoint.Address;
+        var remote = endpoint!.Address.IsIPv4MappedToIPv6 ? endpoint.Address.MapToIPv4() : endpoint.Address;
         if (ips.Any(ip => ip.Equals(remote)))
             return null;
         if (dns.Count == 0)

@@ -57,8 +57,7 @@ public sealed class PeerTlsRemotingTests : IDisposable
         var config = outcome.Config!;
         var log = new CapturingLogger();
         var tls = PeerTls.Load(config, log)!;
-        var hocon = Akka.Configuration.ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = on")
-            .WithFallback(RemotingTestConfig.ForPort(port, cluster: false));
+        var hocon = PeerTls.RemotingConfig.WithFallback(RemotingTestConfig.ForPort(port, cluster: false));
         var system = ActorSystem.Create(PeerAddress.SystemName, ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(hocon), tls.Setup()));
         _systems.Add(system);
         var received = 0;
@@ -74,12 +73,12 @@ public sealed class PeerTlsRemotingTests : IDisposable
 
     private string CaFile => _ca.WriteCertificate(Path.Combine(_dir, "ca.crt"));
 
-    private async Task<string> RejectionBy(Member member)
+    private static async Task<string> RejectionBy(Member member, string direction = "from")
     {
         var deadline = DateTime.UtcNow + Deadline;
         while (DateTime.UtcNow < deadline)
         {
-            var line = member.Log.Lines.FirstOrDefault(l => l.StartsWith("rejected connection", StringComparison.Ordinal));
+            var line = member.Log.Lines.FirstOrDefault(l => l.StartsWith("rejected connection " + direction, StringComparison.Ordinal));
             if (line is not null)
                 return line;
             await Task.Delay(20);
@@ -119,9 +118,15 @@ public sealed class PeerTlsRemotingTests : IDisposable
         var intruder = Start(ports[0], [.. Certificate("x", "member-x", otherCa), "--peer-trusted-ca-file", CaFile, "--peer-client-cert-auth"]);
 
         intruder.PeerOf(b).Tell("let me in");
-
         Assert.Contains("x509: certificate signed by unknown authority", await RejectionBy(b));
+        b.PeerOf(intruder).Tell("are you a member?");
+        Assert.Contains("x509: certificate signed by unknown authority", await RejectionBy(b, "to"));
+
         Assert.Equal(0, b.Received());
+        Assert.Equal(0, intruder.Received());
+        // Refusing (or being refused) drops the connection only: neither side's ActorSystem stops, as etcd's members go on.
+        Assert.False(b.System.WhenTerminated.IsCompleted);
+        Assert.False(intruder.System.WhenTerminated.IsCompleted);
     }
 
     [Fact]
