@@ -118,6 +118,13 @@ public sealed class PeerTlsConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_snapshot_catch_up_entries_flag_reaches_the_member_and_defaults_to_etcds_5000()
+    {
+        Assert.Equal(5_000UL, Program.ToServerOptions(Parse([])).SnapshotCatchUpEntries);
+        Assert.Equal(7UL, Program.ToServerOptions(Parse(["--experimental-snapshot-catchup-entries", "7"])).SnapshotCatchUpEntries);
+    }
+
+    [Fact]
     public void Https_peer_urls_without_a_certificate_are_refused_with_etcds_message()
     {
         var config = Parse(HttpsPeer);
