@@ -185,9 +185,10 @@ public sealed class PeerTls
     /// </summary>
     /// <param name="certificate">The other side's certificate (null when it sent none).</param>
     /// <param name="chain">The chain it sent, for its intermediates.</param>
-    /// <param name="remotePeer">Akka's description of the other side: the Akka address connected to
-    /// (<c>akka.ssl.tcp://akka-etcd@host:port</c>) when this member connects, the remote IP endpoint when a peer connected.</param>
-    /// <param name="errors">The platform's verdict; only its absence of a certificate is used, the rest is checked here.</param>
+    /// <param name="remotePeer">Akka's description of the other side: the transport address connected to
+    /// (<c>ssl.tcp://akka-etcd@host:port</c>) when this member connects, the remote IP endpoint (<c>127.0.0.1:41234</c>
+    /// or <c>[::ffff:127.0.0.1]:41234</c>) when a peer connected.</param>
+    /// <param name="errors">The platform's verdict: not used, every check is made here against the member's CA.</param>
     /// <param name="log">Akka's logger (unused: refusals go to the member's JSON log).</param>
     public bool Validate(X509Certificate2? certificate, X509Chain? chain, string remotePeer, SslPolicyErrors errors, ILoggingAdapter? log)
     {

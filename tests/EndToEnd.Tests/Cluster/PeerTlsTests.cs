@@ -90,6 +90,13 @@ public sealed partial class PeerTlsTests(ITestOutputHelper output) : IDisposable
             await cluster.WaitUntilPublishedAsync(4, StepDeadline, via: voters);
             await m4.WaitHealthyAsync(StepDeadline);
 
+            if (kind == ServerKind.Ours)
+            {
+                // The transport is TLS for every peer or for none: an http peer URL in this cluster is refused.
+                var plain = await ctl.RunAsync("member", "add", "plain", $"--peer-urls=http://127.0.0.1:{ports[3]}");
+                Assert.Contains("etcdserver: given member URLs are invalid", plain.Stderr, StringComparison.Ordinal);
+            }
+
             // m3 stops, falls behind the compacted log, and catches up through a snapshot sent over TLS.
             var lagging = cluster["m3"];
             await lagging.TerminateAsync(StepDeadline);
