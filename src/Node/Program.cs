@@ -81,12 +81,18 @@ public static class Program
         // peer port is Akka.Remote's, DotNetty TCP) and Akka.Cluster, then MemberService creates the peer actor, joins an
         // existing cluster if asked to, opens the data dir and starts the member's actors in it.
         var remoting = PeerRemoting.Config(config);
+        // https peer URLs: Akka.Remote's TLS takes the member's certificate and checks as an ActorSystem setup.
+        var peerTls = PeerTls.Load(config, loggers.CreateLogger("embed/peer-tls"));
         var memberBuilder = MemberHost.CreateBuilder(loggers);
-        memberBuilder.Services.AddAkka(PeerAddress.SystemName, akka => akka
-            .AddHocon(config.AkkaConfig, HoconAddMode.Prepend)
-            .AddHocon(remoting, HoconAddMode.Prepend)
-            .AddHocon(EtcdServer.ActorsConfig, HoconAddMode.Append)
-            .AddEtcdJsonLogging());
+        memberBuilder.Services.AddAkka(PeerAddress.SystemName, akka =>
+        {
+            akka.AddHocon(config.AkkaConfig, HoconAddMode.Prepend)
+                .AddHocon(remoting, HoconAddMode.Prepend)
+                .AddHocon(EtcdServer.ActorsConfig, HoconAddMode.Append)
+                .AddEtcdJsonLogging();
+            if (peerTls is not null)
+                akka.AddSetup(peerTls.Setup());
+        });
         memberBuilder.Services.AddSingleton(options).AddSingleton<MemberService>()
             .AddHostedService(provider => provider.GetRequiredService<MemberService>());
         using var memberHost = memberBuilder.Build();
@@ -244,6 +250,7 @@ public static class Program
         AdvertisePeerUrls = config.InitialAdvertisePeerUrls.Select(UrlText).ToArray(),
         AdvertiseClientUrls = config.AdvertiseClientUrls.Select(UrlText).ToArray(),
         SnapshotCount = config.SnapshotCount,
+        SnapshotCatchUpEntries = config.ExperimentalSnapshotCatchUpEntries,
         HeartbeatIntervalMs = (int)config.HeartbeatIntervalMs,
         ElectionTimeoutMs = (int)config.ElectionTimeoutMs,
         QuotaBackendBytes = config.QuotaBackendBytes,

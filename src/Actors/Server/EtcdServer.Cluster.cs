@@ -337,7 +337,8 @@ public sealed partial class EtcdServer
 
     /// <summary>
     /// etcd's URL check, plus what the peer transport needs: exactly one peer URL per member (Akka.Remote binds and
-    /// advertises one address), an http URL with a host and port.
+    /// advertises one address), an http or https URL with a host and port, of this member's scheme (the transport is TLS
+    /// for every peer or for none).
     /// </summary>
     private void CheckPeerUrls(IReadOnlyCollection<string> peerUrls)
     {
@@ -354,13 +355,20 @@ public sealed partial class EtcdServer
             _logger.LogWarning("refused peer URLs {urls}: a member has exactly one peer URL", string.Join(",", peerUrls));
             throw EtcdErrors.MemberBadURLs;
         }
+        Address address;
         try
         {
-            PeerAddress.FromPeerUrl(peerUrls.First());
+            address = PeerAddress.FromPeerUrl(peerUrls.First());
         }
         catch (ArgumentException ex)
         {
             _logger.LogWarning("refused peer URL: {error}", ex.Message);
+            throw EtcdErrors.MemberBadURLs;
+        }
+        // The transport is TLS for every peer or for none: an http member in an https cluster (or the reverse) is unreachable.
+        if (Options.AdvertisePeerUrls.Count > 0 && PeerAddress.FromPeerUrl(Options.AdvertisePeerUrls[0]).Protocol != address.Protocol)
+        {
+            _logger.LogWarning("refused peer URL {url}: its scheme is not the cluster's (peer URL {own})", peerUrls.First(), Options.AdvertisePeerUrls[0]);
             throw EtcdErrors.MemberBadURLs;
         }
     }

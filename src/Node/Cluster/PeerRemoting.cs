@@ -10,7 +10,9 @@ namespace Akka.Etcd.Node.Cluster;
 /// (<c>hostname</c>, <c>port</c>), the advertised peer URL the address the member is known by
 /// (<c>public-hostname</c>, <c>public-port</c>), so <c>--listen-peer-urls http://0.0.0.0:2380</c> with
 /// <c>--initial-advertise-peer-urls http://m1:2380</c> works as in docker compose. Akka.Remote binds one address, so a
-/// member has exactly one peer URL; more is a start error. The other remoting and cluster settings (untrusted mode,
+/// member has exactly one peer URL; more is a start error. <c>https://</c> peer URLs turn on Akka.Remote's TLS
+/// (<c>enable-ssl</c>; the certificates and checks come from <see cref="PeerTls"/> as a setup); all peer URLs of the
+/// cluster then use https, since the transport is TLS for every peer or for none. The other remoting and cluster settings (untrusted mode,
 /// failure detectors, no automatic downing) are in the member's reference config, where a member's HOCON file may
 /// override them; see docs/architecture.md. Pure.
 /// </summary>
@@ -20,8 +22,9 @@ public static class PeerRemoting
     public const int MinimumFrameBytes = 4 * 1024 * 1024;
 
     /// <summary>
-    /// Checks that the member has one listen and one advertised peer URL, both http, and that every member of
-    /// <c>--initial-cluster</c> has one peer URL.
+    /// Checks that the member has one listen and one advertised peer URL, both http or both https, that every member
+    /// of <c>--initial-cluster</c> has one peer URL of that scheme, and that https comes with a certificate
+    /// (<see cref="PeerTls.Check"/>).
     /// </summary>
     /// <exception cref="ConfigErrorException">Any of these is not so; the message names the flag and the URLs.</exception>
     public static void Validate(MemberConfig config)
@@ -38,11 +41,23 @@ public static class PeerRemoting
                     "akka-etcd members have exactly one peer URL each (Akka.Remote binds and advertises one address)");
             }
         }
+        var scheme = config.ListenPeerUrls[0].Scheme;
+        var mixed = config.InitialAdvertisePeerUrls.Select(url => ("--initial-advertise-peer-urls", url))
+            .Concat(config.InitialCluster.SelectMany(member => member.Value.Select(url => ("--initial-cluster", url))))
+            .FirstOrDefault(pair => pair.url.Scheme != scheme);
+        if (mixed.url is not null)
+        {
+            throw new ConfigErrorException(
+                $"{mixed.Item1}: peer URL {Program.UrlText(mixed.url)} is {mixed.url.Scheme} while --listen-peer-urls is {scheme}; " +
+                "akka-etcd members use one scheme for all peer URLs (Akka.Remote's TLS is on for every peer or for none)");
+        }
+        PeerTls.Check(config);
     }
 
     /// <summary>
-    /// The HOCON that puts the member's remoting on its peer URLs and registers the peer serializer: highest precedence
-    /// (a member's file cannot move the peer port away from its peer URLs).
+    /// The HOCON that puts the member's remoting on its peer URLs (with TLS for https ones: <c>enable-ssl</c>, whose
+    /// certificate and checks <see cref="PeerTls.Setup"/> supplies) and registers the peer serializer: highest precedence
+    /// (a member's file cannot move the peer port away from its peer URLs nor turn TLS off).
     /// </summary>
     /// <exception cref="ConfigErrorException">As <see cref="Validate"/>.</exception>
     public static Config Config(MemberConfig config)
@@ -59,9 +74,13 @@ public static class PeerRemoting
               public-hostname = {{Quote(publicHost)}}
               public-port = {{publicPort.ToString(CultureInfo.InvariantCulture)}}
               maximum-frame-size = {{frame.ToString(CultureInfo.InvariantCulture)}}b
+              enable-ssl = off
             }
             """;
-        return ConfigurationFactory.ParseString(hocon).WithFallback(PeerSerializer.Config);
+        var remoting = ConfigurationFactory.ParseString(hocon);
+        if (PeerTls.IsSecure(config))
+            remoting = PeerTls.RemotingConfig.WithFallback(remoting);
+        return remoting.WithFallback(PeerSerializer.Config);
     }
 
     /// <summary>The transport settings of the member (snapshot directory under its data dir, snapshot size cap).</summary>

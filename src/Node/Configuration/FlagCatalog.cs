@@ -108,6 +108,7 @@ internal static class FlagCatalog
 
         new("experimental-initial-corrupt-check", FlagKind.Bool, "false", Experimental, "Enable to check data corruption before serving any client/peer traffic."),
         new("experimental-corrupt-check-time", FlagKind.Duration, "0s", Experimental, "Duration of time between cluster corruption check passes."),
+        new("experimental-snapshot-catchup-entries", FlagKind.Uint64, "5000", Experimental, "Number of entries for a slow follower to catch up after compacting the raft storage entries."),
         new("experimental-enable-v2v3", FlagKind.String, "", Experimental, "Serve v2 requests through the v3 backend under a given prefix."),
         new("experimental-backend-bbolt-freelist-type", FlagKind.String, "array", Experimental, "ExperimentalBackendFreelistType specifies the type of freelist that boltdb backend uses(array and map are supported types)."),
         new("experimental-enable-lease-checkpoint", FlagKind.Bool, "false", Experimental, "ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases."),

@@ -224,6 +224,12 @@ public sealed record MemberConfig
     /// <summary>Interval between corruption checks (--experimental-corrupt-check-time); zero = off.</summary>
     public TimeSpan ExperimentalCorruptCheckTime { get; init; }
 
+    /// <summary>
+    /// Raft entries kept behind a snapshot for slow followers (--experimental-snapshot-catchup-entries, etcd 3.5's flag);
+    /// a follower further behind gets the snapshot. Default 5000.
+    /// </summary>
+    public ulong ExperimentalSnapshotCatchUpEntries { get; init; } = 5_000;
+
     /// <summary>--experimental-enable-v2v3 prefix; stored only.</summary>
     public string ExperimentalEnableV2V3 { get; init; } = "";
 

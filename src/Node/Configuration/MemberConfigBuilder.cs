@@ -118,6 +118,7 @@ internal static class MemberConfigBuilder
             EnableGrpcGateway = values.Bool("enable-grpc-gateway"),
             ExperimentalInitialCorruptCheck = values.Bool("experimental-initial-corrupt-check"),
             ExperimentalCorruptCheckTime = values.Duration("experimental-corrupt-check-time"),
+            ExperimentalSnapshotCatchUpEntries = values.Uint64("experimental-snapshot-catchup-entries"),
             ExperimentalEnableV2V3 = values.String("experimental-enable-v2v3"),
             ExperimentalBackendFreelistType = values.String("experimental-backend-bbolt-freelist-type"),
             ExperimentalEnableLeaseCheckpoint = values.Bool("experimental-enable-lease-checkpoint"),

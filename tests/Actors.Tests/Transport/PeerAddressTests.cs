@@ -22,9 +22,9 @@ public sealed class PeerAddressTests
     }
 
     [Fact]
-    public void A_peer_url_that_is_not_plain_http_is_refused()
+    public void An_https_peer_url_gives_the_ssl_protocol_and_other_schemes_are_refused()
     {
-        Assert.Throws<ArgumentException>(() => PeerAddress.FromPeerUrl("https://127.0.0.1:2380"));
+        Assert.Equal(new Address("akka.ssl.tcp", "akka-etcd", "127.0.0.1", 2380), PeerAddress.FromPeerUrl("https://127.0.0.1:2380"));
         Assert.Throws<ArgumentException>(() => PeerAddress.FromPeerUrl("unix://socket"));
         Assert.Throws<ArgumentException>(() => PeerAddress.FromPeerUrl("not a url"));
     }

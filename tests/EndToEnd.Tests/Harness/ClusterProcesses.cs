@@ -21,12 +21,14 @@ public sealed class ClusterProcesses : IAsyncDisposable
 
     private readonly List<ClusterMember> _members = new();
     private readonly IReadOnlyList<string> _extraFlags;
+    private readonly ClusterSchemes _schemes;
 
-    private ClusterProcesses(ServerKind kind, string dataRoot, IReadOnlyList<string> extraFlags)
+    private ClusterProcesses(ServerKind kind, string dataRoot, IReadOnlyList<string> extraFlags, ClusterSchemes? schemes)
     {
         Kind = kind;
         DataRoot = dataRoot;
         _extraFlags = extraFlags;
+        _schemes = schemes ?? new ClusterSchemes();
     }
 
     /// <summary>Which binary every member runs.</summary>
@@ -54,17 +56,18 @@ public sealed class ClusterProcesses : IAsyncDisposable
     /// <param name="size">Number of voting members.</param>
     /// <param name="extraFlags">Flags given to every member, e.g. <c>--snapshot-count 100</c>.</param>
     /// <param name="ports">2 × size ports (client, peer per member) from <see cref="FreePorts"/>; fresh ones when null.</param>
+    /// <param name="schemes">Client and peer URL schemes, per-member flags and etcdctl's TLS flags; plain http when null.</param>
     /// <exception cref="InvalidOperationException">A member exited or the cluster was not ready within
     /// <see cref="StartDeadline"/>; the message carries the logs.</exception>
     public static async Task<ClusterProcesses> StartAsync(ServerKind kind, int size = 3,
-        IReadOnlyList<string>? extraFlags = null, int[]? ports = null)
+        IReadOnlyList<string>? extraFlags = null, int[]? ports = null, ClusterSchemes? schemes = null)
     {
         ports ??= FreePorts(size);
         if (ports.Length != 2 * size) throw new ArgumentException($"need {2 * size} ports, got {ports.Length}", nameof(ports));
         var root = Directory.CreateTempSubdirectory($"akka-etcd-cluster-{kind.ToString().ToLowerInvariant()}-").FullName;
-        var cluster = new ClusterProcesses(kind, root, extraFlags ?? []);
+        var cluster = new ClusterProcesses(kind, root, extraFlags ?? [], schemes);
         var initialCluster = string.Join(',',
-            Enumerable.Range(0, size).Select(i => $"m{i + 1}=http://127.0.0.1:{ports[2 * i + 1]}"));
+            Enumerable.Range(0, size).Select(i => $"m{i + 1}={cluster._schemes.Peer}://127.0.0.1:{ports[2 * i + 1]}"));
         try
         {
             for (var i = 0; i < size; i++)
@@ -89,11 +92,13 @@ public sealed class ClusterProcesses : IAsyncDisposable
     /// <summary>
     /// Describes (does not start) a new member <paramref name="name"/> on fresh ports that joins this cluster with
     /// <c>--initial-cluster-state existing</c> and the given <c>--initial-cluster</c> (as <c>member add</c> printed it).
-    /// The member is tracked and killed on dispose.
+    /// The member is tracked and killed on dispose. <paramref name="memberFlags"/> replaces the per-member flags of
+    /// the cluster's <see cref="ClusterSchemes.MemberFlags"/> (e.g. a certificate of another CA).
     /// </summary>
-    public ClusterMember DescribeJoiner(string name, string initialCluster, int clientPort, int peerPort)
+    public ClusterMember DescribeJoiner(string name, string initialCluster, int clientPort, int peerPort,
+        IReadOnlyList<string>? memberFlags = null)
     {
-        var member = Describe(name, clientPort, peerPort, initialCluster, "existing");
+        var member = Describe(name, clientPort, peerPort, initialCluster, "existing", memberFlags);
         _members.Add(member);
         return member;
     }
@@ -106,7 +111,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
 
     /// <summary>An etcdctl runner whose <c>--endpoints</c> lists every running member's client URL.</summary>
     public Etcdctl Etcdctl(params string[] globalFlags) =>
-        new(string.Join(',', Running.Select(m => m.ClientUrl)), globalFlags);
+        new(string.Join(',', Running.Select(m => m.ClientUrl)), [.. _schemes.EtcdctlFlags, .. globalFlags]);
 
     /// <summary>
     /// Runs <c>etcdctl endpoint status -w json</c> against each of <paramref name="members"/> (default: the running
@@ -115,7 +120,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
     public async Task<IReadOnlyList<EndpointStatusRow>> StatusAsync(IEnumerable<ClusterMember>? members = null)
     {
         var endpoints = string.Join(',', (members ?? Running).Select(m => m.ClientUrl));
-        var result = await new Etcdctl(endpoints, "--dial-timeout=1s", "--command-timeout=1s")
+        var result = await new Etcdctl(endpoints, [.. _schemes.EtcdctlFlags, "--dial-timeout=1s", "--command-timeout=1s"])
             .RunAsync(["endpoint", "status", "-w", "json"], stdin: null, timeout: TimeSpan.FromSeconds(10));
         var json = result.Stdout.Trim();
         return json.StartsWith('[') ? EndpointStatusRow.ParseAll(json) : [];
@@ -170,7 +175,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         using var poll = new PeriodicTimer(PollInterval);
         var ctl = new Etcdctl(string.Join(',', (via ?? Running).Select(m => m.ClientUrl)),
-            "--dial-timeout=1s", "--command-timeout=2s");
+            [.. _schemes.EtcdctlFlags, "--dial-timeout=1s", "--command-timeout=2s"]);
         var last = "";
         while (true)
         {
@@ -206,12 +211,29 @@ public sealed class ClusterProcesses : IAsyncDisposable
         }
     }
 
-    private ClusterMember Describe(string name, int clientPort, int peerPort, string initialCluster, string state) =>
+    private ClusterMember Describe(string name, int clientPort, int peerPort, string initialCluster, string state,
+        IReadOnlyList<string>? memberFlags = null) =>
         new(Kind, name, clientPort, peerPort, DataRoot,
         [
             "--initial-cluster", initialCluster,
             "--initial-cluster-token", Token,
             "--initial-cluster-state", state,
             .. _extraFlags,
-        ]);
+            .. memberFlags ?? _schemes.MemberFlags?.Invoke(name) ?? [],
+        ], _schemes.Client, _schemes.Peer, _schemes.EtcdctlFlags);
+}
+
+/// <summary>
+/// How a cluster's members are reached: client and peer URL schemes (<c>http</c> or <c>https</c>), flags that differ
+/// per member (its own certificate), and the global etcdctl flags that reach https client URLs (<c>--cacert</c>).
+/// </summary>
+/// <param name="Client">Scheme of the client URLs.</param>
+/// <param name="Peer">Scheme of the peer URLs.</param>
+/// <param name="MemberFlags">Flags for the member of that name, after the cluster-wide ones; none when null.</param>
+/// <param name="EtcdctlFlagList">Global etcdctl flags of every runner the cluster makes; none when null.</param>
+public sealed record ClusterSchemes(string Client = "http", string Peer = "http",
+    Func<string, IReadOnlyList<string>>? MemberFlags = null, IReadOnlyList<string>? EtcdctlFlagList = null)
+{
+    /// <summary>The global etcdctl flags (empty when none were given).</summary>
+    public IReadOnlyList<string> EtcdctlFlags => EtcdctlFlagList ?? [];
 }

@@ -66,8 +66,8 @@ public class PeerRemotingTests
     [InlineData("--listen-peer-urls", "http://127.0.0.1:2380,http://127.0.0.1:2381", "--listen-peer-urls has 2 URLs")]
     [InlineData("--initial-advertise-peer-urls", "http://127.0.0.1:2380,http://10.0.0.1:2380", "--initial-advertise-peer-urls has 2 URLs")]
     [InlineData("--initial-cluster", "default=http://localhost:2380,default=http://127.0.0.1:2381", "member default has 2 peer URLs")]
-    [InlineData("--listen-peer-urls", "https://127.0.0.1:2380", "peer TLS (https) is not supported yet")]
-    public void More_than_one_peer_url_or_https_is_a_clear_start_error(string flag, string value, string expected)
+    [InlineData("--listen-peer-urls", "https://127.0.0.1:2380", "--initial-advertise-peer-urls: peer URL http://localhost:2380 is http while --listen-peer-urls is https")]
+    public void More_than_one_peer_url_or_mixed_schemes_is_a_clear_start_error(string flag, string value, string expected)
     {
         var config = Parse(flag, value);
 

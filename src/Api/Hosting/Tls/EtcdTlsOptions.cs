@@ -43,6 +43,12 @@ public sealed record EtcdTlsOptions
     /// <summary>TLS 1.2 cipher suites by their IANA/Go names (<c>TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256</c>); empty = the platform's.</summary>
     public IReadOnlyList<string> CipherSuites { get; init; } = [];
 
+    /// <summary>
+    /// Which listener the options are for, as etcd's flags name it: "" for the client side (<c>--cert-file</c>,
+    /// <c>--auto-tls</c>), "peer" for the peer side (<c>--peer-cert-file</c>, <c>--peer-auto-tls</c>); used in messages only.
+    /// </summary>
+    public string Side { get; init; } = "";
+
     /// <summary>True when a certificate is (or will be) served: cert and key files, or auto TLS.</summary>
     public bool IsEnabled => AutoTls || (CertFile.Length > 0 && KeyFile.Length > 0);
 
@@ -59,7 +65,7 @@ public sealed record EtcdTlsOptions
         {
             if (certFile.Length > 0 || keyFile.Length > 0)
             {
-                logger?.LogWarning("ignoring client auto TLS since certs given");
+                logger?.LogWarning("ignoring {side} auto TLS since certs given", Side.Length == 0 ? "client" : Side);
             }
             else
             {
@@ -68,7 +74,8 @@ public sealed record EtcdTlsOptions
         }
         if (certFile.Length == 0 || keyFile.Length == 0)
         {
-            throw new ArgumentException("TLS key/cert (--cert-file, --key-file) must be provided");
+            var prefix = Side.Length == 0 ? "--" : "--" + Side + "-";
+            throw new ArgumentException($"TLS key/cert ({prefix}cert-file, {prefix}key-file) must be provided");
         }
         X509Certificate2 certificate;
         try
@@ -156,16 +163,33 @@ public sealed record LoadedTls(X509Certificate2 Certificate, X509Certificate2Col
     public CipherSuitesPolicy? CipherSuitesPolicy() =>
         CipherSuites.Count == 0 || OperatingSystem.IsWindows() ? null : new CipherSuitesPolicy(CipherSuites.Concat(Tls13Suites).Distinct());
 
+    /// <summary>OID of the extended key usage "TLS web client authentication" (a client certificate needs it).</summary>
+    public const string ClientAuthUsage = "1.3.6.1.5.5.7.3.2";
+
+    /// <summary>OID of the extended key usage "TLS web server authentication" (a server certificate needs it).</summary>
+    public const string ServerAuthUsage = "1.3.6.1.5.5.7.3.1";
+
     /// <summary>
     /// Verifies a client certificate as Go's RequireAndVerifyClientCert does: it must chain (with the intermediates
     /// it sent) to <see cref="TrustedCertificates"/> (or the system's roots), be valid now, and be usable for client
     /// authentication; with a CRL, neither it nor its chain may be listed.
     /// </summary>
-    public bool ValidateClientCertificate(X509Certificate2 certificate, X509Chain? presented)
+    public bool ValidateClientCertificate(X509Certificate2 certificate, X509Chain? presented) =>
+        VerifyCertificate(certificate, presented, ClientAuthUsage) is null;
+
+    /// <summary>
+    /// Verifies the certificate of the other side as Go's crypto/tls does: it must chain (with the intermediates it
+    /// sent) to <see cref="TrustedCertificates"/> (or the system's roots), be valid now and allow
+    /// <paramref name="usage"/> (<see cref="ClientAuthUsage"/> for a client's certificate, <see cref="ServerAuthUsage"/>
+    /// for a server's); with a CRL, neither it nor its chain may be listed. Returns null when it passes, else the
+    /// reason in Go's words (<c>x509: certificate signed by unknown authority</c>, <c>transport: certificate serial 1f revoked</c>).
+    /// </summary>
+    public string? VerifyCertificate(X509Certificate2 certificate, X509Chain? presented, string usage)
     {
+        ArgumentNullException.ThrowIfNull(certificate);
         using var chain = new X509Chain();
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.2")); // clientAuth
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(usage));
         if (TrustedCertificates is not null)
         {
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -183,18 +207,26 @@ public sealed record LoadedTls(X509Certificate2 Certificate, X509Certificate2Col
         }
         if (!chain.Build(certificate))
         {
-            return false;
+            var flags = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, status) => all | status.Status);
+            if ((flags & (X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.NotTimeNested)) != 0)
+                return "x509: certificate has expired or is not yet valid";
+            if ((flags & X509ChainStatusFlags.NotValidForUsage) != 0)
+                return "x509: certificate specifies an incompatible key usage";
+            if ((flags & (X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain)) != 0)
+                return "x509: certificate signed by unknown authority";
+            return "x509: " + string.Join("; ", chain.ChainStatus.Select(status => status.StatusInformation.Trim()));
         }
         if (RevokedSerials is { } revoked)
         {
             foreach (var element in chain.ChainElements)
             {
-                if (revoked.Contains(RevocationList.NormalizeSerial(element.Certificate.SerialNumber)))
+                var serial = RevocationList.NormalizeSerial(element.Certificate.SerialNumber);
+                if (revoked.Contains(serial))
                 {
-                    return false;
+                    return "transport: certificate serial " + serial.ToLowerInvariant() + " revoked";
                 }
             }
         }
-        return true;
+        return null;
     }
 }

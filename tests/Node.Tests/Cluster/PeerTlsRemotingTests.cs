@@ -1,0 +1,160 @@
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Etcd.Actors.Transport;
+using Akka.Etcd.Node.Cluster;
+using Akka.Etcd.Node.Configuration;
+using Akka.Etcd.TestDoubles;
+
+namespace Akka.Etcd.Node.Tests.Cluster;
+
+/// <summary>
+/// Two ActorSystems with the member's remoting over TLS on loopback (the peer TLS of <see cref="PeerTls"/> as the
+/// node builds it, untrusted mode as the node runs): messages to the peer path go through with certificates of one CA
+/// and with auto TLS; a peer whose certificate is of another CA, has the wrong CN or is revoked is refused at the
+/// handshake, the refusal is logged with its reason, and nothing reaches the peer actor.
+/// </summary>
+public sealed class PeerTlsRemotingTests : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private readonly string _dir = Directory.CreateTempSubdirectory("peer-tls-remoting-").FullName;
+    private readonly TestCertificateAuthority _ca = TestCertificateAuthority.Create("members-ca");
+    private readonly List<ActorSystem> _systems = [];
+
+    public void Dispose()
+    {
+        foreach (var system in _systems)
+            system.Terminate().Wait(Deadline);
+        _ca.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    /// <summary>Counts what reaches the peer path and answers each string with "pong:" and the string.</summary>
+    private sealed class EchoPeer : ReceiveActor
+    {
+        public EchoPeer(Action onMessage)
+        {
+            Receive<string>(text =>
+            {
+                onMessage();
+                Sender.Tell("pong:" + text);
+            });
+        }
+    }
+
+    private sealed record Member(ActorSystem System, int Port, CapturingLogger Log, Func<int> Received)
+    {
+        public ActorSelection PeerOf(Member other) =>
+            System.ActorSelection(PeerAddress.PeerActorPathAt(PeerAddress.FromPeerUrl($"https://127.0.0.1:{other.Port}")));
+    }
+
+    private Member Start(int port, params string[] flags)
+    {
+        var url = $"https://127.0.0.1:{port}";
+        var outcome = MemberConfigParser.Parse(
+            ["--data-dir", Path.Combine(_dir, $"data-{port}"), "--listen-peer-urls", url, "--initial-advertise-peer-urls", url,
+                "--initial-cluster", $"default={url}", .. flags],
+            new Dictionary<string, string>(), new StringWriter(), new StringWriter());
+        var config = outcome.Config!;
+        var log = new CapturingLogger();
+        var tls = PeerTls.Load(config, log)!;
+        var hocon = PeerTls.RemotingConfig.WithFallback(RemotingTestConfig.ForPort(port, cluster: false));
+        var system = ActorSystem.Create(PeerAddress.SystemName, ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(hocon), tls.Setup()));
+        _systems.Add(system);
+        var received = 0;
+        system.ActorOf(Props.Create(() => new EchoPeer(() => Interlocked.Increment(ref received))), PeerAddress.PeerActorName);
+        return new Member(system, port, log, () => Volatile.Read(ref received));
+    }
+
+    private string[] Certificate(string name, string commonName, TestCertificateAuthority? ca = null)
+    {
+        var (cert, key, _) = (ca ?? _ca).IssueFiles(_dir, name, commonName);
+        return ["--peer-cert-file", cert, "--peer-key-file", key];
+    }
+
+    private string CaFile => _ca.WriteCertificate(Path.Combine(_dir, "ca.crt"));
+
+    private static async Task<string> RejectionBy(Member member, string direction = "from")
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (DateTime.UtcNow < deadline)
+        {
+            var line = member.Log.Lines.FirstOrDefault(l => l.StartsWith("rejected connection " + direction, StringComparison.Ordinal));
+            if (line is not null)
+                return line;
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"no rejected connection logged by the member on port {member.Port}");
+    }
+
+    [Fact]
+    public async Task Members_with_certificates_of_the_trusted_ca_exchange_messages_both_ways()
+    {
+        var ports = RemotingTestConfig.FreePorts(2);
+        var a = Start(ports[0], [.. Certificate("a", "member-a"), "--peer-trusted-ca-file", CaFile, "--peer-client-cert-auth", "--peer-cert-allowed-hostname", "127.0.0.1"]);
+        var b = Start(ports[1], [.. Certificate("b", "member-b"), "--peer-trusted-ca-file", CaFile, "--peer-client-cert-auth", "--peer-crl-file", _ca.Revoke("7F01", Path.Combine(_dir, "other.crl"))]);
+
+        Assert.Equal("pong:from-a", await a.PeerOf(b).Ask<string>("from-a", Deadline));
+        Assert.Equal("pong:from-b", await b.PeerOf(a).Ask<string>("from-b", Deadline));
+        Assert.DoesNotContain(a.Log.Lines.Concat(b.Log.Lines), line => line.StartsWith("rejected connection", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Auto_tls_members_accept_each_others_self_signed_certificates()
+    {
+        var ports = RemotingTestConfig.FreePorts(2);
+        var a = Start(ports[0], "--peer-auto-tls");
+        var b = Start(ports[1], "--peer-auto-tls");
+
+        Assert.Equal("pong:hello", await a.PeerOf(b).Ask<string>("hello", Deadline));
+        Assert.Equal("pong:back", await b.PeerOf(a).Ask<string>("back", Deadline));
+    }
+
+    [Fact]
+    public async Task A_peer_with_a_certificate_of_another_ca_is_refused()
+    {
+        using var otherCa = TestCertificateAuthority.Create("intruder-ca");
+        var ports = RemotingTestConfig.FreePorts(2);
+        var b = Start(ports[1], [.. Certificate("b", "member-b"), "--peer-trusted-ca-file", CaFile, "--peer-client-cert-auth"]);
+        var intruder = Start(ports[0], [.. Certificate("x", "member-x", otherCa), "--peer-trusted-ca-file", CaFile, "--peer-client-cert-auth"]);
+
+        intruder.PeerOf(b).Tell("let me in");
+        Assert.Contains("x509: certificate signed by unknown authority", await RejectionBy(b));
+        b.PeerOf(intruder).Tell("are you a member?");
+        Assert.Contains("x509: certificate signed by unknown authority", await RejectionBy(b, "to"));
+
+        Assert.Equal(0, b.Received());
+        Assert.Equal(0, intruder.Received());
+        // Refusing (or being refused) drops the connection only: neither side's ActorSystem stops, as etcd's members go on.
+        Assert.False(b.System.WhenTerminated.IsCompleted);
+        Assert.False(intruder.System.WhenTerminated.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_peer_whose_cn_is_not_the_allowed_one_is_refused()
+    {
+        var ports = RemotingTestConfig.FreePorts(2);
+        var b = Start(ports[1], [.. Certificate("b", "member"), "--peer-trusted-ca-file", CaFile, "--peer-cert-allowed-cn", "member"]);
+        var intruder = Start(ports[0], [.. Certificate("x", "intruder"), "--peer-trusted-ca-file", CaFile]);
+
+        intruder.PeerOf(b).Tell("let me in");
+
+        var line = await RejectionBy(b);
+        Assert.Contains("client certificate authentication failed: CN \"intruder\" is not the allowed CN \"member\"", line);
+        Assert.Equal(0, b.Received());
+    }
+
+    [Fact]
+    public async Task A_peer_with_a_revoked_certificate_is_refused()
+    {
+        var ports = RemotingTestConfig.FreePorts(2);
+        var (cert, key, serial) = _ca.IssueFiles(_dir, "revoked", "member-r");
+        var crl = _ca.Revoke(serial, Path.Combine(_dir, "members.crl"));
+        var b = Start(ports[1], [.. Certificate("b", "member-b"), "--peer-trusted-ca-file", CaFile, "--peer-crl-file", crl]);
+        var revoked = Start(ports[0], ["--peer-cert-file", cert, "--peer-key-file", key, "--peer-trusted-ca-file", CaFile]);
+
+        revoked.PeerOf(b).Tell("let me in");
+
+        Assert.Contains($"transport: certificate serial {serial.TrimStart('0').ToLowerInvariant()} revoked", await RejectionBy(b));
+        Assert.Equal(0, b.Received());
+    }
+}
