@@ -138,6 +138,7 @@ internal sealed partial class ProductionSimulation : IDisposable
                 _watchers.Add(watcher);
                 _loop.At(TimeSpan.FromMilliseconds(1500 + _loop.Random.Next(300)), 0, () => PollWatcher(watcher));
             }
+            _loop.At(TimeSpan.FromMilliseconds(50), 0, WatchLeaders);
             if (_options.Faults)
             {
                 _loop.At(TimeSpan.FromMilliseconds(1800 + _loop.Random.Next(400)), 0, Nemesis);
@@ -149,7 +150,7 @@ internal sealed partial class ProductionSimulation : IDisposable
             _clientsStopped = true;
             if (_writesAfterHeal == 0)
             {
-                Violation($"liveness: no write completed within {_options.SettlePhaseMs} ms after healing");
+                Violation($"liveness: no write completed within {_options.SettlePhaseMs} ms after healing; " + DescribeMembers());
             }
             // Let answers in flight come back, then leases expire: every TTL, plus an election and a revoke round.
             var maxTtl = _leases.Count == 0 ? 0 : _leases.Max(l => l.TtlSeconds);
@@ -268,6 +269,25 @@ internal sealed partial class ProductionSimulation : IDisposable
         _loop.At(TimeSpan.FromMilliseconds(300 + random.Next(600)), 0, Nemesis);
     }
 
+    private string _leaders = "";
+
+    /// <summary>Traces every change of who each member thinks leads, and in which term (polled every 50 virtual ms).</summary>
+    private void WatchLeaders()
+    {
+        var now = string.Join(' ', _members.Select(m => m.IsUp && m.Opened is { } o ? $"m{m.Index}:t{o.Status.Term}/l{LeaderName(o.Status.Leader)}" : $"m{m.Index}:down"));
+        if (now != _leaders)
+        {
+            _leaders = now;
+            Trace("raft " + now);
+        }
+        if (!_clientsStopped)
+        {
+            _loop.At(TimeSpan.FromMilliseconds(50), 0, WatchLeaders);
+        }
+    }
+
+    private string LeaderName(ulong id) => _members.FirstOrDefault(m => m.Id == id) is { } m && id != 0 ? $"m{m.Index}" : "-";
+
     private void HealNetwork(string why)
     {
         if (!_faultsOver)
@@ -303,6 +323,23 @@ internal sealed partial class ProductionSimulation : IDisposable
     // ---------------------------------------------------------------- helpers
 
     private long NextInstant() => ++_instant;
+
+    private string DescribeMembers() => string.Join(", ", _members.Select(m => m.Opened?.Status is { } s
+        ? $"m{m.Index} up={m.IsUp} term={s.Term} leader={s.Leader % 1000:x} commit={s.CommitIndex} applied={s.AppliedIndex} rev={s.Revision} raft={RaftActorState(m)}"
+        : $"m{m.Index} not started"));
+
+    /// <summary>What the member's RaftActor waits for (read from the actor, for failure reports only).</summary>
+    private static string RaftActorState(SimulatedMember member)
+    {
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        if (member.Refs?.Raft is not ActorRefWithCell { Underlying: ActorCell cell }
+            || typeof(ActorCell).GetProperty("Actor", Private)?.GetValue(cell) is not { } actor)
+        {
+            return "?";
+        }
+        var awaiting = actor.GetType().GetField("_awaiting", Private)?.GetValue(actor);
+        return $"awaiting {awaiting}";
+    }
 
     private readonly System.Diagnostics.Stopwatch _wall = System.Diagnostics.Stopwatch.StartNew();
 

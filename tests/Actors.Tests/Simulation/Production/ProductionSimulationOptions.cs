@@ -35,10 +35,10 @@ internal sealed record ProductionSimulationOptions
     public long FaultPhaseMs { get; init; } = 4_000;
 
     /// <summary>Virtual ms after healing in which the clients must still get writes through.</summary>
-    public long SettlePhaseMs { get; init; } = 2_500;
+    public long SettlePhaseMs { get; init; } = 5_000;
 
     /// <summary>A client gives up on an operation after this many virtual ms; its outcome is unknown.</summary>
-    public int OperationTimeoutMs { get; init; } = 3_000;
+    public int OperationTimeoutMs { get; init; } = 2_000;
 
     /// <summary>Probability of a message loss while the network is lossy.</summary>
     public double DropRate { get; init; } = 0.05;

@@ -81,13 +81,13 @@ internal sealed class SimulatedMember
             akka.loggers = []
             akka.loggers-dispatcher = "akka.etcd-simulation.loggers-dispatcher"
             akka.etcd-simulation.loggers-dispatcher { type = Dispatcher, executor = default-executor }
-            akka.actor.default-dispatcher { executor = {{executor}}, throughput = 5 }
-            akka.actor.internal-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 5 }
-            akka.actor.default-blocking-io-dispatcher { type = Dispatcher, executor = {{executor}} }
-            akka.etcd.journal-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1 }
-            akka.persistence.dispatchers.default-plugin-dispatcher { type = Dispatcher, executor = {{executor}} }
-            akka.persistence.dispatchers.default-replay-dispatcher { type = Dispatcher, executor = {{executor}} }
-            akka.persistence.dispatchers.default-stream-dispatcher { type = Dispatcher, executor = {{executor}} }
+            akka.actor.default-dispatcher { executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
+            akka.actor.internal-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
+            akka.actor.default-blocking-io-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
+            akka.etcd.journal-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
+            akka.persistence.dispatchers.default-plugin-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
+            akka.persistence.dispatchers.default-replay-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
+            akka.persistence.dispatchers.default-stream-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
             """).WithFallback(EtcdServer.ActorsConfig);
     }
 
