@@ -19,7 +19,7 @@ internal sealed partial class ProductionSimulation
     /// <summary>Issues client <paramref name="client"/>'s next operation on a random live member, and the one after when it is answered or times out.</summary>
     private void NextOperation(int client, int done)
     {
-        if (_clientsStopped || done >= _options.OperationsPerClient * 3)
+        if (_clientsStopped)
         {
             return;
         }
@@ -59,7 +59,8 @@ internal sealed partial class ProductionSimulation
                     _writesAfterHeal++;
                 }
             }
-            Next(1 + random.Next(80));
+            // A client whose call failed (unknown outcome) backs off before its next call, as etcd clients retry.
+            Next(operation?.Outcome == KvOutcome.Unknown || operation is null ? 50 + random.Next(150) : 10 + random.Next(120));
         }
 
         void Track(KvOperation? unknown) =>

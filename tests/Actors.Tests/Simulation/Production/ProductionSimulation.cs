@@ -303,7 +303,16 @@ internal sealed partial class ProductionSimulation : IDisposable
         {
             return;
         }
-        member.Start(_members);
+        try
+        {
+            member.Start(_members);
+        }
+        catch (Exception e)
+        {
+            Violation($"m{member.Index} could not restart from its data: {e}");
+            member.Abandon();
+            return;
+        }
         Trace($"restart m{member.Index} at applied {member.Opened!.Status.AppliedIndex}, revision {member.Opened.Status.Revision}");
     }
 

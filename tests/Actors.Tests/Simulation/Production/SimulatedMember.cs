@@ -102,6 +102,7 @@ internal sealed class SimulatedMember
         Directory.CreateDirectory(Options.SnapDir);
         var system = ActorSystem.Create($"sim-m{Index}-{Incarnation}", SystemConfig(_loop.Id, Tag));
         System = system;
+        Opened = null;
         var opening = OpenedMember.OpenAsync(system, Options, NullLoggerFactory.Instance);
         _loop.PumpOnly(Tag, opening, TimeSpan.FromSeconds(60));
         var opened = opening.GetAwaiter().GetResult();
@@ -150,14 +151,16 @@ internal sealed class SimulatedMember
         Opened?.Store.DisposeWithoutCommit();
     }
 
-    /// <summary>Releases what the last incarnation holds outside the loop (the backend's SQLite connection).</summary>
+    /// <summary>
+    /// Releases what the last incarnation holds outside the loop (the backend's SQLite connection, the WAL's lock),
+    /// also after a start that failed half-way; nothing written is lost.
+    /// </summary>
     public void Abandon()
     {
-        if (IsUp)
-        {
-            IsUp = false;
-            _loop.Kill(Tag);
-            Opened?.Store.DisposeWithoutCommit();
-        }
+        IsUp = false;
+        _loop.Kill(Tag);
+        Opened?.Store.DisposeWithoutCommit();
+        Opened = null;
+        Disk.Crash(Disk.UnsyncedBytes);
     }
 }
