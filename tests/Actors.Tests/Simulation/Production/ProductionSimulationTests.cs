@@ -17,6 +17,7 @@ public sealed class ProductionSimulationReplayTests(ITestOutputHelper output)
         {
             output.WriteLine(op.ToString());
         }
+        output.WriteLine("the cluster's events: " + string.Join(", ", result.Reference));
         Assert.True(result.Violations.Count == 0, ProductionSeeds.Describe(result));
     }
 }
