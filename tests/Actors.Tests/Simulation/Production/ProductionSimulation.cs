@@ -147,10 +147,18 @@ internal sealed partial class ProductionSimulation : IDisposable
             RunUntil(faultEnd);
             Heal();
             RunUntil(faultEnd + TimeSpan.FromMilliseconds(_options.SettlePhaseMs));
+            // Without pre-vote a member that fell behind during the faults can keep winning the race to campaign (it
+            // cannot win, but its higher terms reset the others' election timers) for several election rounds: the
+            // clients go on for up to twice the settle phase until a write gets through.
+            var livenessDeadline = faultEnd + TimeSpan.FromMilliseconds(2 * _options.SettlePhaseMs);
+            while (_writesAfterHeal == 0 && _loop.Now < livenessDeadline)
+            {
+                RunUntil(_loop.Now + TimeSpan.FromMilliseconds(100));
+            }
             _clientsStopped = true;
             if (_writesAfterHeal == 0)
             {
-                Violation($"liveness: no write completed within {_options.SettlePhaseMs} ms after healing; " + DescribeMembers());
+                Violation($"liveness: no write completed within {2 * _options.SettlePhaseMs} ms after healing; " + DescribeMembers());
             }
             // Let answers in flight come back, then leases expire: every TTL, plus an election and a revoke round.
             var maxTtl = _leases.Count == 0 ? 0 : _leases.Max(l => l.TtlSeconds);

@@ -73,6 +73,19 @@ public sealed class ProductionSimulationHarnessTests(ITestOutputHelper output)
         Assert.Equal(first.Steps, second.Steps);
     }
 
+    public static IEnumerable<object[]> KnownFailingSeeds() => ProductionSeeds.KnownFailing.Keys.Order().Select(s => new object[] { s });
+
+    [Theory]
+    [MemberData(nameof(KnownFailingSeeds))]
+    public void Known_failing_seed_still_fails_the_same_way(int seed)
+    {
+        var result = ProductionSimulation.Run(ProductionSimulationOptions.ForSeed(seed));
+        output.WriteLine(ProductionSeeds.Describe(result));
+        var expected = ProductionSeeds.KnownFailing[seed];
+        Assert.True(result.Violations.Any(v => v.Contains(expected, StringComparison.Ordinal)),
+            $"seed {seed} no longer shows its known violation ({expected}): if it was fixed, remove it from ProductionSeeds.KnownFailing");
+    }
+
     [Fact]
     public void Negative_control_a_planted_stale_read_is_caught()
     {
