@@ -150,7 +150,7 @@ internal sealed class FaultyPeerNetwork(SimulationLoop loop)
         {
             if (id != localId)
             {
-                _peers.TryAdd(id, Epoch + network._loopNow());
+                _peers.TryAdd(id, Epoch + network.LoopNow);
             }
         }
 
@@ -170,5 +170,5 @@ internal sealed class FaultyPeerNetwork(SimulationLoop loop)
             Running && _peers.TryGetValue(id, out var since) && network._transports.TryGetValue(id, out var peer) && peer.Running ? since : null;
     }
 
-    private TimeSpan _loopNow() => loop.Now;
+    private TimeSpan LoopNow => loop.Now;
 }

@@ -124,7 +124,7 @@ internal sealed partial class ProductionSimulation : IDisposable
         {
             foreach (var member in _members)
             {
-                member.Start(_members);
+                member.Start();
             }
             Trace("started: " + string.Join(' ', _members.Select(m => $"m{m.Index}={m.Id:x}")));
             for (var c = 0; c < _options.Clients; c++)
@@ -313,7 +313,7 @@ internal sealed partial class ProductionSimulation : IDisposable
         }
         try
         {
-            member.Start(_members);
+            member.Start();
         }
         catch (Exception e)
         {

@@ -95,7 +95,7 @@ internal sealed class SimulatedMember
     /// Opens the data dir (replaying the WAL through the journal plugin), starts the member's actors and connects its
     /// transport, running only this member's work on the loop (virtual time stands still while it starts).
     /// </summary>
-    public void Start(IReadOnlyList<SimulatedMember> cluster)
+    public void Start()
     {
         Incarnation++;
         Tag = Index * 1000 + Incarnation;
