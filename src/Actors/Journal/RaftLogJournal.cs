@@ -64,16 +64,15 @@ public sealed class RaftLogJournal
     public static string PersistenceIdOf(ulong clusterId, ulong memberId) => $"raft-log-{clusterId:x16}-{memberId:x16}";
 
     /// <summary>
-    /// Sends one AtomicWrite of <paramref name="hardState"/> (when not null) and <paramref name="entries"/> (consecutive
-    /// indexes) to the journal, answers to <paramref name="replyTo"/>.
+    /// Sends one AtomicWrite of <paramref name="entries"/> (consecutive indexes) followed by <paramref name="hardState"/>
+    /// (when not null) to the journal, answers to <paramref name="replyTo"/>. The entries go first, as etcd's
+    /// <c>wal.Save</c> writes them: a crash that keeps only a prefix of the write (a torn WAL tail) may lose the
+    /// HardState but never keeps a HardState whose commit index points past the entries that survived (the member
+    /// would refuse to restart: "state.commit is out of range").
     /// </summary>
     public void Write(HardState? hardState, IReadOnlyList<Entry> entries, IActorRef replyTo)
     {
         var events = ImmutableList.CreateBuilder<IPersistentRepresentation>();
-        if (hardState is not null)
-        {
-            events.Add(Event(hardState));
-        }
         if (entries.Count > 0)
         {
             Entries.Record(entries[0].Index, _nextSequenceNr, entries.Count);
@@ -81,6 +80,10 @@ public sealed class RaftLogJournal
             {
                 events.Add(Event(entry));
             }
+        }
+        if (hardState is not null)
+        {
+            events.Add(Event(hardState));
         }
         Send(events.ToImmutable(), replyTo);
     }

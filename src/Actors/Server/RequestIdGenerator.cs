@@ -19,6 +19,17 @@ public sealed class RequestIdGenerator
         _suffix = (long)(((ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 8) & SuffixMask);
     }
 
+    /// <summary>
+    /// Creates a generator for the member <paramref name="memberId"/> whose first ID has the low 48 bits
+    /// <paramref name="firstSuffix"/> + 1 (truncated to 48 bits): the deterministic simulation starts every run from the
+    /// same IDs. Production uses the wall-clock constructor, which keeps IDs unique across restarts.
+    /// </summary>
+    public RequestIdGenerator(ulong memberId, ulong firstSuffix)
+    {
+        _prefix = (memberId & 0xFFFF) << SuffixBits;
+        _suffix = (long)(firstSuffix & SuffixMask);
+    }
+
     /// <summary>Returns the next ID.</summary>
     public ulong Next()
     {

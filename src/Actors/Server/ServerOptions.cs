@@ -135,6 +135,13 @@ public sealed record ServerOptions
     /// </summary>
     public bool ClientCertAuth { get; init; }
 
+    /// <summary>
+    /// Seed of the Raft core's randomized election timeouts. Null (production) seeds it from the member ID and the
+    /// process clock, so members started together do not time out together; the deterministic simulation pins it so a
+    /// run replays exactly from its seed. Nothing else reads it.
+    /// </summary>
+    public int? RaftRandomSeed { get; init; }
+
     /// <summary>The effective quota: <see cref="QuotaBackendBytes"/> or 2 GiB when it is 0 or less.</summary>
     public long EffectiveQuotaBytes => QuotaBackendBytes > 0 ? QuotaBackendBytes : 2L * 1024 * 1024 * 1024;
 

@@ -232,7 +232,7 @@ public sealed class OpenedMember
             PreVote = options.PreVote,
             CheckQuorum = true,
             MaxUncommittedEntriesSize = options.MaxUncommittedEntriesBytes,
-            Seed = unchecked((int)status.MemberId ^ Environment.TickCount),
+            Seed = options.RaftRandomSeed ?? unchecked((int)status.MemberId ^ Environment.TickCount),
         }, storage);
         return new OpenedMember(options, status, journal, storage, snapshots, store, leases, membership, node,
             options.JoinExisting ? Array.Empty<Etcdserverpb.Member>() : boot.Members,

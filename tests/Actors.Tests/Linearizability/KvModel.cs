@@ -29,6 +29,9 @@ public static class KvModel
                 var holds = string.Equals(state, op.Expected, StringComparison.Ordinal);
                 next = holds ? op.Value : state;
                 return !known || op.Succeeded == holds;
+            case KvOperationKind.RevokeLease:
+                next = state is not null && op.RevokedValues!.Contains(state) ? null : state;
+                return true;
             default:
                 throw new ArgumentOutOfRangeException(nameof(op), op.Kind, "unknown operation kind");
         }

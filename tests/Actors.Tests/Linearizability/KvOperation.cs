@@ -19,6 +19,13 @@ public enum KvOperationKind
     /// (null = absent) it is set to <see cref="KvOperation.Value"/>; <see cref="KvOperation.Succeeded"/> tells which.
     /// </summary>
     Cas,
+
+    /// <summary>
+    /// The projection on one key of a lease revoke (or expiry): when the key holds a value written with the lease (one
+    /// of <see cref="KvOperation.RevokedValues"/>) it is deleted, else untouched. A revoke acts on every key at once;
+    /// checked per key, its atomicity across keys is not checked.
+    /// </summary>
+    RevokeLease,
 }
 
 /// <summary>What a client learned about an operation.</summary>
@@ -62,6 +69,12 @@ public sealed record KvOperation(
     string? Result,
     bool Succeeded)
 {
+    /// <summary>For <see cref="KvOperationKind.RevokeLease"/>: every value written to the key with the lease.</summary>
+    public IReadOnlySet<string>? RevokedValues { get; init; }
+
+    /// <summary>The lease of a Put written with one, or of a <see cref="KvOperationKind.RevokeLease"/>; 0 = none.</summary>
+    public long Lease { get; init; }
+
     /// <summary>A completed Put.</summary>
     public static KvOperation Put(int id, int client, string key, string value, long invoke, long response) =>
         new(id, client, KvOperationKind.Put, key, value, null, invoke, response, KvOutcome.Ok, null, false);
@@ -87,9 +100,10 @@ public sealed record KvOperation(
         var text = new StringBuilder().Append('#').Append(Id).Append(" c").Append(Client).Append(' ');
         text.Append(Kind switch
         {
-            KvOperationKind.Put => $"put({Key}, {Value})",
+            KvOperationKind.Put => Lease == 0 ? $"put({Key}, {Value})" : $"put({Key}, {Value}, lease {Lease:x})",
             KvOperationKind.Get => $"get({Key})",
             KvOperationKind.Delete => $"delete({Key})",
+            KvOperationKind.RevokeLease => $"revoke-lease({Key}, {Lease:x})",
             _ => $"cas({Key}, {Show(Expected)}->{Value})",
         });
         if (Outcome == KvOutcome.Unknown)
@@ -100,7 +114,7 @@ public sealed record KvOperation(
         text.Append(Kind switch
         {
             KvOperationKind.Get => "=" + Show(Result),
-            KvOperationKind.Put => string.Empty,
+            KvOperationKind.Put or KvOperationKind.RevokeLease => string.Empty,
             _ => "=" + (Succeeded ? "true" : "false"),
         });
         return text.Append(" [").Append(Invoke).Append(", ").Append(Response).Append(']').ToString();
