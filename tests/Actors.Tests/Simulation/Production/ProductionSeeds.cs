@@ -24,13 +24,15 @@ internal static class ProductionSeeds
     /// </summary>
     public static readonly IReadOnlyDictionary<int, string> KnownFailing = new Dictionary<int, string>
     {
-        // A lease revoke deleted a key whose value was last written by a txn without a lease (history: cas k1 c3-28->c3-39
-        // succeeded at revision 14, the revoke of lease 0x5013 deleted k1 at revision 15; no put of k1 ever named 0x5013).
-        [479] = "NotLinearizable",
-        [304] = "NotLinearizable",
+        // Not linearizable: an open finding (the run depends on the production code, so which seeds show it moves with
+        // every change to the actors; on the code before the merges it showed in seeds 304 and 479, where a lease revoke
+        // deleted a key whose value was last written by a txn without a lease). See docs/reliability.md.
+        [196] = "NotLinearizable",
         // The checker's step budget runs out on these histories (many concurrent operations on two keys).
-        [188] = "Undecided",
-        [319] = "Undecided",
+        [132] = "Undecided",
+        [165] = "Undecided",
+        [353] = "Undecided",
+        [479] = "Undecided",
     };
 
     /// <summary>Seeds First..First+Count-1 whose offset has the given parity, as xunit theory rows, without the known failing ones.</summary>
