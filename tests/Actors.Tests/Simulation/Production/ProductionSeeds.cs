@@ -24,13 +24,11 @@ internal static class ProductionSeeds
     /// </summary>
     public static readonly IReadOnlyDictionary<int, string> KnownFailing = new Dictionary<int, string>
     {
-        // A lease revoke deleted a key whose value was last written by a txn without a lease (history: cas k1 c3-28->c3-39
-        // succeeded at revision 14, the revoke of lease 0x5013 deleted k1 at revision 15; no put of k1 ever named 0x5013).
-        [479] = "NotLinearizable",
-        [304] = "NotLinearizable",
-        // The checker's step budget runs out on these histories (many concurrent operations on two keys).
+        // The checker's step budget runs out on these histories (many concurrent operations on two keys; in 865, 57
+        // operations of unknown outcome while no leader could be elected for 4.7 s after healing).
         [188] = "Undecided",
         [319] = "Undecided",
+        [865] = "Undecided",
     };
 
     /// <summary>Seeds First..First+Count-1 whose offset has the given parity, as xunit theory rows, without the known failing ones.</summary>
