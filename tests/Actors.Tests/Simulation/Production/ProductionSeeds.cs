@@ -24,11 +24,9 @@ internal static class ProductionSeeds
     /// </summary>
     public static readonly IReadOnlyDictionary<int, string> KnownFailing = new Dictionary<int, string>
     {
-        // The checker's step budget runs out on these histories (many concurrent operations on two keys; in 865, 57
-        // operations of unknown outcome while no leader could be elected for 4.7 s after healing).
+        // The checker's step budget runs out on these histories (many concurrent operations on two keys).
         [188] = "Undecided",
         [319] = "Undecided",
-        [865] = "Undecided",
     };
 
     /// <summary>Seeds First..First+Count-1 whose offset has the given parity, as xunit theory rows, without the known failing ones.</summary>
