@@ -16,7 +16,7 @@ public sealed partial class MvccStoreActor
     /// <summary>An apply slower than this counts in etcd_server_slow_apply_total (etcd's warnApplyDuration).</summary>
     private static readonly TimeSpan SlowApplyThreshold = TimeSpan.FromMilliseconds(100);
 
-    private void ApplyEntry(Entry entry, IReadOnlyDictionary<ulong, IActorRef>? replies)
+    private void ApplyEntry(Entry entry, Dictionary<ulong, IActorRef>? replies)
     {
         if (entry.Index <= _applied)
         {
@@ -45,7 +45,7 @@ public sealed partial class MvccStoreActor
             return;
         }
         IActorRef? replyTo = null;
-        replies?.TryGetValue(request.ID, out replyTo);
+        replies?.Remove(request.ID, out replyTo);
         try
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -66,7 +66,7 @@ public sealed partial class MvccStoreActor
     /// the Raft core; here the member list is updated and persisted with the consistent index, and the proposer (waiting
     /// on the ConfChange ID) gets the new member list.
     /// </summary>
-    private void ApplyConfChange(Entry entry, IReadOnlyDictionary<ulong, IActorRef>? replies)
+    private void ApplyConfChange(Entry entry, Dictionary<ulong, IActorRef>? replies)
     {
         ConfChange change;
         try
@@ -100,7 +100,7 @@ public sealed partial class MvccStoreActor
         }
         _store.ApplyNoop(entry.Index);
         _log.Info("applied conf change {0} of member {1:x16} at index {2}", change.Type, change.NodeID, entry.Index);
-        if (replies is not null && replies.TryGetValue(change.ID, out var replyTo))
+        if (replies is not null && replies.Remove(change.ID, out var replyTo))
         {
             var response = new MemberListResponse { Header = ResponseHeaders.Create(_status, 0) }; // no revision, as etcd's Cluster service
             response.Members.AddRange(_membership.Members);

@@ -96,9 +96,13 @@ public sealed partial class MvccStoreActor : ReceiveActor, IWithTimers
 
         Receive<StoreProtocol.Apply>(apply =>
         {
+            // Each proposer is answered once, by the first entry carrying its request ID (etcd's wait.Trigger removes
+            // the waiter): a proposal appended twice is applied twice, and the second application's result (a delete
+            // that deleted nothing, a failed compare) must not reach the client, nor a second answer at all.
+            var replies = apply.Replies is null ? null : new Dictionary<ulong, IActorRef>(apply.Replies);
             foreach (var entry in apply.Entries)
             {
-                ApplyEntry(entry, apply.Replies);
+                ApplyEntry(entry, replies);
             }
             PublishView();
             RunParkedQueries();

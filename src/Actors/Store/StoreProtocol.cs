@@ -13,7 +13,8 @@ public static class StoreProtocol
     /// <summary>
     /// Committed Raft entries to apply, in index order (from the RaftActor only). For every entry whose request ID is a
     /// key of <paramref name="Replies"/>, the apply's response (or <c>Status.Failure</c> with the apply's
-    /// <c>EtcdException</c>) is sent to that actor: the proposer's ask.
+    /// <c>EtcdException</c>) is sent to that actor: the proposer's ask. Only the first entry with a given ID answers (a
+    /// proposal appended twice is applied twice but answered once, as etcd's wait registry triggers once).
     /// </summary>
     public sealed record Apply(IReadOnlyList<Entry> Entries, IReadOnlyDictionary<ulong, IActorRef>? Replies);
 

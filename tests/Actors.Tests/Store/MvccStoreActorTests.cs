@@ -134,6 +134,28 @@ public sealed class MvccStoreActorTests : Akka.TestKit.Xunit2.TestKit
         ExpectMsg<RaftProtocol.Applied>(a => a.Index == _index);
     }
 
+    [Fact]
+    public void A_proposal_appended_twice_is_answered_once_with_its_first_application()
+    {
+        Put("k", "1");
+        ExpectMsg<RaftProtocol.Applied>();
+
+        // The same delete at two indexes in one batch (a proposal the leader appended twice): both apply, the second
+        // deletes nothing; the proposer must get the first one's answer (deleted 1) and no other.
+        var proposer = CreateTestProbe("proposer");
+        var delete = new InternalRaftRequest { ID = 77, DeleteRange = new DeleteRangeRequest { Key = Bytes("k") } };
+        var entries = new[]
+        {
+            new Entry { Index = ++_index, Term = 2, Type = EntryType.EntryNormal, Data = delete.ToByteString() },
+            new Entry { Index = ++_index, Term = 2, Type = EntryType.EntryNormal, Data = delete.ToByteString() },
+        };
+        _store.Tell(new StoreProtocol.Apply(entries, new Dictionary<ulong, IActorRef> { [77] = proposer.Ref }), proposer.Ref);
+
+        Assert.Equal(1, proposer.ExpectMsg<DeleteRangeResponse>(Deadline).Deleted);
+        // The store answers Applied after the batch's replies: a second answer would come before it.
+        proposer.ExpectMsg<RaftProtocol.Applied>(a => a.Index == _index, Deadline);
+    }
+
     private static TimeSpan Deadline => StreamProbe.Deadline;
 
     protected override void Dispose(bool disposing)

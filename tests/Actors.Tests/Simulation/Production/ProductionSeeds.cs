@@ -24,10 +24,6 @@ internal static class ProductionSeeds
     /// </summary>
     public static readonly IReadOnlyDictionary<int, string> KnownFailing = new Dictionary<int, string>
     {
-        // Not linearizable: an open finding (the run depends on the production code, so which seeds show it moves with
-        // every change to the actors; on the code before the merges it showed in seeds 304 and 479, where a lease revoke
-        // deleted a key whose value was last written by a txn without a lease). See docs/reliability.md.
-        [196] = "NotLinearizable",
         // The checker's step budget runs out on these histories (many concurrent operations on two keys).
         [132] = "Undecided",
         [165] = "Undecided",

@@ -375,11 +375,24 @@ internal sealed partial class ProductionSimulation : IDisposable
         Trace("VIOLATION " + text);
     }
 
-    /// <summary>Tells <paramref name="target"/> <paramref name="message"/>; the answer comes back as loop work of the harness.</summary>
+    /// <summary>
+    /// Tells <paramref name="target"/> <paramref name="message"/>; the first answer comes back as loop work of the
+    /// harness, as an Ask (the gRPC facade's) completes with the first message its temporary actor gets. Later ones are
+    /// dropped here: queued as separate loop work they could run in either order.
+    /// </summary>
     private void Send(SimulatedMember member, IActorRef target, object message, Action<object> onAnswer)
     {
         var provider = ((ExtendedActorSystem)member.System!).Provider;
-        var reply = new ReplyRef(provider, provider.TempPath(), answer => _loop.Enqueue(0, () => onAnswer(answer)));
+        var answered = false;
+        var reply = new ReplyRef(provider, provider.TempPath(), answer =>
+        {
+            if (answered)
+            {
+                return;
+            }
+            answered = true;
+            _loop.Enqueue(0, () => onAnswer(answer));
+        });
         target.Tell(message, reply);
     }
 
