@@ -40,7 +40,10 @@ public static class EtcdWebHost
     public static WebApplicationBuilder CreateBuilder(ILoggerFactory loggers)
     {
         ArgumentNullException.ThrowIfNull(loggers);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // No reload of appsettings*.json on change: that reload watches the content root (the working directory)
+        // recursively, and the default data dir (default.etcd) lies under it, so every WAL and backend write would wake
+        // a file watcher thread. The member reads its settings from flags, ETCD_* env, YAML and HOCON, once.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(new KestrelLogFilter(loggers)));
         builder.Services.Replace(ServiceDescriptor.Singleton<IHostLifetime, UnmanagedHostLifetime>());
