@@ -174,15 +174,12 @@ public sealed class ClusterMember : IAsyncDisposable
                 throw new InvalidOperationException(
                     $"{Kind} {Name} exited with code {process.ExitCode} before it was healthy; log:\n{LogTail()}");
             if (await IsHealthyAsync(cancel.Token)) return;
-            try
-            {
-                await Task.WhenAny(timer.WaitForNextTickAsync(cancel.Token).AsTask(), exited).WaitAsync(cancel.Token);
-            }
-            catch (OperationCanceledException)
-            {
+            // Checked here, not by the wait below: waiting on a task that is already complete (the cancelled tick)
+            // never throws, so past the deadline the loop would spin forever.
+            if (cancel.IsCancellationRequested)
                 throw new InvalidOperationException(
                     $"{Kind} {Name} was not healthy at {ClientUrl}/health within {limit}; log:\n{LogTail()}");
-            }
+            await Task.WhenAny(timer.WaitForNextTickAsync(cancel.Token).AsTask(), exited);
         }
     }
 

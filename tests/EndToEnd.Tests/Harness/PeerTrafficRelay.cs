@@ -170,6 +170,7 @@ public sealed class PeerTrafficRelay : IAsyncDisposable
             server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             _sockets.TryAdd(server, 0);
             await server.ConnectAsync(IPAddress.Loopback, route.ListenPort, cancel);
+            await WaitOpenAsync(gates, cancel); // cut while connecting: the first frame waits like any other bytes
             await SendAllAsync(server, head, cancel);
             Note($"{name}: relayed");
             await Task.WhenAll(PumpAsync(client, server, gates, cancel), PumpAsync(server, client, gates, cancel));
