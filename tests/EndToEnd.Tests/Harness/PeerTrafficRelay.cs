@@ -25,16 +25,16 @@ namespace Akka.Etcd.EndToEnd.Tests.Harness;
 /// both directions, so nothing it sends arrives and nothing reaches it; the senders' TCP stacks back up (their send
 /// buffers fill, as they do while retransmissions go unanswered), and a close (FIN) is not passed on either. A new
 /// connection of the member is accepted (the kernel does that) and its ASSOCIATE read, but nothing is connected
-/// onwards: to Akka it is a handshake that never gets an answer, which times out like a connect whose SYNs are lost.
+/// onwards: to Akka it is a handshake that never gets an answer, which times out like a connect whose SYNs are lost;
+/// if its opener closes it before the heal, it is dropped and never reaches the other member.
 /// Dropping or resetting the connections instead would model a crash or a refused port, a different failure: Akka
 /// would see its connections fail at once rather than go silent, and only its failure detectors notice silence.
 /// </para>
 /// <para>
 /// <see cref="Heal"/> lets the held bytes flow again, in order, followed by any close that was held: what TCP's
 /// retransmissions deliver once the path works again (a side that gave up on a connection meanwhile still has its
-/// unacknowledged data and FIN retransmitted by its kernel). A connection opened during the cut whose opener closed it
-/// before the heal (its handshake timed out) is dropped without ever reaching the other member, as a connect whose SYNs
-/// were all lost never reaches the server; one still open is connected onwards then.
+/// unacknowledged data and FIN retransmitted by its kernel). A connection opened during the cut that its opener still
+/// holds open is connected onwards then, as a connect whose SYN is retransmitted after the heal completes.
 /// </para>
 /// Thread-safe. Dispose stops the listeners and resets every relayed connection.
 /// </summary>
@@ -159,8 +159,7 @@ public sealed class PeerTrafficRelay : IAsyncDisposable
             if (gates.Any(g => g.Closed is not null))
             {
                 Note($"{name}: opened during a cut, held");
-                await WaitOpenAsync(gates, cancel);
-                (head, var gone) = await DrainAsync(client, head, cancel);
+                (head, var gone) = await HoldAsync(client, head, gates, cancel);
                 if (gone)
                 {
                     Note($"{name}: its opener gave up during the cut, dropped");
@@ -188,22 +187,28 @@ public sealed class PeerTrafficRelay : IAsyncDisposable
     }
 
     /// <summary>
-    /// Appends to <paramref name="head"/> what the opener of a held connection sent after its first frame (Akka sends a
-    /// DISASSOCIATE when its handshake times out) and tells whether it closed the connection since: then none of it ever
-    /// reaches the other member.
+    /// Holds a connection opened during a cut until its gates open: appends to <paramref name="head"/> what its opener
+    /// sends meanwhile (Akka sends a DISASSOCIATE when its handshake times out), and tells whether the opener closed it
+    /// before the heal (checked every 50 ms): then none of it ever reaches the other member.
     /// </summary>
-    private static async Task<(byte[] Head, bool Gone)> DrainAsync(Socket client, byte[] head, CancellationToken cancel)
+    private static async Task<(byte[] Head, bool Gone)> HoldAsync(Socket client, byte[] head, Gate[] gates,
+        CancellationToken cancel)
     {
         var bytes = new List<byte>(head);
-        var buffer = new byte[BufferBytes];
-        while (client.Poll(0, SelectMode.SelectRead))
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (true)
         {
-            if (client.Available == 0) return (bytes.ToArray(), true);
-            var read = await client.ReceiveAsync(buffer, SocketFlags.None, cancel);
-            if (read == 0) return (bytes.ToArray(), true);
-            bytes.AddRange(buffer.AsSpan(0, read));
+            while (client.Poll(0, SelectMode.SelectRead))
+            {
+                var buffer = new byte[Math.Max(1, client.Available)];
+                var read = client.Available == 0 ? 0 : client.Receive(buffer); // data is there: returns at once
+                if (read == 0) return (bytes.ToArray(), true);
+                bytes.AddRange(buffer.AsSpan(0, read));
+            }
+            if (gates.Select(g => g.Closed).FirstOrDefault(t => t is not null) is not { } closed) return (bytes.ToArray(), false);
+            await Task.WhenAny(closed, poll.WaitForNextTickAsync(cancel).AsTask());
+            cancel.ThrowIfCancellationRequested();
         }
-        return (bytes.ToArray(), false);
     }
 
     /// <summary>
