@@ -188,8 +188,8 @@ public sealed class PeerTrafficRelay : IAsyncDisposable
 
     /// <summary>
     /// Holds a connection opened during a cut until its gates open: appends to <paramref name="head"/> what its opener
-    /// sends meanwhile (Akka sends a DISASSOCIATE when its handshake times out), and tells whether the opener closed it
-    /// before the heal (checked every 50 ms): then none of it ever reaches the other member.
+    /// sends meanwhile, and tells whether the opener closed it before the heal (checked every 50 ms): then none of it
+    /// ever reaches the other member.
     /// </summary>
     private static async Task<(byte[] Head, bool Gone)> HoldAsync(Socket client, byte[] head, Gate[] gates,
         CancellationToken cancel)
