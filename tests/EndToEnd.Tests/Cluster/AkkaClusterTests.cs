@@ -7,7 +7,8 @@ namespace Akka.Etcd.EndToEnd.Tests.Cluster;
 
 /// <summary>
 /// The members' Akka cluster under the failures an operator meets, with Raft membership as the authority: a member
-/// paused (SIGSTOP) for 30 s comes back into Raft and the Akka cluster by itself (nothing downs or quarantines it), and
+/// paused (SIGSTOP) for 30 s, or whose peer traffic is dropped for 30 s, comes back into Raft and the Akka cluster by
+/// itself (nothing downs or quarantines it), and
 /// etcd's "add a replacement, then remove the dead member" completes while the dead member is unreachable, the Raft
 /// leader downing it in Akka; a member stopped gracefully hands over leadership and leaves the Akka cluster. What each member's Akka cluster did is read from its JSON log (the cluster monitor's
 /// lines). akka-etcd only: etcd has no Akka cluster.
@@ -62,6 +63,85 @@ public sealed partial class AkkaClusterTests(ITestOutputHelper output)
             Assert.DoesNotContain("quarantined", paused.Log, StringComparison.OrdinalIgnoreCase);
             Assert.True(paused.IsRunning, "the paused member exited");
             await cluster.WaitForLeaderAsync(StepDeadline);
+        }
+        catch
+        {
+            output.WriteLine(cluster.LogTails(80));
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task A_leader_whose_peer_traffic_is_dropped_for_30_seconds_rejoins_raft_and_the_akka_cluster_without_a_restart()
+    {
+        if (!ServerKinds.OursEnabled) return;
+        // Every byte between the members passes the relay, which drops the leader's traffic both ways (connections into
+        // it and those it opened to the others) as a lossy network would: nothing arrives, TCP retransmits meanwhile.
+        await using var cluster = await ClusterProcesses.StartAsync(ServerKind.Ours, relayPeerTraffic: true);
+        var relay = cluster.Relay!;
+        try
+        {
+            await WaitAkkaClusterUpAsync(cluster.Members);
+            var (cut, cutId, _) = await cluster.WaitForLeaderAsync(StepDeadline);
+            var others = cluster.Members.Where(m => m != cut).ToList();
+            var logStarts = cluster.Members.ToDictionary(m => m, m => m.Log.Length);
+            var clock = Stopwatch.StartNew();
+            relay.Cut(cut.PeerPort);
+
+            // The others elect a leader and take writes while it is cut off.
+            var ctl = new Etcdctl(string.Join(',', others.Select(m => m.ClientUrl)), "--command-timeout=3s");
+            for (var i = 0; i < 20; i++)
+            {
+                var key = $"dropped/{i}";
+                await EventuallyAsync(async () => (await ctl.RunAsync("put", key, "v")).Succeeded, $"put {key} during the cut");
+            }
+            // Both directions are cut: the others lose it and it loses them.
+            foreach (var other in others)
+            {
+                await WaitForLogAsync(other, $"akka cluster: member {AkkaAddress(cut)} is unreachable", StepDeadline, logStarts[other]);
+                await WaitForLogAsync(cut, $"akka cluster: member {AkkaAddress(other)} is unreachable", StepDeadline, logStarts[cut]);
+            }
+            var rest = Pause - clock.Elapsed;
+            if (rest > TimeSpan.Zero) await Task.Delay(rest); // the outage itself is the scenario, not a wait for a result
+            var healedAt = cluster.Members.ToDictionary(m => m, m => m.Log.Length);
+            relay.Heal(cut.PeerPort);
+            output.WriteLine($"{cut.Name} ({cutId:x}) cut off for {clock.Elapsed.TotalSeconds:F1} s");
+            // The relay saw connections of the cut member both ways, so the cut covered what it sends and what it receives.
+            foreach (var other in others)
+            {
+                Assert.Contains(relay.Connections, c => c.FromPort == cut.PeerPort && c.ToPort == other.PeerPort);
+                Assert.Contains(relay.Connections, c => c.FromPort == other.PeerPort && c.ToPort == cut.PeerPort);
+            }
+
+            // Raft: it catches up and serves a linearizable read of what was written meanwhile, through its own endpoint.
+            await EventuallyAsync(async () =>
+            {
+                var get = await cut.Etcdctl("--command-timeout=2s").RunAsync("get", "dropped/", "--prefix", "--keys-only");
+                return get.Succeeded && get.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 20;
+            }, "the cut-off member serves the keys written during the cut");
+            // Akka: the others see it reachable again and it sees them; nobody downed or quarantined anyone.
+            foreach (var other in others)
+            {
+                await WaitForLogAsync(other, $"akka cluster: member {AkkaAddress(cut)} is reachable again", StepDeadline, healedAt[other]);
+                await WaitForLogAsync(cut, $"akka cluster: member {AkkaAddress(other)} is reachable again", StepDeadline, healedAt[cut]);
+            }
+            foreach (var member in cluster.Members)
+            {
+                Assert.DoesNotContain("was downed", member.Log);
+                Assert.DoesNotContain("quarantined", member.Log, StringComparison.OrdinalIgnoreCase);
+                Assert.True(member.IsRunning, $"{member.Name} exited");
+            }
+            await cluster.WaitForLeaderAsync(StepDeadline);
+            // What Akka did, for whoever reads the run: cluster events and remoting's association lines, then the relay's.
+            foreach (var member in cluster.Members)
+            {
+                output.WriteLine($"--- {member.Name} ---");
+                foreach (var line in member.Log.Split('\n').Where(l =>
+                             l.Contains("akka cluster:", StringComparison.Ordinal) ||
+                             l.Contains("ssociat", StringComparison.Ordinal) || l.Contains("gated", StringComparison.OrdinalIgnoreCase)))
+                    output.WriteLine(line);
+            }
+            output.WriteLine(relay.Log);
         }
         catch
         {
@@ -168,13 +248,14 @@ public sealed partial class AkkaClusterTests(ITestOutputHelper output)
         return MemberListing.Parse(list.Stdout);
     }
 
-    private static async Task WaitForLogAsync(ClusterMember member, string marker, TimeSpan deadline)
+    /// <summary>Waits until the member's log, from character <paramref name="from"/> on (the whole log by default), has <paramref name="marker"/>.</summary>
+    private static async Task WaitForLogAsync(ClusterMember member, string marker, TimeSpan deadline, int from = 0)
     {
         using var cancel = new CancellationTokenSource(deadline);
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         try
         {
-            while (!member.Log.Contains(marker, StringComparison.Ordinal)) await poll.WaitForNextTickAsync(cancel.Token);
+            while (member.Log.IndexOf(marker, from, StringComparison.Ordinal) < 0) await poll.WaitForNextTickAsync(cancel.Token);
         }
         catch (OperationCanceledException)
         {

@@ -34,15 +34,19 @@ public sealed class ClusterMember : IAsyncDisposable
     /// <param name="kind">Which binary runs.</param>
     /// <param name="name">The member name (<c>--name</c>), e.g. <c>m1</c>.</param>
     /// <param name="clientPort">Loopback port for <c>--listen-client-urls</c>/<c>--advertise-client-urls</c>.</param>
-    /// <param name="peerPort">Loopback port for <c>--listen-peer-urls</c>/<c>--initial-advertise-peer-urls</c>.</param>
+    /// <param name="peerPort">Loopback port for <c>--initial-advertise-peer-urls</c>, and for <c>--listen-peer-urls</c>
+    /// unless <paramref name="listenPeerPort"/> is given.</param>
     /// <param name="dataRoot">Directory that holds this member's data dir <c>NAME.data</c>.</param>
     /// <param name="clusterFlags">Flags after the per-member ones: <c>--initial-cluster</c>, token, state, extras.</param>
     /// <param name="clientScheme"><c>http</c> or <c>https</c> (client TLS: give the cert flags in <paramref name="clusterFlags"/>).</param>
     /// <param name="peerScheme"><c>http</c> or <c>https</c> (peer TLS: give the peer cert flags in <paramref name="clusterFlags"/>).</param>
     /// <param name="etcdctlFlags">Global etcdctl flags <see cref="Etcdctl"/> adds (e.g. <c>--cacert</c> for https client URLs).</param>
+    /// <param name="listenPeerPort">Loopback port for <c>--listen-peer-urls</c> when the member listens elsewhere than it
+    /// advertises (behind a <see cref="PeerTrafficRelay"/> on <paramref name="peerPort"/>, as behind docker's port
+    /// mapping); <paramref name="peerPort"/> when null.</param>
     public ClusterMember(ServerKind kind, string name, int clientPort, int peerPort, string dataRoot,
         IEnumerable<string> clusterFlags, string clientScheme = "http", string peerScheme = "http",
-        IReadOnlyList<string>? etcdctlFlags = null)
+        IReadOnlyList<string>? etcdctlFlags = null, int? listenPeerPort = null)
     {
         Kind = kind;
         Name = name;
@@ -50,6 +54,8 @@ public sealed class ClusterMember : IAsyncDisposable
         PeerPort = peerPort;
         ClientUrl = $"{clientScheme}://127.0.0.1:{clientPort}";
         PeerUrl = $"{peerScheme}://127.0.0.1:{peerPort}";
+        ListenPeerPort = listenPeerPort ?? peerPort;
+        ListenPeerUrl = $"{peerScheme}://127.0.0.1:{ListenPeerPort}";
         EtcdctlFlags = etcdctlFlags ?? [];
         DataDir = Path.Combine(dataRoot, name + ".data");
         _flags =
@@ -58,7 +64,7 @@ public sealed class ClusterMember : IAsyncDisposable
             "--data-dir", DataDir,
             "--listen-client-urls", ClientUrl,
             "--advertise-client-urls", ClientUrl,
-            "--listen-peer-urls", PeerUrl,
+            "--listen-peer-urls", ListenPeerUrl,
             "--initial-advertise-peer-urls", PeerUrl,
             .. clusterFlags,
         ];
@@ -73,8 +79,12 @@ public sealed class ClusterMember : IAsyncDisposable
     /// <summary>The client port on 127.0.0.1.</summary>
     public int ClientPort { get; }
 
-    /// <summary>The peer port on 127.0.0.1.</summary>
+    /// <summary>The advertised peer port on 127.0.0.1 (<c>--initial-advertise-peer-urls</c>, the port of its Akka address).</summary>
     public int PeerPort { get; }
+
+    /// <summary>The peer port the member binds on 127.0.0.1 (<c>--listen-peer-urls</c>); <see cref="PeerPort"/> unless it
+    /// listens behind a relay.</summary>
+    public int ListenPeerPort { get; }
 
     /// <summary>Global etcdctl flags every etcdctl runner for this member gets (e.g. <c>--cacert</c>); empty for http.</summary>
     public IReadOnlyList<string> EtcdctlFlags { get; }
@@ -82,8 +92,11 @@ public sealed class ClusterMember : IAsyncDisposable
     /// <summary>Client URL, <c>http://127.0.0.1:PORT</c> (or https).</summary>
     public string ClientUrl { get; }
 
-    /// <summary>Peer URL, <c>http://127.0.0.1:PORT</c> (or https).</summary>
+    /// <summary>Advertised peer URL, <c>http://127.0.0.1:PORT</c> (or https), as in <c>--initial-cluster</c>.</summary>
     public string PeerUrl { get; }
+
+    /// <summary>Listen peer URL, <c>http://127.0.0.1:PORT</c> (or https); <see cref="PeerUrl"/> unless it listens behind a relay.</summary>
+    public string ListenPeerUrl { get; }
 
     /// <summary>The data dir (<c>--data-dir</c>); kept across restarts.</summary>
     public string DataDir { get; }
@@ -161,15 +174,12 @@ public sealed class ClusterMember : IAsyncDisposable
                 throw new InvalidOperationException(
                     $"{Kind} {Name} exited with code {process.ExitCode} before it was healthy; log:\n{LogTail()}");
             if (await IsHealthyAsync(cancel.Token)) return;
-            try
-            {
-                await Task.WhenAny(timer.WaitForNextTickAsync(cancel.Token).AsTask(), exited).WaitAsync(cancel.Token);
-            }
-            catch (OperationCanceledException)
-            {
+            // Checked here, not by the wait below: waiting on a task that is already complete (the cancelled tick)
+            // never throws, so past the deadline the loop would spin forever.
+            if (cancel.IsCancellationRequested)
                 throw new InvalidOperationException(
                     $"{Kind} {Name} was not healthy at {ClientUrl}/health within {limit}; log:\n{LogTail()}");
-            }
+            await Task.WhenAny(timer.WaitForNextTickAsync(cancel.Token).AsTask(), exited);
         }
     }
 

@@ -14,8 +14,12 @@ public sealed class ClusterProcesses : IAsyncDisposable
     /// <summary>The <c>--initial-cluster-token</c> of every cluster started here.</summary>
     public const string Token = "akka-etcd-e2e-cluster";
 
-    /// <summary>Default deadline for a cluster to start, publish its members and agree on a leader.</summary>
-    public static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Default deadline for a cluster to start, publish its members and agree on a leader, each. Generous: three .NET
+    /// processes starting (JIT) at once on the shared 2-core machine were seen to take over 30 s to be healthy at a
+    /// load average of 25; a cluster that starts in time is not slowed by it.
+    /// </summary>
+    public static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(60);
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -30,6 +34,10 @@ public sealed class ClusterProcesses : IAsyncDisposable
         _extraFlags = extraFlags;
         _schemes = schemes ?? new ClusterSchemes();
     }
+
+    /// <summary>The relay every byte between the members passes when the cluster was started with
+    /// <c>relayPeerTraffic</c>; null otherwise. Disposed with the cluster.</summary>
+    public PeerTrafficRelay? Relay { get; private set; }
 
     /// <summary>Which binary every member runs.</summary>
     public ServerKind Kind { get; }
@@ -57,10 +65,14 @@ public sealed class ClusterProcesses : IAsyncDisposable
     /// <param name="extraFlags">Flags given to every member, e.g. <c>--snapshot-count 100</c>.</param>
     /// <param name="ports">2 × size ports (client, peer per member) from <see cref="FreePorts"/>; fresh ones when null.</param>
     /// <param name="schemes">Client and peer URL schemes, per-member flags and etcdctl's TLS flags; plain http when null.</param>
+    /// <param name="relayPeerTraffic">When true, every member listens for peer traffic on another free port and a
+    /// <see cref="PeerTrafficRelay"/> (<see cref="Relay"/>) listens on its advertised peer port and forwards to it, so every
+    /// byte between members passes the relay, which can cut a member off (<see cref="PeerTrafficRelay.Cut"/>).</param>
     /// <exception cref="InvalidOperationException">A member exited or the cluster was not ready within
     /// <see cref="StartDeadline"/>; the message carries the logs.</exception>
     public static async Task<ClusterProcesses> StartAsync(ServerKind kind, int size = 3,
-        IReadOnlyList<string>? extraFlags = null, int[]? ports = null, ClusterSchemes? schemes = null)
+        IReadOnlyList<string>? extraFlags = null, int[]? ports = null, ClusterSchemes? schemes = null,
+        bool relayPeerTraffic = false)
     {
         ports ??= FreePorts(size);
         if (ports.Length != 2 * size) throw new ArgumentException($"need {2 * size} ports, got {ports.Length}", nameof(ports));
@@ -70,9 +82,16 @@ public sealed class ClusterProcesses : IAsyncDisposable
             Enumerable.Range(0, size).Select(i => $"m{i + 1}={cluster._schemes.Peer}://127.0.0.1:{ports[2 * i + 1]}"));
         try
         {
+            var listenPorts = relayPeerTraffic ? LoopbackPorts.Free(size) : null;
+            if (listenPorts is not null)
+            {
+                cluster.Relay = new PeerTrafficRelay();
+                for (var i = 0; i < size; i++) cluster.Relay.Route(ports[2 * i + 1], listenPorts[i]);
+            }
             for (var i = 0; i < size; i++)
             {
-                var member = cluster.Describe($"m{i + 1}", ports[2 * i], ports[2 * i + 1], initialCluster, "new");
+                var member = cluster.Describe($"m{i + 1}", ports[2 * i], ports[2 * i + 1], initialCluster, "new",
+                    listenPeerPort: listenPorts?[i]);
                 cluster._members.Add(member);
                 member.Start();
             }
@@ -193,14 +212,16 @@ public sealed class ClusterProcesses : IAsyncDisposable
         }
     }
 
-    /// <summary>Every member's log tail, headed by its name, for failure messages.</summary>
+    /// <summary>Every member's log tail, headed by its name (and the relay's, if any), for failure messages.</summary>
     public string LogTails(int lines = 30) =>
-        string.Join('\n', _members.Select(m => $"--- {m.Kind} {m.Name} log (tail) ---\n{m.LogTail(lines)}"));
+        string.Join('\n', _members.Select(m => $"--- {m.Kind} {m.Name} log (tail) ---\n{m.LogTail(lines)}")) +
+        (Relay is null ? "" : $"\n--- peer traffic relay log (tail) ---\n{Relay.LogTail(lines)}");
 
     /// <summary>Kills every member and deletes <see cref="DataRoot"/>.</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var member in _members) await member.DisposeAsync();
+        if (Relay is not null) await Relay.DisposeAsync();
         try
         {
             Directory.Delete(DataRoot, recursive: true);
@@ -212,7 +233,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
     }
 
     private ClusterMember Describe(string name, int clientPort, int peerPort, string initialCluster, string state,
-        IReadOnlyList<string>? memberFlags = null) =>
+        IReadOnlyList<string>? memberFlags = null, int? listenPeerPort = null) =>
         new(Kind, name, clientPort, peerPort, DataRoot,
         [
             "--initial-cluster", initialCluster,
@@ -220,7 +241,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
             "--initial-cluster-state", state,
             .. _extraFlags,
             .. memberFlags ?? _schemes.MemberFlags?.Invoke(name) ?? [],
-        ], _schemes.Client, _schemes.Peer, _schemes.EtcdctlFlags);
+        ], _schemes.Client, _schemes.Peer, _schemes.EtcdctlFlags, listenPeerPort);
 }
 
 /// <summary>

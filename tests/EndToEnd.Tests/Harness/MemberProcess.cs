@@ -224,16 +224,12 @@ public sealed class MemberProcess : IAsyncDisposable
                 throw new InvalidOperationException(
                     $"{Kind} exited with code {process.ExitCode} before it was healthy; log:\n{LogTail()}");
             if (await IsHealthyAsync(deadline.Token)) return;
-            var tick = timer.WaitForNextTickAsync(deadline.Token).AsTask();
-            try
-            {
-                await Task.WhenAny(tick, exited.Task).WaitAsync(deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
+            // Checked here, not by the wait below: waiting on a task that is already complete (the cancelled tick)
+            // never throws, so past the deadline the loop would spin forever.
+            if (deadline.IsCancellationRequested)
                 throw new InvalidOperationException(
                     $"{Kind} was not healthy at {ClientUrl}/health within {HealthDeadline}; log:\n{LogTail()}");
-            }
+            await Task.WhenAny(timer.WaitForNextTickAsync(deadline.Token).AsTask(), exited.Task);
         }
     }
 
