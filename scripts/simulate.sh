@@ -17,13 +17,20 @@ started=$(date +%s)
 set +e
 AKKA_ETCD_PSIM_SEEDS=$count AKKA_ETCD_PSIM_FIRST_SEED=$first dotnet test tests/Actors.Tests -c Release --no-build -nologo \
   --filter "FullyQualifiedName~Simulation.Production.ProductionSimulationSeedTests|FullyQualifiedName~Simulation.Production.ProductionSimulationOddSeedTests" \
-  --logger "trx;LogFileName=seeds.trx" --results-directory "$results" >"$results/test.log" 2>&1
+  --logger "trx;LogFileName=seeds.trx" --logger "console;verbosity=normal" --results-directory "$results" >"$results/test.log" 2>&1
 rc=$?
 set -e
 elapsed=$(( $(date +%s) - started ))
-python3 - "$results/seeds.trx" "$count" "$first" "$elapsed" <<'PY'
-import re, sys, xml.etree.ElementTree as ET
-path, count, first, elapsed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+python3 - "$results/seeds.trx" "$count" "$first" "$elapsed" "$results/test.log" <<'PY'
+import os, re, sys, xml.etree.ElementTree as ET
+path, count, first, elapsed, log = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+if not os.path.exists(path):
+    # The run was stopped (dotnet test killed): count what the console logger reported so far.
+    done = re.findall(r"^\s+(Passed|Failed)\s.*\(seed: (-?\d+)\)", open(log, errors="replace").read(), re.M)
+    failed = sorted(int(s) for o, s in done if o == "Failed")
+    print(f"seeds {first}..{first + count - 1}: interrupted after {elapsed} s wall with {len(done)} seeds run "
+          f"({len(done) / max(elapsed, 1):.2f} seeds/s), {len(failed)} failed" + (f": {', '.join(map(str, failed))}" if failed else ""))
+    sys.exit(0)
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 root = ET.parse(path).getroot()
 runs, failed, ops, unknown, violations = [], [], 0, 0, 0

@@ -24,11 +24,25 @@ public sealed record LinearizabilityResult(LinearizabilityVerdict Verdict, strin
 
 /// <summary>
 /// Checks a key-value history for linearizability, Wing &amp; Gong's search with Lowe's memoization as Porcupine does
-/// it: the history is partitioned by key (each key is an independent register, so the whole history is linearizable
-/// iff every key's is), then a depth-first search linearizes pending calls one by one, backtracking at a response whose
-/// call was not linearized yet, and caching (set of linearized operations, state) pairs already explored.
+/// it (Lowe, "Testing for linearizability", 2017; Porcupine's <c>checkSingle</c>): the history is partitioned by key,
+/// then a depth-first search linearizes pending calls one by one, backtracking at a response whose call was not
+/// linearized yet, and caching the (set of linearized operations, state) configurations already explored.
+/// <para>
+/// Partitioning by key is sound here because linearizability is local (Herlihy &amp; Wing: a history is linearizable
+/// iff each object's subhistory is) and every operation of this model touches exactly one key: Get, Put, Delete and a
+/// compare-and-set on one key. Operations that touch several keys at once (a txn over several keys, a range read of a
+/// prefix, a lease revoke deleting every key of the lease) would need their keys checked as one object; the callers
+/// give this checker only one-key operations, and project a lease revoke on each of its keys (so the revoke's
+/// atomicity across keys is not checked).
+/// </para>
+/// <para>
 /// <see cref="KvOutcome.Unknown"/> operations never respond (pending forever); unknown Gets are dropped as they
-/// constrain nothing. Pure and thread-safe.
+/// constrain nothing. Two prunings keep histories with many unknown operations tractable, both sound because an
+/// unknown operation is never required to take effect (it may always be linearized after everything else): the search
+/// ends once every operation with a known outcome is linearized, and it never linearizes an unknown operation that
+/// would leave the state unchanged (the configuration that leaves it pending has the same state and strictly more
+/// choices left, so it covers every linearization the other one has). Pure and thread-safe.
+/// </para>
 /// </summary>
 public static class LinearizabilityChecker
 {
@@ -69,8 +83,12 @@ public static class LinearizabilityChecker
         var longestCount = 0;
         string? state = null;
         var entry = head.Next;
+        var pendingKnown = ops.Count(o => o.Outcome == KvOutcome.Ok);
         long taken = 0;
-        while (head.Next is not null)
+
+        // Unknown operations respond after everything (BuildEventList), so while a known operation is pending the scan
+        // meets its response before the end of the list.
+        while (pendingKnown > 0)
         {
             if (++taken > budget)
             {
@@ -80,7 +98,8 @@ public static class LinearizabilityChecker
 
             if (entry!.IsCall)
             {
-                if (KvModel.Step(state, entry.Operation, out var next))
+                var known = entry.Operation.Outcome == KvOutcome.Ok;
+                if (KvModel.Step(state, entry.Operation, out var next) && (known || !string.Equals(next, state, StringComparison.Ordinal)))
                 {
                     var candidate = linearized.With(entry.Index);
                     if (cache.Add((candidate, next)))
@@ -89,6 +108,11 @@ public static class LinearizabilityChecker
                         state = next;
                         linearized = candidate;
                         entry.Lift();
+                        if (known)
+                        {
+                            pendingKnown--;
+                        }
+
                         if (calls.Count > longestCount)
                         {
                             longestCount = calls.Count;
@@ -115,6 +139,11 @@ public static class LinearizabilityChecker
                 state = before;
                 linearized = linearized.Without(call.Index);
                 call.Unlift();
+                if (call.Operation.Outcome == KvOutcome.Ok)
+                {
+                    pendingKnown++;
+                }
+
                 entry = call.Next;
             }
         }

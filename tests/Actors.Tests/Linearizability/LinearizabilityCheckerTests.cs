@@ -150,6 +150,25 @@ public sealed class LinearizabilityCheckerTests
     }
 
     [Fact]
+    public void Many_unknown_operations_that_would_change_nothing_are_decided_within_a_small_budget()
+    {
+        // Forty writes timed out (compare-and-sets of a value the key never holds, lease expiries of values never written):
+        // each may take effect at any later instant. Linearizing one leaves the state as it was, so the checker must
+        // not try their 2^40 subsets before concluding, either way.
+        var unknown = Enumerable.Range(0, 40).Select(i => i % 2 == 0
+            ? KvOperation.Cas(100 + i, 10 + i, "x", "never", $"u{i}", false, i, 0).AsUnknown()
+            : new KvOperation(100 + i, 10 + i, KvOperationKind.RevokeLease, "x", null, null, i, 0, KvOutcome.Unknown, null, false)
+            {
+                RevokedValues = new HashSet<string> { $"gone{i}" },
+            }).ToList();
+        KvOperation[] good = [KvOperation.Put(1, 1, "x", "1", 50, 60), KvOperation.Get(2, 2, "x", "1", 70, 80), KvOperation.Put(3, 1, "x", "2", 90, 95)];
+        KvOperation[] stale = [.. good, KvOperation.Get(4, 2, "x", "1", 100, 110)];
+
+        Assert.Equal(LinearizabilityVerdict.Linearizable, LinearizabilityChecker.Check([.. unknown, .. good], maxSteps: 10_000).Verdict);
+        Assert.Equal(LinearizabilityVerdict.NotLinearizable, LinearizabilityChecker.Check([.. unknown, .. stale], maxSteps: 10_000).Verdict);
+    }
+
+    [Fact]
     public void Search_out_of_budget_is_undecided()
     {
         var history = ConcurrentRegisterHistory(new Random(1), 200, clients: 8);

@@ -17,24 +17,9 @@ internal static class ProductionSeeds
     public static int? ReadInt(string variable) =>
         int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) ? value : null;
 
-    /// <summary>
-    /// Seeds whose run shows a violation not fixed yet, with a text the violation contains. They are left out of the
-    /// seed theories and run by <see cref="ProductionSimulationHarnessTests.Known_failing_seed_still_fails_the_same_way"/>,
-    /// which fails once the violation is gone: then the seed is fixed and leaves this list.
-    /// </summary>
-    public static readonly IReadOnlyDictionary<int, string> KnownFailing = new Dictionary<int, string>
-    {
-        // The checker's step budget runs out on these histories (many concurrent operations on two keys).
-        [132] = "Undecided",
-        [165] = "Undecided",
-        [353] = "Undecided",
-        [479] = "Undecided",
-    };
-
-    /// <summary>Seeds First..First+Count-1 whose offset has the given parity, as xunit theory rows, without the known failing ones.</summary>
+    /// <summary>Seeds First..First+Count-1 whose offset has the given parity, as xunit theory rows.</summary>
     public static IEnumerable<object[]> Half(int parity) =>
-        Enumerable.Range(0, Count).Where(i => i % 2 == parity).Select(i => First + i).Where(s => !KnownFailing.ContainsKey(s))
-            .Select(s => new object[] { s });
+        Enumerable.Range(0, Count).Where(i => i % 2 == parity).Select(i => new object[] { First + i });
 
     public static string ReplayHint(int seed) =>
         $"replay: {ReplayVariable}={seed} dotnet test tests/Actors.Tests -c Release --filter \"FullyQualifiedName~{nameof(ProductionSimulationReplayTests)}\" --logger \"console;verbosity=detailed\"";

@@ -103,8 +103,8 @@ internal sealed class SimulatedMember
         var system = ActorSystem.Create($"sim-m{Index}-{Incarnation}", SystemConfig(_loop.Id, Tag));
         System = system;
         Opened = null;
-        var opening = OpenedMember.OpenAsync(system, Options, NullLoggerFactory.Instance);
-        _loop.PumpOnly(Tag, opening, TimeSpan.FromSeconds(60));
+        var opening = _loop.StartForeign(() => OpenedMember.OpenAsync(system, Options, NullLoggerFactory.Instance), out var foreign);
+        _loop.PumpOnly(Tag, opening, TimeSpan.FromSeconds(60), foreign);
         var opened = opening.GetAwaiter().GetResult();
         Opened = opened;
         Id = opened.Status.MemberId;

@@ -33,6 +33,7 @@ internal sealed class SimulationLoop : IDisposable
     private int _loopThread = -1;
     private int? _only;
     private int _current;
+    private bool _running;
 
     public SimulationLoop(int seed)
     {
@@ -160,50 +161,143 @@ internal sealed class SimulationLoop : IDisposable
     }
 
     /// <summary>
+    /// Starts <paramref name="start"/> (a member's asynchronous start-up) inside a <see cref="ForeignScope"/>: its
+    /// continuations that run on other threads (the thread pool, after an <c>await ... ConfigureAwait(false)</c> of a
+    /// task the member's actors complete) take turns with the loop instead of running beside it. Pass the scope to
+    /// <see cref="PumpOnly"/>.
+    /// </summary>
+    public Task<T> StartForeign<T>(Func<Task<T>> start, out ForeignScope scope)
+    {
+        scope = new ForeignScope(this, Environment.CurrentManagedThreadId);
+        return InScope(scope, start);
+    }
+
+    private static async Task<T> InScope<T>(ForeignScope scope, Func<Task<T>> start)
+    {
+        CurrentScope.Value = scope;
+        return await start().ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Runs only <paramref name="member"/>'s work (virtual time stands still, the other members wait) until
-    /// <paramref name="done"/> completes; when none of its work is ready, waits for work that a thread-pool continuation
-    /// of the member's start-up hands over. Start-up is a chain of single steps, so the order stays deterministic.
+    /// <paramref name="done"/> completes and nothing of the member's is ready any more. With a <paramref name="scope"/>
+    /// the start-up's code on other threads and the member's runs take turns: a continuation enters only when the
+    /// member has nothing ready and no run going (<see cref="ForeignScope"/>), and no run starts while one is inside.
+    /// So every run and every step of the start-up happens in one order whatever the threads' timing: without the
+    /// turns, a continuation creating an actor (its Supervise to the /user guardian) could land before or after the
+    /// guardian's pending run (a child's DeathWatchNotification) and be handled in that run or in a run of its own,
+    /// which changed the step count between two runs of a seed.
     /// </summary>
     /// <exception cref="TimeoutException"><paramref name="done"/> did not complete within <paramref name="realTimeout"/>.</exception>
-    public void PumpOnly(int member, Task done, TimeSpan realTimeout)
+    public void PumpOnly(int member, Task done, TimeSpan realTimeout, ForeignScope? scope = null)
     {
         _loopThread = Environment.CurrentManagedThreadId;
         var deadline = DateTime.UtcNow + realTimeout;
         _only = member;
         try
         {
-            while (!done.IsCompleted)
+            while (true)
             {
-                if (RunOneReady(member))
+                if (RunOneReady(member, scope))
                 {
                     continue;
                 }
                 lock (_gate)
                 {
-                    if (!_ready.Exists(r => r.Member == member) && !done.IsCompleted)
+                    var foreignInside = scope is { Inside: > 0 };
+                    var ready = _ready.Exists(r => r.Member == member);
+                    if (done.IsCompleted && !foreignInside && !ready)
                     {
-                        var left = deadline - DateTime.UtcNow;
-                        if (left <= TimeSpan.Zero)
-                        {
-                            throw new TimeoutException($"member {member} did not finish its start-up within {realTimeout}");
-                        }
-                        Monitor.Wait(_gate, TimeSpan.FromMilliseconds(Math.Min(5, left.TotalMilliseconds)));
+                        return;
                     }
+                    if (ready && !foreignInside)
+                    {
+                        continue;
+                    }
+                    var left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero)
+                    {
+                        throw new TimeoutException($"member {member} did not finish its start-up within {realTimeout}");
+                    }
+                    Monitor.Wait(_gate, TimeSpan.FromMilliseconds(Math.Min(5, left.TotalMilliseconds)));
                 }
             }
         }
         finally
         {
             _only = null;
+            if (scope is not null)
+            {
+                lock (_gate)
+                {
+                    scope.Closed = true;
+                    Monitor.PulseAll(_gate);
+                }
+            }
         }
     }
 
-    private bool RunOneReady(int? member)
+    private static readonly AsyncLocal<ForeignScope?> CurrentScope = new(args =>
+    {
+        if (!args.ThreadContextChanged)
+        {
+            return;
+        }
+        var thread = Environment.CurrentManagedThreadId;
+        if (args.PreviousValue is { } left && left.Owner != thread)
+        {
+            left.Leave();
+        }
+        if (args.CurrentValue is { } entered && entered.Owner != thread)
+        {
+            entered.Enter();
+        }
+    });
+
+    /// <summary>
+    /// The code of a member's start-up that runs on threads other than the loop's (see <see cref="StartForeign"/>):
+    /// counted as inside while a thread runs with the scope's execution context (an <see cref="AsyncLocal{T}"/> sees
+    /// every switch), and let in only between the member's runs.
+    /// </summary>
+    internal sealed class ForeignScope(SimulationLoop loop, int owner)
+    {
+        /// <summary>The thread that started the scope (the loop's): its switches are not foreign.</summary>
+        public int Owner { get; } = owner;
+
+        /// <summary>Threads inside now (read under the loop's gate).</summary>
+        public int Inside { get; private set; }
+
+        /// <summary>Set when the pump is over: later entries do not wait.</summary>
+        public bool Closed { get; set; }
+
+        public void Enter()
+        {
+            lock (loop._gate)
+            {
+                while (!Closed && (loop._running || loop._ready.Exists(r => r.Member == loop._only)))
+                {
+                    Monitor.Wait(loop._gate);
+                }
+                Inside++;
+            }
+        }
+
+        public void Leave()
+        {
+            lock (loop._gate)
+            {
+                Inside--;
+                Monitor.PulseAll(loop._gate);
+            }
+        }
+    }
+
+    private bool RunOneReady(int? member, ForeignScope? scope = null)
     {
         Action run;
         lock (_gate)
         {
-            if (_ready.Count == 0)
+            if (_ready.Count == 0 || scope is { Inside: > 0 })
             {
                 return false;
             }
@@ -223,8 +317,17 @@ internal sealed class SimulationLoop : IDisposable
             run = _ready[index].Run;
             _current = _ready[index].Member;
             _ready.RemoveAt(index);
+            _running = scope is not null;
         }
         Execute(run);
+        if (scope is not null)
+        {
+            lock (_gate)
+            {
+                _running = false;
+                Monitor.PulseAll(_gate);
+            }
+        }
         return true;
     }
 
