@@ -81,6 +81,18 @@ public static class Program
         // peer port is Akka.Remote's, DotNetty TCP) and Akka.Cluster, then MemberService creates the peer actor, joins an
         // existing cluster if asked to, opens the data dir and starts the member's actors in it.
         var remoting = PeerRemoting.Config(config);
+        // Two live processes must never share the peer address: an earlier incarnation still stopping would be a second
+        // UID for it, and the peers would quarantine whichever associated first (see PeerPort).
+        var (peerHost, peerPort) = PeerAddress.HostAndPort(UrlText(config.ListenPeerUrls[0]));
+        try
+        {
+            await PeerPort.WaitUntilFreeAsync(peerHost, peerPort, PeerPort.DefaultWait, log, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            log.LogInformation("received a stop signal while waiting for the peer port; exiting");
+            return 0;
+        }
         // https peer URLs: Akka.Remote's TLS takes the member's certificate and checks as an ActorSystem setup.
         var peerTls = PeerTls.Load(config, loggers.CreateLogger("embed/peer-tls"));
         var memberBuilder = MemberHost.CreateBuilder(loggers);
