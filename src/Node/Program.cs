@@ -142,7 +142,23 @@ public static class Program
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStop = stop.Token.Register(() => stopped.TrySetResult());
-        var ended = await Task.WhenAny(stopped.Task, server.Exited).ConfigureAwait(false);
+        var quarantined = memberHost.Services.GetRequiredService<MemberService>().Quarantined;
+        var ended = await Task.WhenAny(stopped.Task, server.Exited, quarantined).ConfigureAwait(false);
+        if (ended == quarantined)
+        {
+            // A member removed from the cluster is quarantined by the others as well and stops on its own: let it.
+            ended = await Task.WhenAny(stopped.Task, server.Exited, Task.Delay(QuarantineGrace)).ConfigureAwait(false);
+            if (ended != stopped.Task && ended != server.Exited)
+            {
+                var quarantine = await quarantined.ConfigureAwait(false);
+                // As etcd exits on a state it cannot recover from: a member cut off for good must not stay up as a
+                // zombie; a restart (a new incarnation, a new UID) recovers it.
+                log.LogCritical("member {name} was quarantined by peer {peer}: Akka.Remote refuses this incarnation until it restarts; exiting",
+                    config.Name, quarantine.RemoteAddress.ToString());
+                await ShutdownAsync(host, metricsHost, server, memberHost, log).ConfigureAwait(false);
+                return 1;
+            }
+        }
         if (ended == server.Exited)
         {
             var exit = await server.Exited.ConfigureAwait(false);
@@ -184,6 +200,12 @@ public static class Program
         }
         log.LogInformation("left the Akka cluster; stopped serving in {took} ms", clock.ElapsedMilliseconds);
     }
+
+    /// <summary>
+    /// How long a quarantined member may take to stop on its own (a member removed from the cluster is quarantined by
+    /// the others too) before the node treats the quarantine as fatal.
+    /// </summary>
+    private static readonly TimeSpan QuarantineGrace = TimeSpan.FromSeconds(10);
 
     /// <summary>How long leaving the Akka cluster and stopping the actor system may take at stop.</summary>
     private static readonly TimeSpan MemberHostStopTimeout = TimeSpan.FromSeconds(15);
