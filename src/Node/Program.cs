@@ -111,13 +111,8 @@ public static class Program
         await memberHost.StartAsync(stop.Token).ConfigureAwait(false);
         var server = await memberHost.Services.GetRequiredService<MemberService>().Server.ConfigureAwait(false);
         log.LogInformation("listening for peers on {address}", string.Join(",", config.ListenPeerUrls.Select(UrlText)));
-        if (options.Operations.InitialCorruptCheck && memberInitialized)
-        {
-            // etcd checks a restarted member against its peers before it serves (a new member has nothing to compare).
-            await server.CheckInitialHashKVAsync(stop.Token).ConfigureAwait(false);
-        }
-        await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
-
+        // The client listener is built (ASP.NET Core's and gRPC's services, routes, their first JIT) while the member
+        // replays its log and elects a leader; its port opens only once the member is ready, as in etcd.
         var clientBuilder = EtcdWebHost.CreateBuilder(loggers)
             .AddEtcdListener(new EtcdListenerOptions
             {
@@ -132,6 +127,12 @@ public static class Program
         await using var host = clientBuilder.Build();
         host.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(config.MaxRequestBytes) },
             gateway: config.EnableGrpcGateway);
+        if (options.Operations.InitialCorruptCheck && memberInitialized)
+        {
+            // etcd checks a restarted member against its peers before it serves (a new member has nothing to compare).
+            await server.CheckInitialHashKVAsync(stop.Token).ConfigureAwait(false);
+        }
+        await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
         await host.StartAsync(stop.Token).ConfigureAwait(false);
         log.LogInformation("enabled capabilities for version {version}", "3.4");
         log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.GetBoundUrls()));
