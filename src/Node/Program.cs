@@ -81,6 +81,18 @@ public static class Program
         // peer port is Akka.Remote's, DotNetty TCP) and Akka.Cluster, then MemberService creates the peer actor, joins an
         // existing cluster if asked to, opens the data dir and starts the member's actors in it.
         var remoting = PeerRemoting.Config(config);
+        // Two live processes must never share the peer address: an earlier incarnation still stopping would be a second
+        // UID for it, and the peers would quarantine whichever associated first (see PeerPort).
+        var (peerHost, peerPort) = PeerAddress.HostAndPort(UrlText(config.ListenPeerUrls[0]));
+        try
+        {
+            await PeerPort.WaitUntilFreeAsync(peerHost, peerPort, PeerPort.DefaultWait, log, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            log.LogInformation("received a stop signal while waiting for the peer port; exiting");
+            return 0;
+        }
         // https peer URLs: Akka.Remote's TLS takes the member's certificate and checks as an ActorSystem setup.
         var peerTls = PeerTls.Load(config, loggers.CreateLogger("embed/peer-tls"));
         var memberBuilder = MemberHost.CreateBuilder(loggers);
@@ -99,13 +111,8 @@ public static class Program
         await memberHost.StartAsync(stop.Token).ConfigureAwait(false);
         var server = await memberHost.Services.GetRequiredService<MemberService>().Server.ConfigureAwait(false);
         log.LogInformation("listening for peers on {address}", string.Join(",", config.ListenPeerUrls.Select(UrlText)));
-        if (options.Operations.InitialCorruptCheck && memberInitialized)
-        {
-            // etcd checks a restarted member against its peers before it serves (a new member has nothing to compare).
-            await server.CheckInitialHashKVAsync(stop.Token).ConfigureAwait(false);
-        }
-        await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
-
+        // The client listener is built (ASP.NET Core's and gRPC's services, routes, their first JIT) while the member
+        // replays its log and elects a leader; its port opens only once the member is ready, as in etcd.
         var clientBuilder = EtcdWebHost.CreateBuilder(loggers)
             .AddEtcdListener(new EtcdListenerOptions
             {
@@ -120,6 +127,12 @@ public static class Program
         await using var host = clientBuilder.Build();
         host.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(config.MaxRequestBytes) },
             gateway: config.EnableGrpcGateway);
+        if (options.Operations.InitialCorruptCheck && memberInitialized)
+        {
+            // etcd checks a restarted member against its peers before it serves (a new member has nothing to compare).
+            await server.CheckInitialHashKVAsync(stop.Token).ConfigureAwait(false);
+        }
+        await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
         await host.StartAsync(stop.Token).ConfigureAwait(false);
         log.LogInformation("enabled capabilities for version {version}", "3.4");
         log.LogInformation("ready to serve client requests on {address}", string.Join(",", host.GetBoundUrls()));
@@ -130,7 +143,23 @@ public static class Program
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStop = stop.Token.Register(() => stopped.TrySetResult());
-        var ended = await Task.WhenAny(stopped.Task, server.Exited).ConfigureAwait(false);
+        var quarantined = memberHost.Services.GetRequiredService<MemberService>().Quarantined;
+        var ended = await Task.WhenAny(stopped.Task, server.Exited, quarantined).ConfigureAwait(false);
+        if (ended == quarantined)
+        {
+            // A member removed from the cluster is quarantined by the others as well and stops on its own: let it.
+            ended = await Task.WhenAny(stopped.Task, server.Exited, Task.Delay(QuarantineGrace)).ConfigureAwait(false);
+            if (ended != stopped.Task && ended != server.Exited)
+            {
+                var quarantine = await quarantined.ConfigureAwait(false);
+                // As etcd exits on a state it cannot recover from: a member cut off for good must not stay up as a
+                // zombie; a restart (a new incarnation, a new UID) recovers it.
+                log.LogCritical("member {name} was quarantined by peer {peer}: Akka.Remote refuses this incarnation until it restarts; exiting",
+                    config.Name, quarantine.RemoteAddress.ToString());
+                await ShutdownAsync(host, metricsHost, server, memberHost, log).ConfigureAwait(false);
+                return 1;
+            }
+        }
         if (ended == server.Exited)
         {
             var exit = await server.Exited.ConfigureAwait(false);
@@ -172,6 +201,12 @@ public static class Program
         }
         log.LogInformation("left the Akka cluster; stopped serving in {took} ms", clock.ElapsedMilliseconds);
     }
+
+    /// <summary>
+    /// How long a quarantined member may take to stop on its own (a member removed from the cluster is quarantined by
+    /// the others too) before the node treats the quarantine as fatal.
+    /// </summary>
+    private static readonly TimeSpan QuarantineGrace = TimeSpan.FromSeconds(10);
 
     /// <summary>How long leaving the Akka cluster and stopping the actor system may take at stop.</summary>
     private static readonly TimeSpan MemberHostStopTimeout = TimeSpan.FromSeconds(15);

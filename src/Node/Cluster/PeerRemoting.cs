@@ -12,7 +12,8 @@ namespace Akka.Etcd.Node.Cluster;
 /// <c>--initial-advertise-peer-urls http://m1:2380</c> works as in docker compose. Akka.Remote binds one address, so a
 /// member has exactly one peer URL; more is a start error. <c>https://</c> peer URLs turn on Akka.Remote's TLS
 /// (<c>enable-ssl</c>; the certificates and checks come from <see cref="PeerTls"/> as a setup); all peer URLs of the
-/// cluster then use https, since the transport is TLS for every peer or for none. The other remoting and cluster settings (untrusted mode,
+/// cluster then use https, since the transport is TLS for every peer or for none. The peer port is bound exclusively
+/// (<c>tcp-reuse-addr = off</c>, see <see cref="PeerPort"/>). The other remoting and cluster settings (untrusted mode,
 /// failure detectors, no automatic downing) are in the member's reference config, where a member's HOCON file may
 /// override them; see docs/architecture.md. Pure.
 /// </summary>
@@ -75,6 +76,9 @@ public static class PeerRemoting
               public-port = {{publicPort.ToString(CultureInfo.InvariantCulture)}}
               maximum-frame-size = {{frame.ToString(CultureInfo.InvariantCulture)}}b
               enable-ssl = off
+              # The peer port is this process's alone (see PeerPort): with SO_REUSEADDR, which .NET turns into
+              # SO_REUSEPORT as well on Linux, a member started while an earlier one is still stopping would share it.
+              tcp-reuse-addr = off
             }
             """;
         var remoting = ConfigurationFactory.ParseString(hocon);

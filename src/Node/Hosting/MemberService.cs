@@ -40,7 +40,16 @@ public sealed class MemberService : IHostedService
         _registry = registry;
         _options = options;
         _loggers = loggers;
+        _quarantine = new QuarantineWatch(system);
     }
+
+    private readonly QuarantineWatch _quarantine;
+
+    /// <summary>
+    /// Completes when a peer quarantines this member's ActorSystem (<see cref="QuarantineWatch"/>); the node then stops
+    /// the member and exits non-zero unless it stops on its own (removed from the cluster).
+    /// </summary>
+    public Task<Akka.Remote.ThisActorSystemQuarantinedEvent> Quarantined => _quarantine.Quarantined;
 
     /// <summary>The started member; completes when <see cref="StartAsync"/> has opened it, faults if it could not.</summary>
     public Task<EtcdServer> Server => _server.Task;
