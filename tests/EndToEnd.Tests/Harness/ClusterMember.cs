@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace Akka.Etcd.EndToEnd.Tests.Harness;
 
@@ -22,7 +21,7 @@ public sealed class ClusterMember : IAsyncDisposable
         SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
     }) { Timeout = TimeSpan.FromSeconds(2) };
 
-    private readonly StringBuilder _log = new();
+    private readonly LogCapture _log = new();
     private readonly string[] _flags;
     private Process? _process;
     private TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -120,20 +119,10 @@ public sealed class ClusterMember : IAsyncDisposable
     public Etcdctl Etcdctl(params string[] globalFlags) => new(ClientUrl, [.. EtcdctlFlags, .. globalFlags]);
 
     /// <summary>Everything the server wrote to stdout and stderr so far, across restarts.</summary>
-    public string Log
-    {
-        get
-        {
-            lock (_log) return _log.ToString();
-        }
-    }
+    public string Log => _log.Text;
 
     /// <summary>The last <paramref name="lines"/> lines of <see cref="Log"/>, for failure messages.</summary>
-    public string LogTail(int lines = 40)
-    {
-        var all = Log.Split('\n');
-        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
-    }
+    public string LogTail(int lines = 40) => _log.Tail(lines);
 
     /// <summary>Launches the process (after killing a previous one) without waiting for health.</summary>
     /// <exception cref="InvalidOperationException">The binary is missing.</exception>
@@ -316,6 +305,6 @@ public sealed class ClusterMember : IAsyncDisposable
 
     private void Append(string line)
     {
-        lock (_log) _log.AppendLine(line);
+        _log.Append(line);
     }
 }

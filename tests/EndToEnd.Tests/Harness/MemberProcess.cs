@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace Akka.Etcd.EndToEnd.Tests.Harness;
 
@@ -17,7 +16,7 @@ public sealed class MemberProcess : IAsyncDisposable
     private static readonly TimeSpan HealthPollInterval = TimeSpan.FromMilliseconds(50);
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
-    private readonly StringBuilder _log = new();
+    private readonly LogCapture _log = new();
     private readonly string[] _flags;
     private Process? _process;
     private int _starts;
@@ -76,13 +75,7 @@ public sealed class MemberProcess : IAsyncDisposable
     public Etcdctl Etcdctl(params string[] globalFlags) => new(ClientUrl, globalFlags);
 
     /// <summary>Everything the server wrote to stdout and stderr so far, across restarts.</summary>
-    public string Log
-    {
-        get
-        {
-            lock (_log) return _log.ToString();
-        }
-    }
+    public string Log => _log.Text;
 
     /// <summary>
     /// Starts a fresh member of <paramref name="kind"/> with a new temp data dir and waits until it is healthy.
@@ -172,11 +165,7 @@ public sealed class MemberProcess : IAsyncDisposable
     }
 
     /// <summary>The last <paramref name="lines"/> lines of <see cref="Log"/>, for failure messages.</summary>
-    public string LogTail(int lines = 40)
-    {
-        var all = Log.Split('\n');
-        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
-    }
+    public string LogTail(int lines = 40) => _log.Tail(lines);
 
     private ProcessStartInfo StartInfo()
     {
@@ -258,6 +247,6 @@ public sealed class MemberProcess : IAsyncDisposable
 
     private void Append(string line)
     {
-        lock (_log) _log.AppendLine(line);
+        _log.Append(line);
     }
 }

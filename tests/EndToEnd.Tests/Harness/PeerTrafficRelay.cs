@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Google.Protobuf;
 
 namespace Akka.Etcd.EndToEnd.Tests.Harness;
@@ -50,7 +49,7 @@ public sealed class PeerTrafficRelay : IAsyncDisposable
     private readonly ConcurrentQueue<PeerConnection> _connections = new();
     private readonly ConcurrentBag<Task> _tasks = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly StringBuilder _log = new();
+    private readonly LogCapture _log = new();
 
     /// <summary>
     /// Listens on 127.0.0.1:<paramref name="advertisedPort"/> and forwards every connection to
@@ -92,20 +91,10 @@ public sealed class PeerTrafficRelay : IAsyncDisposable
     public IReadOnlyList<PeerConnection> Connections => _connections.ToArray();
 
     /// <summary>What the relay did (routes, cuts, heals, connections and how they ended), one timestamped line each.</summary>
-    public string Log
-    {
-        get
-        {
-            lock (_log) return _log.ToString();
-        }
-    }
+    public string Log => _log.Text;
 
     /// <summary>The last <paramref name="lines"/> lines of <see cref="Log"/>, for failure messages.</summary>
-    public string LogTail(int lines = 40)
-    {
-        var all = Log.Split('\n');
-        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
-    }
+    public string LogTail(int lines = 40) => _log.Tail(lines);
 
     /// <summary>Stops the listeners, resets every relayed connection and waits for the relay's tasks to end.</summary>
     public async ValueTask DisposeAsync()
@@ -302,7 +291,7 @@ public sealed class PeerTrafficRelay : IAsyncDisposable
 
     private void Note(string line)
     {
-        lock (_log) _log.Append(DateTime.UtcNow.ToString("HH:mm:ss.fff")).Append(" relay ").AppendLine(line);
+        _log.Append(DateTime.UtcNow.ToString("HH:mm:ss.fff") + " relay " + line);
     }
 
     /// <summary>Whether a routed member is cut off; a connection waits on the gates of both its ends.</summary>
