@@ -83,7 +83,7 @@ public static class Program
         var remoting = PeerRemoting.Config(config);
         // Two live processes must never share the peer address: an earlier incarnation still stopping would be a second
         // UID for it, and the peers would quarantine whichever associated first (see PeerPort).
-        var (peerHost, peerPort) = PeerAddress.HostAndPort(UrlText(config.ListenPeerUrls[0]));
+        var (peerHost, peerPort) = PeerRemoting.BindAddress(config);
         try
         {
             await PeerPort.WaitUntilFreeAsync(peerHost, peerPort, PeerPort.DefaultWait, log, stop.Token).ConfigureAwait(false);

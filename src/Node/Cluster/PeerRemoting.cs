@@ -56,6 +56,13 @@ public static class PeerRemoting
     }
 
     /// <summary>
+    /// Where the member's remoting binds: the host and port of its (only) listen peer URL, as <see cref="Config"/> puts
+    /// them in <c>dot-netty.tcp.hostname</c> and <c>port</c>.
+    /// </summary>
+    public static (string Host, int Port) BindAddress(MemberConfig config) =>
+        PeerAddress.HostAndPort(Program.UrlText(config.ListenPeerUrls[0]));
+
+    /// <summary>
     /// The HOCON that puts the member's remoting on its peer URLs (with TLS for https ones: <c>enable-ssl</c>, whose
     /// certificate and checks <see cref="PeerTls.Setup"/> supplies) and registers the peer serializer: highest precedence
     /// (a member's file cannot move the peer port away from its peer URLs nor turn TLS off).
@@ -64,7 +71,7 @@ public static class PeerRemoting
     public static Config Config(MemberConfig config)
     {
         Validate(config);
-        var (bindHost, bindPort) = PeerAddress.HostAndPort(Program.UrlText(config.ListenPeerUrls[0]));
+        var (bindHost, bindPort) = BindAddress(config);
         var (publicHost, publicPort) = PeerAddress.HostAndPort(Program.UrlText(config.InitialAdvertisePeerUrls[0]));
         var frame = Math.Max(MinimumFrameBytes, (long)config.MaxRequestBytes + 1024 * 1024);
         var hocon = $$"""
