@@ -26,39 +26,6 @@ public sealed partial class EtcdServer
         (await ReadAsync<StoreProtocol.StoreStatus>(StoreProtocol.GetStatus.Instance, serializable: true, cancel).ConfigureAwait(false)).Alarms;
 
     /// <summary>
-    /// etcd's <c>backendQuota.Available</c>: true when <paramref name="request"/> costs nothing (<see cref="QuotaCost"/>)
-    /// or when the backend (<see cref="DbSizeBytes"/>) plus its cost stays below the quota. A negative
-    /// <c>--quota-backend-bytes</c> turns the quota off, as in etcd.
-    /// </summary>
-    private bool QuotaAvailable(InternalRaftRequest request)
-    {
-        var cost = QuotaCost.Of(request);
-        return cost == 0 || Options.QuotaBackendBytes < 0 || DbSizeBytes + cost < Options.EffectiveQuotaBytes;
-    }
-
-    /// <summary>
-    /// etcd's quotaAlarmer: a request did not fit, so the NOSPACE alarm of this member is raised through the log (every
-    /// member then refuses puts at apply) before the request is refused. A failure to raise it is only logged: the
-    /// request is refused either way, and the next one tries again.
-    /// </summary>
-    private async Task RaiseNoSpaceAsync(CancellationToken cancel)
-    {
-        try
-        {
-            await AlarmAsync(new AlarmRequest
-            {
-                Action = AlarmRequest.Types.AlarmAction.Activate,
-                MemberID = Status.MemberId,
-                Alarm = AlarmType.Nospace,
-            }, cancel).ConfigureAwait(false);
-        }
-        catch (EtcdException ex)
-        {
-            _logger.LogWarning("failed to raise the NOSPACE alarm: {error}", ex.Message);
-        }
-    }
-
-    /// <summary>
     /// The <c>errors</c> of a Maintenance.Status answer, as etcd's: "etcdserver: no leader" without a leader, then each
     /// raised alarm in gogoproto's text form (<c>memberID:N alarm:NOSPACE </c>, trailing space included).
     /// </summary>

@@ -17,38 +17,8 @@ public sealed partial class EtcdServer
     /// <summary>The replicated auth store (its <see cref="AuthStore.View"/> is the state the edge checks against).</summary>
     public AuthStore Auth => _opened.Auth;
 
-    /// <summary>
-    /// Resolves the credentials of the current call (<see cref="AuthCredentials.Current"/>) as etcd's AuthInfoFromCtx:
-    /// a token is resolved by the token provider (a simple token once its Authenticate entry is applied here), a call
-    /// without a token runs as its verified client certificate's CommonName when <c>--client-cert-auth</c> is on, and
-    /// as nobody (null) otherwise.
-    /// </summary>
-    /// <exception cref="EtcdException">"etcdserver: invalid auth token" for an unknown, expired or malformed token.</exception>
-    public async Task<AuthInfo?> ResolveCallerAsync(CancellationToken cancel)
-    {
-        var credentials = AuthCredentials.Current;
-        if (credentials.Token is { } token)
-        {
-            var tokens = Auth.Tokens;
-            if (tokens.AppliedIndexNeeded(token) is { } index && Status.AppliedIndex < index)
-            {
-                // The token was assigned at a committed index: one read index round brings this member past it, unless
-                // the token is made up (then it stays unknown and nothing waits for an index that never comes).
-                await ReadBarrierAsync(cancel).ConfigureAwait(false);
-            }
-            if (tokens.Resolve(token, Auth.View.Revision) is { } info)
-            {
-                return info;
-            }
-            _logger.LogWarning("invalid auth token: {token}", token);
-            throw EtcdErrors.InvalidAuthToken;
-        }
-        if (Options.ClientCertAuth && credentials.CommonName is { Length: > 0 } commonName)
-        {
-            return new AuthInfo(commonName, Auth.View.Revision);
-        }
-        return null;
-    }
+    /// <summary>Resolves the credentials of the current call; see <see cref="MemberGateway.ResolveCallerAsync"/>.</summary>
+    public Task<AuthInfo?> ResolveCallerAsync(CancellationToken cancel) => Gateway.ResolveCallerAsync(cancel);
 
     /// <summary>
     /// Refuses the current call unless its user has the root role (etcd's IsAdminPermitted, as the Maintenance and
@@ -134,20 +104,6 @@ public sealed partial class EtcdServer
             throw late;
         }
         return answer;
-    }
-
-    /// <summary>Puts the caller's user name and auth revision into a proposal's header (checked when it is applied).</summary>
-    private async Task StampCallerAsync(RequestHeader header, CancellationToken cancel)
-    {
-        if (AuthCredentials.Current.Token is null && !(Options.ClientCertAuth && AuthCredentials.Current.CommonName is not null))
-        {
-            return;
-        }
-        if (await ResolveCallerAsync(cancel).ConfigureAwait(false) is { } info)
-        {
-            header.Username = info.Username;
-            header.AuthRevision = info.Revision;
-        }
     }
 
     /// <summary>Auth.AuthEnable through Raft (admin only once on). Errors: "root user does not exist", "root user does not have root role".</summary>

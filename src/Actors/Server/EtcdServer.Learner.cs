@@ -8,19 +8,5 @@ public sealed partial class EtcdServer
     /// promoted yet). A learner serves only Maintenance.Status and serializable KV.Range; everything else is answered
     /// <see cref="Protos.Errors.EtcdErrors.NotSupportedForLearner"/>. Lock-free (the member list is an immutable snapshot).
     /// </summary>
-    public bool IsLearner
-    {
-        get
-        {
-            var id = Status.MemberId;
-            foreach (var member in Membership.Members)
-            {
-                if (member.ID == id)
-                {
-                    return member.IsLearner;
-                }
-            }
-            return false;
-        }
-    }
+    public bool IsLearner => Gateway.IsLearner;
 }

@@ -28,15 +28,9 @@ public sealed partial class EtcdServer : IAsyncDisposable
     /// <summary>The cluster version reported by /version.</summary>
     public const string ClusterVersion = "3.4.0";
 
-    /// <summary>
-    /// Most proposals this member lets wait for their apply at once; past it, writes are refused with "etcdserver: too
-    /// many requests" instead of queueing without bound (admission control in front of the RaftActor).
-    /// </summary>
-    public const int MaxProposalsInFlight = 16_384;
-
     private readonly ILogger _logger;
-    private readonly RequestIdGenerator _ids;
     private readonly TimeSpan _requestTimeout;
+    private readonly RequestIdGenerator _ids;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ActorSystem _system;
     private readonly bool _ownsSystem;
@@ -44,7 +38,6 @@ public sealed partial class EtcdServer : IAsyncDisposable
     private readonly MemberRefs _refs;
     private readonly OpenedMember _opened;
     private readonly TaskCompletionSource<MemberExit> _exit;
-    private int _proposalsInFlight;
     private int _disposed;
 
     private EtcdServer(ActorSystem system, bool ownsSystem, OpenedMember opened, IRaftTransport? transport,
@@ -62,10 +55,14 @@ public sealed partial class EtcdServer : IAsyncDisposable
         _exit = exit;
         Loggers = loggers;
         _logger = loggers.CreateLogger("etcdserver/server");
-        _requestTimeout = RaftActor.RequestTimeout(opened.Options);
+        Gateway = new MemberGateway(opened, refs, transport, ids, exit.Task, _stopping.Token, loggers);
+        _requestTimeout = Gateway.RequestTimeout;
         _leaseIds = new LeaseIdGenerator(_ids.Next);
         Watches = new WatchHub(refs.WatchStreams, _requestTimeout);
     }
+
+    /// <summary>The edge the gRPC services ask the member's actors through.</summary>
+    public MemberGateway Gateway { get; }
 
     /// <summary>The options this member runs with.</summary>
     public ServerOptions Options => _opened.Options;
@@ -276,38 +273,17 @@ public sealed partial class EtcdServer : IAsyncDisposable
     }
 
     /// <summary>The cluster's members as applied from the log (MemberList); the bootstrap list until any is applied.</summary>
-    public MemberListResponse MemberList()
-    {
-        // etcd's Cluster service leaves the header revision out.
-        var response = new MemberListResponse { Header = ResponseHeaders.Create(Status, 0) };
-        response.Members.AddRange(CurrentMembers());
-        return response;
-    }
+    public MemberListResponse MemberList() => Gateway.MemberList();
 
-    private IReadOnlyList<Member> CurrentMembers()
-    {
-        var members = Membership.Members;
-        return members.Count > 0 ? members : _opened.BootstrapMembers;
-    }
+    private IReadOnlyList<Member> CurrentMembers() => Gateway.CurrentMembers();
 
-    /// <summary>
-    /// Asks <paramref name="actor"/> and waits at most the request timeout: the answer, or the actor's
-    /// <c>Status.Failure</c> cause rethrown; "request timed out" when no answer comes in time.
-    /// </summary>
-    private async Task<T> AskAsync<T>(IActorRef actor, object message, CancellationToken cancel)
-    {
-        if (_exit.Task.IsCompleted)
-        {
-            throw EtcdErrors.Stopped;
-        }
-        try
-        {
-            // A little longer than the RaftActor's own sweep, so a slow proposal gets its "request timed out" from there.
-            return await actor.Ask<T>(message, _requestTimeout + TimeSpan.FromSeconds(1), cancel).ConfigureAwait(false);
-        }
-        catch (AskTimeoutException)
-        {
-            // The member's actors ended while this call waited (its message went to dead letters), or nothing answered.
-            throw _exit.Task.IsCompleted ? EtcdErrors.Stopped : EtcdErrors.Timeout;
-        }
-    }}
+    private Task<T> AskAsync<T>(IActorRef actor, object message, CancellationToken cancel) => Gateway.AskAsync<T>(actor, message, cancel);
+
+    private Task<Google.Protobuf.IMessage> ProposeAsync(InternalRaftRequest request, bool checkQuota, CancellationToken cancel) =>
+        Gateway.ProposeAsync(request, checkQuota, cancel);
+
+    private Task<T> ReadAsync<T>(Store.StoreProtocol.Query query, bool serializable, CancellationToken cancel) =>
+        Gateway.ReadAsync<T>(query, serializable, cancel);
+
+    private Task<Store.StoreProtocol.BarrierPassed> ReadBarrierAsync(CancellationToken cancel) => Gateway.ReadBarrierAsync(cancel);
+}
