@@ -239,6 +239,7 @@ public sealed class LeaseForwarding
         }
         return leader;
     }
+
     /// <summary>
     /// Serves a forwarded lease request as the leader does when a follower sends it: a keep-alive
     /// (<see cref="RenewForwardedLeaseAsync"/>) or a time-to-live query (<see cref="ForwardedLeaseTimeToLiveAsync"/>).
@@ -247,7 +248,7 @@ public sealed class LeaseForwarding
     public async Task<Google.Protobuf.IMessage> ServeForwardedAsync(Google.Protobuf.IMessage request, CancellationToken cancel) => request switch
     {
         LeaseKeepAliveRequest renew =>
-            new LeaseKeepAliveResponse { ID = renew.ID, TTL = await RenewForwardedLeaseAsync(renew.ID, cancel).ConfigureAwait(false) },
+            (Google.Protobuf.IMessage)new LeaseKeepAliveResponse { ID = renew.ID, TTL = await RenewForwardedLeaseAsync(renew.ID, cancel).ConfigureAwait(false) },
         LeaseTimeToLiveRequest timeToLive => await ForwardedLeaseTimeToLiveAsync(timeToLive, cancel).ConfigureAwait(false),
         _ => throw new EtcdException(RpcStatusCode.Unimplemented, $"unknown peer request {request.Descriptor.FullName}"),
     };

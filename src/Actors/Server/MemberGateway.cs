@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace Akka.Etcd.Actors.Server;
 
 /// <summary>
-/// The one place where a request thread asks the member's actors (etcd's <c>EtcdServer.processInternalRaftRequestOnce</c>
+/// The one place where a request thread asks the member's actors (etcd's <c>processInternalRaftRequestOnce</c>
 /// and <c>linearizableReadNotify</c>, etcdserver/v3_server.go): every ask waits at most etcd's request timeout and maps a
 /// member that stopped to "etcdserver: server stopped"; proposals pass etcd's admission checks first; linearizable reads
 /// take a ReadIndex round through the RaftActor. The gRPC services, the HTTP endpoints and the member's lifecycle go
