@@ -1,14 +1,13 @@
-using Akka.Etcd.Api.Services;
-using Akka.Etcd.Api.Auth;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Api.Auth;
 using Akka.Etcd.Api.Concurrency;
+using Akka.Etcd.Api.Services;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using V3Electionpb;
 using V3Lockpb;
-
 
 namespace Akka.Etcd.Api.Tests.Concurrency;
 
