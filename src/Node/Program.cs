@@ -69,7 +69,7 @@ public static class Program
     private static async Task<int> RunAsync(MemberConfig config, ILoggerFactory loggers, ILogger log)
     {
         log.LogInformation("starting akka-etcd {version} (etcd API {api}), name {name}, data dir {dataDir}",
-            typeof(Program).Assembly.GetName().Version?.ToString(3), EtcdServer.ServerVersion, config.Name, config.DataDir);
+            typeof(Program).Assembly.GetName().Version?.ToString(3), LocalMember.ServerVersion, config.Name, config.DataDir);
         var options = ToServerOptions(config);
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
@@ -100,7 +100,7 @@ public static class Program
         {
             akka.AddHocon(config.AkkaConfig, HoconAddMode.Prepend)
                 .AddHocon(remoting, HoconAddMode.Prepend)
-                .AddHocon(EtcdServer.ActorsConfig, HoconAddMode.Append)
+                .AddHocon(LocalMember.ActorsConfig, HoconAddMode.Append)
                 .AddEtcdJsonLogging();
             if (peerTls is not null)
                 akka.AddSetup(peerTls.Setup());
@@ -130,7 +130,7 @@ public static class Program
         if (options.Operations.InitialCorruptCheck && memberInitialized)
         {
             // etcd checks a restarted member against its peers before it serves (a new member has nothing to compare).
-            await server.CheckInitialHashKVAsync(stop.Token).ConfigureAwait(false);
+            await Akka.Etcd.Actors.Operations.InitialCorruptionCheck.RunAsync(server.Gateway, server.PeerHashKV, stop.Token).ConfigureAwait(false);
         }
         await server.WaitUntilReadyAsync(stop.Token).ConfigureAwait(false);
         await host.StartAsync(stop.Token).ConfigureAwait(false);
@@ -182,13 +182,13 @@ public static class Program
 
     /// <summary>
     /// The graceful stop, in etcd's order (embed.Etcd.Close): client listeners first (each gets
-    /// <see cref="ListenerStopTimeout"/> to let its calls finish), then the member's <see cref="EtcdServer.StopAsync"/>
+    /// <see cref="ListenerStopTimeout"/> to let its calls finish), then the member's <see cref="LocalMember.StopAsync"/>
     /// (a leader of a multi-voter cluster hands leadership to a connected voter, bounded by
-    /// <see cref="EtcdServer.RequestTimeout"/>, so the others need not wait an election timeout; then its actors and the
+    /// <see cref="MemberGateway.RequestTimeout"/>, so the others need not wait an election timeout; then its actors and the
     /// peer transport stop), then the member's host, whose ActorSystem leaves the Akka cluster (Akka's coordinated
     /// shutdown: Leaving, Exiting, Removed) and closes the peer port.
     /// </summary>
-    private static async Task ShutdownAsync(WebApplication clientHost, WebApplication? metricsHost, EtcdServer server, IHost memberHost, ILogger log)
+    private static async Task ShutdownAsync(WebApplication clientHost, WebApplication? metricsHost, LocalMember server, IHost memberHost, ILogger log)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await StopListenerAsync(clientHost).ConfigureAwait(false);
@@ -215,7 +215,7 @@ public static class Program
     /// <c>--listen-metrics-urls</c>: a listener of its own for <c>/metrics</c> and the health probes (etcd's metrics
     /// listener), so that monitoring reaches them without the client port; null when the flag is not given.
     /// </summary>
-    private static async Task<WebApplication?> StartMetricsListenerAsync(MemberConfig config, ILoggerFactory loggers, EtcdServer server,
+    private static async Task<WebApplication?> StartMetricsListenerAsync(MemberConfig config, ILoggerFactory loggers, LocalMember server,
         WebApplication clientHost, CancellationToken cancel)
     {
         if (config.ListenMetricsUrls.Count == 0)
@@ -223,7 +223,8 @@ public static class Program
         var builder = EtcdWebHost.CreateBuilder(loggers)
             .AddEtcdListener(new EtcdListenerOptions { ListenUrls = config.ListenMetricsUrls.Select(UrlText).ToList() });
         var metricsHost = builder.Build();
-        HttpEndpoints.MapMetricsListener(metricsHost, server, clientHost.Services.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
+        HttpEndpoints.MapMetricsListener(metricsHost, server.Gateway, clientHost.Services.GetRequiredService<Akka.Etcd.Api.Services.KvService>(),
+            clientHost.Services.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
         await metricsHost.StartAsync(cancel).ConfigureAwait(false);
         return metricsHost;
     }

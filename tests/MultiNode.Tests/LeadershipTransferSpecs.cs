@@ -1,3 +1,4 @@
+using Akka.Etcd.Actors.Server;
 using Etcdserverpb;
 using Xunit.Abstractions;
 
@@ -18,7 +19,8 @@ public sealed class LeadershipTransferSpecs(ITestOutputHelper output) : MultiNod
         }
         var target = cluster.Running.Last(m => m != old);
 
-        await old.Server.MoveLeaderAsync(new MoveLeaderRequest { TargetID = target.Id }, None).WaitAsync(Deadline);
+        await LeadershipTransfer.MoveAsync(old.Server.Gateway, target.Id, TimeSpan.FromMilliseconds(old.Server.Options.ElectionTimeoutMs * 5L), None)
+            .WaitAsync(Deadline);
 
         // MoveLeader answers once the target leads; then every member follows it.
         Assert.True(target.Server.Status.IsLeader);

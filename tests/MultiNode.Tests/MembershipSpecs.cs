@@ -1,3 +1,4 @@
+using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.TestDoubles;
 using Etcdserverpb;
@@ -24,15 +25,15 @@ public sealed class MembershipSpecs(ITestOutputHelper output) : MultiNodeSpec(ou
         await AwaitConnectedFor(leader, cluster.Running.Where(m => m != leader), TimeSpan.FromSeconds(5));
 
         var learner = cluster.Reserve("m4");
-        var added = await leader.Server.MemberAddAsync(new MemberAddRequest { IsLearner = true, PeerURLs = { learner.PeerUrl } }, None)
+        var added = await new MemberChanges(leader.Server.Gateway).MemberAddAsync(new MemberAddRequest { IsLearner = true, PeerURLs = { learner.PeerUrl } }, None)
             .WaitAsync(Deadline);
         Assert.True(added.Member.IsLearner);
         await cluster.JoinAsync(learner, added);
 
         // It receives the log without voting.
         await AwaitValueAsync([learner], "members/19", "v19");
-        Assert.True(learner.Server.IsLearner);
-        var status = await leader.Server.RaftStatusAsync(None).WaitAsync(Deadline);
+        Assert.True(learner.Server.Gateway.IsLearner);
+        var status = await new MemberChanges(leader.Server.Gateway).RaftStatusAsync(None).WaitAsync(Deadline);
         Assert.True(status.Progress[learner.Id].IsLearner);
 
         // Promoted once it has caught up (etcd refuses "learner not ready" before). An attempt that timed out may still
@@ -41,7 +42,7 @@ public sealed class MembershipSpecs(ITestOutputHelper output) : MultiNodeSpec(ou
         {
             try
             {
-                await leader.Server.MemberPromoteAsync(new MemberPromoteRequest { ID = learner.Id }, None).WaitAsync(Deadline);
+                await new MemberChanges(leader.Server.Gateway).MemberPromoteAsync(new MemberPromoteRequest { ID = learner.Id }, None).WaitAsync(Deadline);
             }
             catch (EtcdException e) when (e.Message == EtcdErrors.MemberNotLearner.Message)
             {
@@ -49,11 +50,11 @@ public sealed class MembershipSpecs(ITestOutputHelper output) : MultiNodeSpec(ou
         }, Deadline, TimeSpan.FromMilliseconds(200));
         await AwaitTrueAsync(() => cluster.Running.All(m => m.Server.Membership.Members.Single(x => x.ID == learner.Id).IsLearner == false),
             "every member applied the promotion");
-        Assert.False(learner.Server.IsLearner);
+        Assert.False(learner.Server.Gateway.IsLearner);
 
         // Removing a follower: it applies its own removal and stops serving (not a failure).
         var removed = cluster.Running.First(m => m != leader && m != learner);
-        var remaining = await leader.Server.MemberRemoveAsync(new MemberRemoveRequest { ID = removed.Id }, None).WaitAsync(Deadline);
+        var remaining = await new MemberChanges(leader.Server.Gateway).MemberRemoveAsync(new MemberRemoveRequest { ID = removed.Id }, None).WaitAsync(Deadline);
         Assert.DoesNotContain(remaining.Members, m => m.ID == removed.Id);
         var exit = await removed.Server.Exited.WaitAsync(Deadline);
         Assert.False(exit.Fatal);
@@ -85,11 +86,11 @@ public sealed class MembershipSpecs(ITestOutputHelper output) : MultiNodeSpec(ou
 
         // Four voters with two up: no quorum until the replacement has joined and caught up.
         var replacement = cluster.Reserve("m4");
-        var added = await leader.Server.MemberAddAsync(new MemberAddRequest { PeerURLs = { replacement.PeerUrl } }, None).WaitAsync(Deadline);
+        var added = await new MemberChanges(leader.Server.Gateway).MemberAddAsync(new MemberAddRequest { PeerURLs = { replacement.PeerUrl } }, None).WaitAsync(Deadline);
         await cluster.JoinAsync(replacement, added);
         await AwaitValueAsync([replacement], "replace/09", "v9");
 
-        var afterRemove = await leader.Server.MemberRemoveAsync(new MemberRemoveRequest { ID = dead.Id }, None).WaitAsync(Deadline);
+        var afterRemove = await new MemberChanges(leader.Server.Gateway).MemberRemoveAsync(new MemberRemoveRequest { ID = dead.Id }, None).WaitAsync(Deadline);
 
         Assert.Equal(3, afterRemove.Members.Count);
         Assert.DoesNotContain(afterRemove.Members, m => m.ID == dead.Id);
@@ -104,7 +105,7 @@ public sealed class MembershipSpecs(ITestOutputHelper output) : MultiNodeSpec(ou
         var exit = await dead.Server.Exited.WaitAsync(Deadline);
         Assert.False(exit.Fatal);
         Assert.Contains("removed", exit.Reason);
-        Assert.Equal(put.Header.Revision, (await leader.Server.PutAsync(new PutRequest { Key = B("replace/last"), Value = B("y") }, None)
+        Assert.Equal(put.Header.Revision, (await leader.Server.Gateway.PutAsync(new PutRequest { Key = B("replace/last"), Value = B("y") }, None)
             .WaitAsync(Deadline)).Header.Revision - 1);
     }
 }

@@ -63,12 +63,12 @@ public abstract class MultiNodeSpec : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
 
     /// <summary>A Put through <paramref name="member"/>, answered once applied there.</summary>
     protected static Task<PutResponse> PutAsync(LoopbackMember member, string key, string value) =>
-        member.Server.PutAsync(new PutRequest { Key = B(key), Value = B(value) }, None).WaitAsync(Deadline);
+        member.Server.Gateway.PutAsync(new PutRequest { Key = B(key), Value = B(value) }, None).WaitAsync(Deadline);
 
     /// <summary>The value of <paramref name="key"/> on <paramref name="member"/>, or null when absent.</summary>
     protected static async Task<string?> GetAsync(LoopbackMember member, string key, bool serializable)
     {
-        var response = await member.Server.RangeAsync(new RangeRequest { Key = B(key), Serializable = serializable }, None).WaitAsync(Deadline);
+        var response = await member.Server.Gateway.RangeAsync(new RangeRequest { Key = B(key), Serializable = serializable }, None).WaitAsync(Deadline);
         return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToStringUtf8();
     }
 
@@ -76,7 +76,7 @@ public abstract class MultiNodeSpec : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
     protected static async Task<IReadOnlyList<string>> KeysAsync(LoopbackMember member, string prefix, bool serializable)
     {
         var end = B(prefix[..^1] + (char)(prefix[^1] + 1));
-        var response = await member.Server.RangeAsync(new RangeRequest { Key = B(prefix), RangeEnd = end, Serializable = serializable, KeysOnly = true }, None)
+        var response = await member.Server.Gateway.RangeAsync(new RangeRequest { Key = B(prefix), RangeEnd = end, Serializable = serializable, KeysOnly = true }, None)
             .WaitAsync(Deadline);
         return response.Kvs.Select(kv => kv.Key.ToStringUtf8()).ToList();
     }

@@ -1,5 +1,6 @@
 using Akka.Etcd.Protos.Errors;
 using Xunit.Abstractions;
+using Akka.Etcd.TestDoubles;
 
 namespace Akka.Etcd.MultiNode.Tests;
 
@@ -22,7 +23,7 @@ public sealed class PartitionSpecs(ITestOutputHelper output) : MultiNodeSpec(out
 
         await cluster.PartitionAsync(old, buddy);
         // Proposed on the minority side: it can reach two of five, never a quorum.
-        var minorityWrite = old.Server.PutAsync(new Etcdserverpb.PutRequest { Key = B("part/minority"), Value = B("lost") }, None);
+        var minorityWrite = old.Server.Gateway.PutAsync(new Etcdserverpb.PutRequest { Key = B("part/minority"), Value = B("lost") }, None);
 
         var leader = await cluster.LeaderAsync(majority);
         Assert.True(leader.Server.Status.Term > oldTerm, $"new term {leader.Server.Status.Term} after {oldTerm}");

@@ -1,3 +1,4 @@
+using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Storage.Snap;
 using Akka.Etcd.TestDoubles;
 using Xunit.Abstractions;
@@ -64,7 +65,7 @@ public sealed class SnapshotCatchUpSpecs(ITestOutputHelper output) : MultiNodeSp
         // newest was taken before the add (its ConfState lacks the new member, which Raft would refuse to restore).
         await AwaitConnectedFor(leader, cluster.Running.Where(m => m != leader), TimeSpan.FromSeconds(5)); // strict reconfig check
         var learner = cluster.Reserve("m4");
-        var added = await leader.Server.MemberAddAsync(new Etcdserverpb.MemberAddRequest { IsLearner = true, PeerURLs = { learner.PeerUrl } }, None)
+        var added = await new MemberChanges(leader.Server.Gateway).MemberAddAsync(new Etcdserverpb.MemberAddRequest { IsLearner = true, PeerURLs = { learner.PeerUrl } }, None)
             .WaitAsync(Deadline);
         Assert.Equal(snapshotBeforeAdd, NewestSnapshotIndex(leader)); // no snapshot since the add
         await cluster.JoinAsync(learner, added);

@@ -51,7 +51,7 @@ public sealed record LoopbackClusterOptions
 
 /// <summary>
 /// One member of a <see cref="LoopbackCluster"/>: its name, loopback peer URL and data dir, which stay the same across
-/// restarts, and, while it runs, its ActorSystem and <see cref="EtcdServer"/>.
+/// restarts, and, while it runs, its ActorSystem and <see cref="LocalMember"/>.
 /// </summary>
 public sealed class LoopbackMember
 {
@@ -80,12 +80,12 @@ public sealed class LoopbackMember
     /// <summary>Its ActorSystem while it runs; null before it first started.</summary>
     public ActorSystem? System { get; internal set; }
 
-    /// <summary>The running member's <see cref="EtcdServer"/>.</summary>
+    /// <summary>The running member's <see cref="LocalMember"/>.</summary>
     /// <exception cref="InvalidOperationException">The member is not running.</exception>
-    public EtcdServer Server => IsRunning && LastServer is not null ? LastServer : throw new InvalidOperationException($"member {Name} is not running");
+    public LocalMember Server => IsRunning && LastServer is not null ? LastServer : throw new InvalidOperationException($"member {Name} is not running");
 
     /// <summary>The member of its current or last run (stopped after a stop); null before it first started.</summary>
-    public EtcdServer? LastServer { get; internal set; }
+    public LocalMember? LastServer { get; internal set; }
 
     /// <summary>True from a successful start until it is stopped.</summary>
     public bool IsRunning { get; internal set; }
@@ -106,7 +106,7 @@ public sealed class LoopbackMember
 /// <summary>
 /// Whole members in one process, wired as the akka-etcd host wires them (src/Node's MemberService): an ActorSystem
 /// each with the cluster provider and remoting on a loopback port (the member's peer URL), a <see cref="PeerActor"/> at
-/// <c>/user/peer</c>, and an <see cref="EtcdServer"/> over a <see cref="RemoteRaftTransport"/>. Members can be stopped
+/// <c>/user/peer</c>, and an <see cref="LocalMember"/> over a <see cref="RemoteRaftTransport"/>. Members can be stopped
 /// (hard, or etcd's graceful stop), restarted on the same data dir and port, added as etcd adds them (MemberAdd, then a
 /// start with <c>--initial-cluster-state existing</c>), and cut apart at the Akka.Remote level with Akka's throttler
 /// (blackholed in both directions, as Akka's multi-node TestConductor does). Every wait has a deadline and throws
@@ -356,7 +356,7 @@ public sealed class LoopbackCluster : IAsyncDisposable
         ElectionTimeoutMs = Settings.ElectionTimeoutMs,
     });
 
-    /// <summary>Starts the member's ActorSystem, peer actor and EtcdServer as the node's MemberService does, without waiting for a leader.</summary>
+    /// <summary>Starts the member's ActorSystem, peer actor and LocalMember as the node's MemberService does, without waiting for a leader.</summary>
     private async Task OpenAsync(LoopbackMember member, ServerOptions options)
     {
         var config = ConfigurationFactory.ParseString($"akka.loglevel = {Settings.AkkaLogLevel}\nakka.stdout-loglevel = {Settings.AkkaLogLevel}")
@@ -366,7 +366,7 @@ public sealed class LoopbackCluster : IAsyncDisposable
         {
             var peer = system.ActorOf(PeerActor.Props(new RaftTransportOptions { SnapshotDirectory = Path.Combine(options.SnapDir, "incoming") }),
                 PeerAddress.PeerActorName);
-            var server = await WithDeadline(EtcdServer.OpenAsync(system, options, Settings.Loggers,
+            var server = await WithDeadline(LocalMember.OpenAsync(system, options, Settings.Loggers,
                 (memberId, clusterId) => new RemoteRaftTransport(peer, memberId, clusterId)), $"{member.Name} to open its data dir");
             member.Options = options;
             member.System = system;

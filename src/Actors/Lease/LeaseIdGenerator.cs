@@ -1,7 +1,7 @@
 namespace Akka.Etcd.Actors.Lease;
 
 /// <summary>
-/// Chooses the ID of a lease granted without one, as etcd's <c>EtcdServer.LeaseGrant</c> (etcdserver/v3_server.go):
+/// Chooses the ID of a lease granted without one, as etcd's <c>LeaseGrant</c> (etcdserver/v3_server.go):
 /// the next request ID with the sign bit cleared (<c>Next() &amp; ((1 &lt;&lt; 63) - 1)</c>), drawn again while it is 0.
 /// The ID is chosen before the grant is proposed, so every member applies the same one. Thread-safe if the
 /// supplier is (the server's <c>RequestIdGenerator.Next</c> is).

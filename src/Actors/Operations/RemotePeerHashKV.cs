@@ -8,8 +8,8 @@ namespace Akka.Etcd.Actors.Operations;
 
 /// <summary>
 /// <see cref="IPeerHashKV"/> over the members' Akka.Remote peer requests (<see cref="IPeerRequests"/>): a
-/// <c>HashKVRequest</c> with the revision goes to each peer's peer actor, which answers with its
-/// <c>EtcdServer.LocalHashKVAsync</c> (etcd 3.4 asks <c>GET peerUrl/members/hashkv</c> over its peer HTTP; the
+/// <c>HashKVRequest</c> with the revision goes to each peer's peer actor, whose member's <c>PeerRequestsActor</c> answers with its local
+/// HashKV at that revision, without a read index (etcd 3.4 asks <c>GET peerUrl/members/hashkv</c> over its peer HTTP; the
 /// question and answer are the same, the peer port here is Akka.Remote's). A peer's Compacted or FutureRev comes back
 /// as <see cref="EtcdErrors.Compacted"/> / <see cref="EtcdErrors.FutureRev"/>; anything else (unknown member, timeout,
 /// transport stopped) is "could not be reached". Thread-safe (no state of its own).

@@ -14,10 +14,10 @@ namespace Akka.Etcd.Actors.Supervision;
 /// <summary>What a <see cref="MemberActor"/> is built from.</summary>
 /// <param name="Opened">The opened data dir (Raft log journal, in-memory Raft log, store, leases, membership, Raft core).</param>
 /// <param name="Transport">The peer transport (null for a member without peers).</param>
-/// <param name="RequestIds">Proposal ID source shared with the gRPC facade.</param>
+/// <param name="RequestIds">Proposal ID source shared with the member's gateway.</param>
 /// <param name="Exit">Completed once, when the member's actors have ended, with why (the process exits non-zero on a fatal one).</param>
 /// <param name="PeerHashKV">How the periodic corruption check asks the other members for their HashKV (the same
-/// instance as <see cref="EtcdServer.PeerHashKV"/>).</param>
+/// instance as <see cref="LocalMember.PeerHashKV"/>).</param>
 public sealed record MemberActorSetup(OpenedMember Opened, IRaftTransport? Transport, RequestIdGenerator RequestIds, TaskCompletionSource<MemberExit> Exit,
     IPeerHashKV PeerHashKV);
 
@@ -54,6 +54,7 @@ public sealed partial class MemberActor : ReceiveActor, IWithTimers
     private readonly IActorRef _store;
     private readonly IActorRef _raft;
     private readonly IActorRef _watch;
+    private readonly MemberRefs _refs;
     private readonly HashSet<IActorRef> _fatalOnFailure;
     private readonly HashSet<IActorRef> _alive;
     private readonly List<IActorRef> _stopRequesters = new();
@@ -102,6 +103,10 @@ public sealed partial class MemberActor : ReceiveActor, IWithTimers
             opened.Node, opened.Storage, opened.Status, options, opened.Snapshots, setup.Transport, _journal, _store, _lessor)), "raft");
         _watch = Context.ActorOf(WatchStreamsActor.Props(_store, opened.Status, new WatchStreamOptions()), "watch");
         StartOperations();
+        _refs = new MemberRefs(_raft, _store, _lessor, _watch) { Member = Self, Journal = _journal.Journal };
+        // Its own gateway over the same actors: peer requests never propose through it, so no admission state is split.
+        var gateway = new MemberGateway(opened, _refs, setup.Transport, setup.RequestIds, setup.Exit.Task, CancellationToken.None, opened.Loggers);
+        _refs = _refs with { PeerRequests = Context.ActorOf(PeerRequestsActor.Props(gateway), "peer-requests") };
         _fatalOnFailure = new HashSet<IActorRef> { _store, _raft };
         _alive = new HashSet<IActorRef> { _lessor, _store, _raft, _watch };
         foreach (var child in _alive)
@@ -111,7 +116,7 @@ public sealed partial class MemberActor : ReceiveActor, IWithTimers
         // The journal plugin is not a child, but the member cannot go on without it either.
         Context.Watch(_journal.Journal);
 
-        Receive<MemberProtocol.GetRefs>(_ => Sender.Tell(new MemberRefs(_raft, _store, _lessor, _watch)));
+        Receive<MemberProtocol.GetRefs>(_ => Sender.Tell(_refs));
         Receive<MemberProtocol.RemovedFromCluster>(_ =>
         {
             _log.Warning("the member has been permanently removed from the cluster");

@@ -36,12 +36,28 @@ public static class MemberProtocol
     }
 }
 
-/// <summary>The member's top actors, for the gRPC facade's asks.</summary>
+/// <summary>The member's top actors, for the asks of its gateway (<see cref="Server.MemberGateway"/>).</summary>
 /// <param name="Raft">The RaftActor (proposals, linearizable reads, Raft status).</param>
 /// <param name="Store">The MvccStoreActor (serializable reads, maintenance queries).</param>
 /// <param name="Lessor">The LessorActor (keep-alives, time-to-live, lease lists).</param>
 /// <param name="WatchStreams">The parent of the WatcherActors (opens watch streams).</param>
-public sealed record MemberRefs(IActorRef Raft, IActorRef Store, IActorRef Lessor, IActorRef WatchStreams);
+public sealed record MemberRefs(IActorRef Raft, IActorRef Store, IActorRef Lessor, IActorRef WatchStreams)
+{
+    /// <summary>The member's root actor (the <see cref="MemberActor"/>); <see cref="ActorRefs.Nobody"/> when not set.</summary>
+    public IActorRef Member { get; init; } = ActorRefs.Nobody;
+
+    /// <summary>
+    /// The Akka.Persistence journal plugin actor the member's Raft log is written through (a system actor of the
+    /// ActorSystem, not a child of the member; monitoring samples its mailbox); <see cref="ActorRefs.Nobody"/> when not set.
+    /// </summary>
+    public IActorRef Journal { get; init; } = ActorRefs.Nobody;
+
+    /// <summary>
+    /// The <see cref="Server.PeerRequestsActor"/> serving what the other members ask this one; <see cref="ActorRefs.Nobody"/>
+    /// when not set.
+    /// </summary>
+    public IActorRef PeerRequests { get; init; } = ActorRefs.Nobody;
+}
 
 /// <summary>Why a member's actors ended.</summary>
 /// <param name="Reason">What happened, for the log (e.g. "the member has been permanently removed from the cluster").</param>

@@ -6,8 +6,9 @@ namespace Akka.Etcd.Actors.Transport;
 /// Requests between members over the peer transport, beside Raft: a follower's lease keep-alive and time-to-live for
 /// the leader, MemberPromote forwarded to the leader, the member list a joining member asks for, and whatever else one
 /// member must ask another (the body types are listed in <see cref="PeerRequestTypes"/>). The actor-level form is
-/// <see cref="PeerProtocol.AskPeer"/> told to the peer actor (<c>/user/peer</c>); this interface is how the edge
-/// (<c>EtcdServer</c>) uses it. Thread-safe.
+/// <see cref="PeerProtocol.AskPeer"/> told to the peer actor (<c>/user/peer</c>); this interface is how the member's
+/// edge uses it (<see cref="Server.LeaseForwarding"/>, <see cref="Server.MemberChanges"/>, the corruption checks) and
+/// how the <see cref="Server.PeerRequestsActor"/> is reached. Thread-safe.
 /// </summary>
 public interface IPeerRequests
 {

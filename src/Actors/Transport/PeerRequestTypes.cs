@@ -10,7 +10,7 @@ namespace Akka.Etcd.Actors.Transport;
 /// The protobuf messages a member accepts inside <c>PeerRequest</c>/<c>PeerResponse</c> bodies (a
 /// <c>google.protobuf.Any</c>): anything else is answered UNIMPLEMENTED and never parsed, so a peer can only ask what
 /// the receiving member serves. To add a peer call, add its request and response
-/// descriptors here and its case to the member's peer request handler (<c>EtcdServer.ServePeerRequestAsync</c>).
+/// descriptors here and its case to the member's peer request handler (<see cref="Server.PeerRequestsActor"/>).
 /// Thread-safe (immutable).
 /// </summary>
 public static class PeerRequestTypes

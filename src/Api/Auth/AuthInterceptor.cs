@@ -32,10 +32,10 @@ public sealed class AuthInterceptor : Interceptor
         "/etcdserverpb.Cluster/MemberPromote",
     };
 
-    private readonly EtcdServer _server;
+    private readonly CallerChecks _checks;
 
-    /// <summary>Creates the interceptor for a running member.</summary>
-    public AuthInterceptor(EtcdServer server) => _server = server;
+    /// <summary>Creates the interceptor over the member's caller checks.</summary>
+    public AuthInterceptor(CallerChecks checks) => _checks = checks;
 
     /// <inheritdoc />
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
@@ -94,7 +94,7 @@ public sealed class AuthInterceptor : Interceptor
             return;
         try
         {
-            await _server.CheckAdminAsync(context.CancellationToken).ConfigureAwait(false);
+            await _checks.CheckAdminAsync(context.CancellationToken).ConfigureAwait(false);
         }
         catch (EtcdException ex) when (context.Method.StartsWith("/etcdserverpb.Maintenance/", StringComparison.Ordinal))
         {

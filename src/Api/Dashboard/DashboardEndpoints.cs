@@ -31,7 +31,7 @@ public static class DashboardEndpoints
     });
 
     /// <summary>Maps the dashboard's routes; <paramref name="clusterView"/> null shows "cluster view not available".</summary>
-    public static void Map(IEndpointRouteBuilder routes, EtcdServer server, IAkkaClusterView? clusterView)
+    public static void Map(IEndpointRouteBuilder routes, MemberGateway server, IAkkaClusterView? clusterView)
     {
         var view = clusterView ?? AkkaClusterViewUnavailable.Instance;
         routes.MapGet("/dashboard", () => Results.Content(Page.Value, "text/html; charset=utf-8"));
@@ -50,7 +50,7 @@ public static class DashboardEndpoints
     }
 
     /// <summary>The cluster report: this member's own report plus every other member's, fetched from its client URL.</summary>
-    public static async Task<ClusterReport> GatherAsync(EtcdServer server, IAkkaClusterView view, CancellationToken cancel)
+    public static async Task<ClusterReport> GatherAsync(MemberGateway server, IAkkaClusterView view, CancellationToken cancel)
     {
         var akka = await ViewAsync(view, cancel).ConfigureAwait(false);
         var self = server.Status.MemberId;

@@ -41,7 +41,7 @@ public sealed record MemberReport(
 {
     /// <summary>Reads the report of <paramref name="server"/> now (its alarms from the store: they are replicated state;
     /// a store that does not answer within 1 s reports none rather than failing the page).</summary>
-    public static async Task<MemberReport> OfAsync(EtcdServer server, AkkaClusterState? akka, CancellationToken cancel)
+    public static async Task<MemberReport> OfAsync(MemberGateway server, AkkaClusterState? akka, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(server);
         var status = server.Status;
@@ -52,7 +52,7 @@ public sealed record MemberReport(
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             timeout.CancelAfter(TimeSpan.FromSeconds(1));
-            raised = await server.ActiveAlarmsAsync(timeout.Token).ConfigureAwait(false);
+            raised = await Services.MaintenanceService.ActiveAlarmsAsync(server, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or Protos.Errors.EtcdException && !cancel.IsCancellationRequested)
         {
@@ -66,7 +66,7 @@ public sealed record MemberReport(
             role, status.Leader.ToString("x"), status.Term, status.CommitIndex, status.AppliedIndex, status.LastIndex, status.Revision,
             status.DbSizeBytes, (long)EtcdMetrics.DbTotalSizeInUse.Value, server.Options.EffectiveQuotaBytes, alarms,
             (long)EtcdMetrics.WatchStreams.Value, (long)EtcdMetrics.Watchers.Value, (long)EtcdMetrics.Leases.Value,
-            total, failed, RequestLatencyStats.UpperBounds, buckets, EtcdServer.ServerVersion, akka);
+            total, failed, RequestLatencyStats.UpperBounds, buckets, LocalMember.ServerVersion, akka);
     }
 }
 

@@ -8,17 +8,17 @@ namespace Akka.Etcd.Api.Hosting;
 
 /// <summary>
 /// etcd 3.4's learner gate on the client port (v3rpc interceptor.go): while this member is a learner
-/// (<see cref="EtcdServer.IsLearner"/>), a unary call other than Maintenance.Status or a serializable KV.Range, and every
+/// (<see cref="MemberGateway.IsLearner"/>), a unary call other than Maintenance.Status or a serializable KV.Range, and every
 /// streaming call (Watch, LeaseKeepAlive, Snapshot, Observe, ...), is refused with UNAVAILABLE "etcdserver: rpc not
 /// supported for learner" before it reaches the service. Registered after <see cref="EtcdErrorInterceptor"/>, which
 /// words the refusal. Stateless; thread-safe.
 /// </summary>
 public sealed class LearnerInterceptor : Interceptor
 {
-    private readonly EtcdServer _server;
+    private readonly MemberGateway _member;
 
     /// <summary>Creates the gate over the running member.</summary>
-    public LearnerInterceptor(EtcdServer server) => _server = server;
+    public LearnerInterceptor(MemberGateway member) => _member = member;
 
     /// <summary>etcd's <c>isRPCSupportedForLearner</c>: Status, and Range when serializable.</summary>
     public static bool IsSupportedForLearner(object request) => request switch
@@ -32,7 +32,7 @@ public sealed class LearnerInterceptor : Interceptor
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        if (_server.IsLearner && !IsSupportedForLearner(request))
+        if (_member.IsLearner && !IsSupportedForLearner(request))
         {
             throw EtcdErrors.NotSupportedForLearner;
         }
@@ -65,7 +65,7 @@ public sealed class LearnerInterceptor : Interceptor
 
     private void RefuseStreamOnLearner()
     {
-        if (_server.IsLearner)
+        if (_member.IsLearner)
         {
             throw EtcdErrors.NotSupportedForLearner;
         }

@@ -1,6 +1,7 @@
 using System.Text;
 using Akka.Etcd.Actors.Metrics;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Api.Services;
 using Etcdserverpb;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -22,7 +23,10 @@ public static class HealthEndpoints
     private static readonly Prometheus.Counter Checks = Prometheus.Metrics.WithCustomRegistry(MetricsRegistry.Registry)
         .CreateCounter("etcd_server_healthchecks_total", "The total number of each kind of healthcheck.", ["type", "name", "status"]);
 
-    private delegate Task<string?> Check(EtcdServer server, CancellationToken cancel);
+    private delegate Task<string?> Check(Probed server, CancellationToken cancel);
+
+    /// <summary>What the probes read: the member's gateway and its KV service (the reads are checked as a client's).</summary>
+    private sealed record Probed(MemberGateway Member, KvService Kv);
 
     private static readonly (string Name, Check Run)[] LivezChecks = [("serializable_read", SerializableRead)];
 
@@ -44,14 +48,18 @@ public static class HealthEndpoints
     /// <c>?exclude=name</c> skips a check; <c>/livez/NAME</c> and <c>/readyz/NAME</c> run one check.</item>
     /// </list>
     /// </summary>
-    public static void Map(IEndpointRouteBuilder routes, EtcdServer server)
+    /// <param name="routes">The listener's routes.</param>
+    /// <param name="member">The member probed.</param>
+    /// <param name="kv">Its KV service: the probes' reads are served as a client's range.</param>
+    public static void Map(IEndpointRouteBuilder routes, MemberGateway member, KvService kv)
     {
+        var server = new Probed(member, kv);
         routes.Map("/health", context => HealthAsync(context, server));
         MapChecks(routes, server, "livez", LivezChecks);
         MapChecks(routes, server, "readyz", ReadyzChecks);
     }
 
-    private static async Task HealthAsync(HttpContext context, EtcdServer server)
+    private static async Task HealthAsync(HttpContext context, Probed server)
     {
         if (!HttpMethods.IsGet(context.Request.Method))
         {
@@ -72,9 +80,9 @@ public static class HealthEndpoints
         await GoHttpError(context, "{\"health\":\"false\"}", StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
     }
 
-    private static async Task<bool> IsHealthyAsync(EtcdServer server, HashSet<string> excludedAlarms, bool serializable, CancellationToken cancel)
+    private static async Task<bool> IsHealthyAsync(Probed server, HashSet<string> excludedAlarms, bool serializable, CancellationToken cancel)
     {
-        if (!serializable && !server.Status.HasLeader)
+        if (!serializable && !server.Member.Status.HasLeader)
             return false;
         try
         {
@@ -82,15 +90,16 @@ public static class HealthEndpoints
             timeout.CancelAfter(TimeSpan.FromSeconds(1));
             // As etcd 3.4: a raised alarm (NOSPACE, CORRUPT; replicated through the log) makes the member unhealthy
             // unless excluded with ?exclude=NAME.
-            foreach (var alarm in await server.ActiveAlarmsAsync(timeout.Token).ConfigureAwait(false))
+            foreach (var alarm in await MaintenanceService.ActiveAlarmsAsync(server.Member, timeout.Token).ConfigureAwait(false))
             {
                 if (!excludedAlarms.Contains(AlarmName(alarm.Alarm)))
                     return false;
             }
             if (serializable)
-                await server.RangeAsync(new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health"), Serializable = true, KeysOnly = true, Limit = 1 }, timeout.Token).ConfigureAwait(false);
+                await server.Kv.RangeAsync(new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health"), Serializable = true, KeysOnly = true, Limit = 1 }, timeout.Token).ConfigureAwait(false);
             else
-                await server.QuorumNoopAsync(timeout.Token).ConfigureAwait(false); // etcd 3.4's QGET through the log
+                // etcd 3.4's QGET: a no-op entry through the log, answered once it is applied here.
+                await server.Member.ProposeAsync(new InternalRaftRequest(), checkQuota: false, timeout.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -99,7 +108,7 @@ public static class HealthEndpoints
         }
     }
 
-    private static void MapChecks(IEndpointRouteBuilder routes, EtcdServer server, string type, (string Name, Check Run)[] checks)
+    private static void MapChecks(IEndpointRouteBuilder routes, Probed server, string type, (string Name, Check Run)[] checks)
     {
         routes.Map("/" + type, context =>
         {
@@ -110,7 +119,7 @@ public static class HealthEndpoints
             routes.Map($"/{type}/{check.Name}", context => RunChecksAsync(context, server, type, [check]));
     }
 
-    private static async Task RunChecksAsync(HttpContext context, EtcdServer server, string type, (string Name, Check Run)[] checks)
+    private static async Task RunChecksAsync(HttpContext context, Probed server, string type, (string Name, Check Run)[] checks)
     {
         if (!HttpMethods.IsGet(context.Request.Method))
         {
@@ -147,19 +156,19 @@ public static class HealthEndpoints
         await context.Response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static async Task<string?> DataCorruption(EtcdServer server, CancellationToken cancel) =>
-        (await server.ActiveAlarmsAsync(cancel).ConfigureAwait(false)).Any(alarm => alarm.Alarm == AlarmType.Corrupt)
+    private static async Task<string?> DataCorruption(Probed server, CancellationToken cancel) =>
+        (await MaintenanceService.ActiveAlarmsAsync(server.Member, cancel).ConfigureAwait(false)).Any(alarm => alarm.Alarm == AlarmType.Corrupt)
             ? "alarm activated: CORRUPT" : null;
 
-    private static Task<string?> SerializableRead(EtcdServer server, CancellationToken cancel) => ReadAsync(server, serializable: true, cancel);
+    private static Task<string?> SerializableRead(Probed server, CancellationToken cancel) => ReadAsync(server, serializable: true, cancel);
 
-    private static Task<string?> LinearizableRead(EtcdServer server, CancellationToken cancel) => ReadAsync(server, serializable: false, cancel);
+    private static Task<string?> LinearizableRead(Probed server, CancellationToken cancel) => ReadAsync(server, serializable: false, cancel);
 
-    private static async Task<string?> ReadAsync(EtcdServer server, bool serializable, CancellationToken cancel)
+    private static async Task<string?> ReadAsync(Probed server, bool serializable, CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        timeout.CancelAfter(server.RequestTimeout);
-        await server.RangeAsync(new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health"), KeysOnly = true, Limit = 1, Serializable = serializable }, timeout.Token)
+        timeout.CancelAfter(server.Member.RequestTimeout);
+        await server.Kv.RangeAsync(new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("health"), KeysOnly = true, Limit = 1, Serializable = serializable }, timeout.Token)
             .ConfigureAwait(false);
         return null;
     }

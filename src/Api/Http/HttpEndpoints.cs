@@ -1,6 +1,7 @@
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Metrics;
 using Akka.Etcd.Api.Metrics;
+using Akka.Etcd.Api.Services;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -15,22 +16,25 @@ namespace Akka.Etcd.Api.Http;
 /// </summary>
 public static class HttpEndpoints
 {
-    /// <summary>Maps the endpoints onto <paramref name="routes"/>; <paramref name="clusterView"/> (may be null) feeds the Akka cluster gauges.</summary>
-    public static void Map(IEndpointRouteBuilder routes, EtcdServer server, IAkkaClusterView? clusterView = null)
+    /// <summary>
+    /// Maps the endpoints of <paramref name="member"/> onto <paramref name="routes"/>; the health probes read through
+    /// <paramref name="kv"/>; <paramref name="clusterView"/> (may be null) feeds the Akka cluster gauges.
+    /// </summary>
+    public static void Map(IEndpointRouteBuilder routes, MemberGateway member, KvService kv, IAkkaClusterView? clusterView = null)
     {
         MapVersion(routes);
-        HealthEndpoints.Map(routes, server);
-        MetricsEndpoints.Map(routes, server, clusterView);
+        HealthEndpoints.Map(routes, member, kv);
+        MetricsEndpoints.Map(routes, member, clusterView);
     }
 
     /// <summary>
     /// Maps what etcd serves on a <c>--listen-metrics-urls</c> listener: <c>/metrics</c> and the health probes
     /// (<c>/health</c>; <c>/livez</c> and <c>/readyz</c> as etcd 3.5+), not the gRPC services or <c>/version</c>.
     /// </summary>
-    public static void MapMetricsListener(IEndpointRouteBuilder routes, EtcdServer server, IAkkaClusterView? clusterView = null)
+    public static void MapMetricsListener(IEndpointRouteBuilder routes, MemberGateway member, KvService kv, IAkkaClusterView? clusterView = null)
     {
-        HealthEndpoints.Map(routes, server);
-        MetricsEndpoints.Map(routes, server, clusterView);
+        HealthEndpoints.Map(routes, member, kv);
+        MetricsEndpoints.Map(routes, member, clusterView);
     }
 
     /// <summary>
@@ -44,6 +48,6 @@ public static class HttpEndpoints
                 return HealthEndpoints.MethodNotAllowed(context);
             context.Response.ContentType = "application/json";
             return context.Response.WriteAsync(
-                $"{{\"etcdserver\":\"{EtcdServer.ServerVersion}\",\"etcdcluster\":\"{EtcdServer.ClusterVersion}\"}}", context.RequestAborted);
+                $"{{\"etcdserver\":\"{LocalMember.ServerVersion}\",\"etcdcluster\":\"{LocalMember.ClusterVersion}\"}}", context.RequestAborted);
         });
 }

@@ -19,13 +19,13 @@ public static class MetricsEndpoints
     /// <summary>The content type of the Prometheus text format, as promhttp sends it.</summary>
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    /// <summary>Maps <c>GET /metrics</c> for <paramref name="server"/>; <paramref name="clusterView"/> may be null.</summary>
-    public static void Map(IEndpointRouteBuilder routes, EtcdServer server, IAkkaClusterView? clusterView = null)
+    /// <summary>Maps <c>GET /metrics</c> for <paramref name="member"/>; <paramref name="clusterView"/> may be null.</summary>
+    public static void Map(IEndpointRouteBuilder routes, MemberGateway member, IAkkaClusterView? clusterView = null)
     {
-        Describe(server);
+        Describe(member);
         routes.MapGet("/metrics", async context =>
         {
-            SampleMailboxes(server);
+            SampleMailboxes(member);
             if (clusterView is not null)
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -40,11 +40,11 @@ public static class MetricsEndpoints
     }
 
     /// <summary>Creates every metric and sets the member's constant ones (ID, version, quota); idempotent.</summary>
-    public static void Describe(EtcdServer server)
+    public static void Describe(MemberGateway member)
     {
         MetricsRegistry.EnsureCreated();
-        EtcdMetrics.DescribeMember(server.Status.MemberId, server.Options.EffectiveQuotaBytes, EtcdServer.ServerVersion, EtcdServer.ClusterVersion);
-        EtcdMetrics.IsLearner.Set(server.Membership.Members.Any(member => member.ID == server.Status.MemberId && member.IsLearner) ? 1 : 0);
+        EtcdMetrics.DescribeMember(member.Status.MemberId, member.Options.EffectiveQuotaBytes, LocalMember.ServerVersion, LocalMember.ClusterVersion);
+        EtcdMetrics.IsLearner.Set(member.IsLearner ? 1 : 0);
         GrpcMetricsInterceptor.DescribeEtcdMethods();
     }
 
@@ -53,11 +53,12 @@ public static class MetricsEndpoints
     /// store, lessor, watch, ... whatever the member runs) and of the Raft log's journal plugin (<c>journal</c>), read
     /// from the local actor cells.
     /// </summary>
-    public static void SampleMailboxes(EtcdServer server)
+    public static void SampleMailboxes(MemberGateway member)
     {
-        var actors = new List<(string, IActorRef)> { ("member", server.Member), ("journal", server.JournalActor) };
-        if (server.Member is ActorRefWithCell member)
-            actors.AddRange(member.Underlying.ChildrenContainer.Children.Select(child => (child.Path.Name, (IActorRef)child)));
+        var root = member.Actors.Member;
+        var actors = new List<(string, IActorRef)> { ("member", root), ("journal", member.Actors.Journal) };
+        if (root is ActorRefWithCell cell)
+            actors.AddRange(cell.Underlying.ChildrenContainer.Children.Select(child => (child.Path.Name, (IActorRef)child)));
         AkkaMetrics.SampleMailboxes(actors);
     }
 }

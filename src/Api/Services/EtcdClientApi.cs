@@ -16,7 +16,7 @@ namespace Akka.Etcd.Api.Services;
 /// <see cref="AuthInterceptor"/> (credentials and admin checks), and the HTTP/1.1 routes <c>/health</c>, <c>/version</c>,
 /// <c>/metrics</c>. The unserved methods answer UNIMPLEMENTED with grpc-go's text. Use on a builder set up by <see cref="EtcdWebHost.AddEtcdListener"/>:
 /// <code>
-/// builder.Services.AddSingleton(server).AddEtcdClientApi();
+/// builder.Services.AddSingleton(member).AddEtcdClientApi(); // member: the started LocalMember
 /// var app = builder.Build();
 /// app.MapEtcdClientApi(new GrpcServerOptions { MaxReceiveMessageBytes = GrpcServerOptions.ReceiveLimitFor(maxRequestBytes) });
 /// </code>
@@ -24,9 +24,11 @@ namespace Akka.Etcd.Api.Services;
 public static class EtcdClientApi
 {
     /// <summary>
-    /// Registers the client services as singletons (one instance serves every call) and Grpc.AspNetCore with the etcd
-    /// error interceptor (<see cref="EtcdGrpcEndpoints.AddEtcdGrpc"/>). The services take the member from DI: register
-    /// the running <see cref="EtcdServer"/> as a singleton too (resolved at the first call, not here).
+    /// Registers the client services as singletons (one instance serves every call), the member's
+    /// <see cref="MemberGateway"/> and <see cref="CallerChecks"/> they share, and Grpc.AspNetCore with the etcd error
+    /// interceptor (<see cref="EtcdGrpcEndpoints.AddEtcdGrpc"/>). The gateway is taken from the running
+    /// <see cref="LocalMember"/>: register it as a singleton too (resolved at the first call, not here), or register a
+    /// <see cref="MemberGateway"/> directly.
     /// </summary>
     public static IServiceCollection AddEtcdClientApi(this IServiceCollection services)
     {
@@ -45,8 +47,10 @@ public static class EtcdClientApi
             if (!options.Interceptors.Any(i => i.Type == typeof(AuthInterceptor)))
                 options.Interceptors.Add<AuthInterceptor>();
         });
+        services.TryAddSingleton(provider => provider.GetRequiredService<LocalMember>().Gateway);
+        services.TryAddSingleton<CallerChecks>();
         services.TryAddSingleton<AuthService>();
-        services.TryAddSingleton<IConcurrencyBackend>(provider => new EtcdServerBackend(provider.GetRequiredService<EtcdServer>()));
+        services.TryAddSingleton<IConcurrencyBackend, MemberBackend>();
         services.TryAddSingleton<KvService>();
         services.TryAddSingleton<WatchService>();
         services.TryAddSingleton<LeaseService>();
@@ -81,12 +85,12 @@ public static class EtcdClientApi
         endpoints.MapEtcdGrpcService<ElectionService>(limits);
         endpoints.MapEtcdGrpcService<HealthService>(limits);
         endpoints.MapEtcdGrpcService<AuthService>(limits);
-        HttpEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>(),
-            endpoints.ServiceProvider.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
+        var member = endpoints.ServiceProvider.GetRequiredService<MemberGateway>();
+        var clusterView = endpoints.ServiceProvider.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>();
+        HttpEndpoints.Map(endpoints, member, endpoints.ServiceProvider.GetRequiredService<KvService>(), clusterView);
         if (gateway)
             endpoints.MapEtcdGateway();
-        Dashboard.DashboardEndpoints.Map(endpoints, endpoints.ServiceProvider.GetRequiredService<EtcdServer>(),
-            endpoints.ServiceProvider.GetService<Akka.Etcd.Actors.Metrics.IAkkaClusterView>());
+        Dashboard.DashboardEndpoints.Map(endpoints, member, clusterView);
         endpoints.MapEtcdGrpcFallback();
         return endpoints;
     }

@@ -11,15 +11,15 @@ namespace Akka.Etcd.Api.Services;
 /// </summary>
 public sealed class HealthService : Health.HealthBase
 {
-    private readonly EtcdServer _server;
+    private readonly MemberGateway _member;
 
     /// <summary>Creates the service over a running member.</summary>
-    public HealthService(EtcdServer server) => _server = server;
+    public HealthService(MemberGateway member) => _member = member;
 
     /// <summary>Health.Check: SERVING with a leader, NOT_SERVING without.</summary>
     public override Task<HealthCheckResponse> Check(HealthCheckRequest request, ServerCallContext context) =>
         Task.FromResult(new HealthCheckResponse
         {
-            Status = _server.Status.HasLeader ? HealthCheckResponse.Types.ServingStatus.Serving : HealthCheckResponse.Types.ServingStatus.NotServing,
+            Status = _member.Status.HasLeader ? HealthCheckResponse.Types.ServingStatus.Serving : HealthCheckResponse.Types.ServingStatus.NotServing,
         });
 }

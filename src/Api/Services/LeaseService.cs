@@ -1,3 +1,4 @@
+using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
@@ -15,39 +16,91 @@ namespace Akka.Etcd.Api.Services;
 /// </summary>
 public sealed class LeaseService : Lease.LeaseBase
 {
-    private readonly EtcdServer _server;
+    private readonly MemberGateway _member;
+    private readonly LeaseIdGenerator _leaseIds;
+    private readonly LeaseForwarding _forwarding;
 
     /// <summary>Creates the service over a running member.</summary>
-    public LeaseService(EtcdServer server) => _server = server;
+    public LeaseService(MemberGateway member)
+    {
+        _member = member;
+        _leaseIds = new LeaseIdGenerator(member.NextRequestId);
+        _forwarding = new LeaseForwarding(member);
+    }
 
     /// <summary>Lease.LeaseGrant: a lease with a TTL in seconds (raised to the minimum TTL); ID 0 lets the member choose.</summary>
     public override Task<LeaseGrantResponse> LeaseGrant(LeaseGrantRequest request, ServerCallContext context) =>
-        _server.LeaseGrantAsync(request, context.CancellationToken);
+        LeaseGrantAsync(request, context.CancellationToken);
 
     /// <summary>Lease.LeaseRevoke: deletes the lease and every key attached to it, in one revision.</summary>
     public override Task<LeaseRevokeResponse> LeaseRevoke(LeaseRevokeRequest request, ServerCallContext context) =>
-        _server.LeaseRevokeAsync(request, context.CancellationToken);
+        LeaseRevokeAsync(request, context.CancellationToken);
 
     /// <summary>Lease.LeaseTimeToLive: remaining and granted TTL in seconds, and the attached keys when asked.</summary>
     public override Task<LeaseTimeToLiveResponse> LeaseTimeToLive(LeaseTimeToLiveRequest request, ServerCallContext context) =>
-        _server.LeaseTimeToLiveAsync(request, context.CancellationToken);
+        LeaseTimeToLiveAsync(request, context.CancellationToken);
 
     /// <summary>Lease.LeaseLeases: the IDs of every live lease.</summary>
     public override Task<LeaseLeasesResponse> LeaseLeases(LeaseLeasesRequest request, ServerCallContext context) =>
-        _server.LeaseLeasesAsync(context.CancellationToken);
+        LeaseLeasesAsync(context.CancellationToken);
+
+    /// <summary>
+    /// Lease.LeaseGrant through Raft (etcd's <c>LeaseGrant</c>, etcdserver/v3_server.go). A zero ID gets a server-chosen one
+    /// (<see cref="LeaseIdGenerator"/>, chosen before the proposal so every member applies the same); TTLs below etcd's
+    /// minimum (1.5 election timeouts, 2 s by default) are raised to it when applied. Errors: LeaseExist,
+    /// LeaseTTLTooLarge (past <see cref="LessorOptions.MaxTtlSeconds"/>), NoSpace, and those of a proposal.
+    /// </summary>
+    public async Task<LeaseGrantResponse> LeaseGrantAsync(LeaseGrantRequest request, CancellationToken cancel)
+    {
+        if (request.TTL > LessorOptions.MaxTtlSeconds)
+        {
+            throw EtcdErrors.LeaseTTLTooLarge;
+        }
+        var grant = new LeaseGrantRequest { TTL = request.TTL, ID = _leaseIds.Resolve(request.ID) };
+        return (LeaseGrantResponse)await _member.ProposeAsync(new InternalRaftRequest { LeaseGrant = grant }, checkQuota: true, cancel)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Lease.LeaseRevoke through Raft: the lease and every attached key go, the keys in one revision. Errors:
+    /// LeaseNotFound, and those of a proposal.
+    /// </summary>
+    public async Task<LeaseRevokeResponse> LeaseRevokeAsync(LeaseRevokeRequest request, CancellationToken cancel) =>
+        (LeaseRevokeResponse)await _member.ProposeAsync(new InternalRaftRequest { LeaseRevoke = request }, checkQuota: false, cancel)
+            .ConfigureAwait(false);
+
+    /// <summary>
+    /// Lease.LeaseTimeToLive: TTL -1 for an unknown lease; a follower forwards it to the leader (see
+    /// <see cref="LeaseForwarding.LeaseTimeToLiveAsync"/>). Errors: NoLeader, Timeout, Stopped.
+    /// </summary>
+    public Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel) =>
+        _forwarding.LeaseTimeToLiveAsync(request, cancel);
+
+    /// <summary>Lease.LeaseLeases after a read index round: every lease ID the lessor holds. Errors: those of a read index.</summary>
+    public async Task<LeaseLeasesResponse> LeaseLeasesAsync(CancellationToken cancel)
+    {
+        await _member.ReadBarrierAsync(cancel).ConfigureAwait(false);
+        var ids = await _member.AskAsync<LeaseProtocol.LeaseIds>(_member.Actors.Lessor, LeaseProtocol.List.Instance, cancel).ConfigureAwait(false);
+        var response = new LeaseLeasesResponse { Header = ResponseHeaders.Create(_member.Status, _member.Status.Revision) };
+        foreach (var id in ids.Ids)
+        {
+            response.Leases.Add(new LeaseStatus { ID = id });
+        }
+        return response;
+    }
 
     /// <summary>Lease.LeaseKeepAlive: renews each requested lease and answers its TTL, until the client ends the stream.</summary>
     public override async Task LeaseKeepAlive(IAsyncStreamReader<LeaseKeepAliveRequest> requestStream,
         IServerStreamWriter<LeaseKeepAliveResponse> responseStream, ServerCallContext context)
     {
         var cancel = context.CancellationToken;
-        if (LeaderRequirement.Unmet(context, _server))
+        if (LeaderRequirement.Unmet(context, _member))
             throw EtcdErrors.NoLeader;
         try
         {
             while (await requestStream.MoveNext(cancel).ConfigureAwait(false))
             {
-                var response = await _server.LeaseKeepAliveAsync(requestStream.Current.ID, cancel).ConfigureAwait(false);
+                var response = await _forwarding.LeaseKeepAliveAsync(requestStream.Current.ID, cancel).ConfigureAwait(false);
                 await responseStream.WriteAsync(response, cancel).ConfigureAwait(false);
             }
         }
@@ -65,6 +118,6 @@ public sealed class LeaseService : Lease.LeaseBase
 internal static class LeaderRequirement
 {
     /// <summary>True when the call asks for a leader and the member has none.</summary>
-    public static bool Unmet(ServerCallContext context, EtcdServer server) =>
-        context.RequestHeaders.GetValue("hasleader") == "true" && !server.Status.HasLeader;
+    public static bool Unmet(ServerCallContext context, MemberGateway member) =>
+        context.RequestHeaders.GetValue("hasleader") == "true" && !member.Status.HasLeader;
 }

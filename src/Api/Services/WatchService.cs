@@ -8,7 +8,7 @@ namespace Akka.Etcd.Api.Services;
 
 /// <summary>
 /// etcd's Watch service (<c>etcdserverpb.Watch/Watch</c>, a bidirectional stream). Each stream gets its own
-/// <see cref="WatcherActor"/> (<c>EtcdServer.Watches.OpenStream()</c>): requests from the client are handed to it, its
+/// <see cref="WatcherActor"/> (<see cref="WatchHub.OpenStreamAsync"/>): requests from the client are handed to it, its
 /// outbox is written to the client, a burst of responses framed back to back and flushed once. As in etcd, the stream
 /// stays open after the client half-closes its side, until the client cancels (or the member stops); a stream opened
 /// with <c>hasleader: true</c> on a member without a leader fails with <see cref="EtcdErrors.NoLeader"/>. Stateless and
@@ -21,19 +21,26 @@ public sealed class WatchService : Watch.WatchBase
 
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
 
-    private readonly EtcdServer _server;
+    private readonly MemberGateway _member;
+    private readonly WatchHub _watches;
+    private readonly Auth.CallerChecks _checks;
 
     /// <summary>Creates the service over a running member.</summary>
-    public WatchService(EtcdServer server) => _server = server;
+    public WatchService(MemberGateway member, Auth.CallerChecks checks)
+    {
+        _member = member;
+        _watches = new WatchHub(member.Actors.WatchStreams, member.RequestTimeout);
+        _checks = checks;
+    }
 
     /// <summary>Watch.Watch: create, cancel and progress requests in; created, events, progress and cancel responses out.</summary>
     public override async Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream,
         ServerCallContext context)
     {
         var cancel = context.CancellationToken;
-        if (LeaderRequirement.Unmet(context, _server))
+        if (LeaderRequirement.Unmet(context, _member))
             throw EtcdErrors.NoLeader;
-        var watcher = await _server.Watches.OpenStreamAsync(cancel).ConfigureAwait(false);
+        var watcher = await _watches.OpenStreamAsync(cancel).ConfigureAwait(false);
         var send = SendAsync(watcher, responseStream, cancel);
         try
         {
@@ -43,7 +50,7 @@ public sealed class WatchService : Watch.WatchBase
             {
                 var request = requestStream.Current;
                 // etcd checks READ on a watch's range when it is created (with the stream's token), never afterwards.
-                var denied = request.CreateRequest is { } create ? await _server.WatchDenialAsync(create, cancel).ConfigureAwait(false) : null;
+                var denied = request.CreateRequest is { } create ? await _checks.WatchDenialAsync(create, cancel).ConfigureAwait(false) : null;
                 await watcher.RequestAsync(request, cancel, denied).ConfigureAwait(false);
             }
             // Half-closed by the client: keep delivering until it cancels, as etcd does.

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Store;
 using Akka.Etcd.Storage.Backend;
 using Akka.Etcd.Storage.EtcdDb;
 using Etcdserverpb;
@@ -33,7 +34,7 @@ public sealed class BackendSnapshotStream
     private readonly ILogger _logger;
 
     /// <summary>Creates the stream source.</summary>
-    /// <param name="openView">Opens a consistent view of the backend (e.g. <see cref="EtcdServer.OpenBackendSnapshotAsync"/>).</param>
+    /// <param name="openView">Opens a consistent view of the backend (e.g. the store's <see cref="StoreProtocol.OpenReadView"/>, as <see cref="For"/> asks it).</param>
     /// <param name="tempDirectory">Where the image is written before it is sent (created if missing); the member's
     /// snap directory keeps it on the data disk.</param>
     /// <param name="logger">Logs etcd's "sending database snapshot to client" lines.</param>
@@ -44,9 +45,15 @@ public sealed class BackendSnapshotStream
         _logger = logger;
     }
 
-    /// <summary>The stream source of a running member: its backend view, its snap directory, its loggers.</summary>
-    public static BackendSnapshotStream For(EtcdServer server) =>
-        new(server.OpenBackendSnapshotAsync, server.Options.SnapDir, server.Loggers.CreateLogger("v3rpc/maintenance"));
+    /// <summary>
+    /// The stream source of a running member: its snap directory, its loggers, and a view of its backend opened by the
+    /// MvccStoreActor in order with applies (<see cref="StoreProtocol.OpenReadView"/>: the pending batch committed, a
+    /// SQLite read transaction pinned, so the view holds exactly the state after the last applied entry, without a
+    /// ReadIndex, like etcd's snapshot). Opening fails with Stopped or Timeout as every ask of the member does.
+    /// </summary>
+    public static BackendSnapshotStream For(MemberGateway member) =>
+        new(cancel => member.AskAsync<SqliteReadView>(member.Actors.Store, new StoreProtocol.RunQuery(0, StoreProtocol.OpenReadView.Instance), cancel),
+            member.Options.SnapDir, member.Loggers.CreateLogger("v3rpc/maintenance"));
 
     /// <summary>
     /// Produces the whole response stream through <paramref name="send"/> (called one message at a time, awaited).

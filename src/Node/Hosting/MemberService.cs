@@ -15,7 +15,7 @@ namespace Akka.Etcd.Node.Hosting;
 /// peer URL, Akka.Cluster), creates the peer-facing actors (<see cref="PeerActor"/> at <c>/user/peer</c>,
 /// <see cref="ClusterMonitorActor"/> at <c>/user/cluster-monitor</c>), asks the running members who this member is when
 /// it joins an existing cluster with an empty data dir, then opens the data dir and starts the member's actors with the
-/// peer transport over remoting (<see cref="EtcdServer.OpenAsync(ActorSystem, ServerOptions, ILoggerFactory, Func{ulong, ulong, IRaftTransport}?, CancellationToken)"/>),
+/// peer transport over remoting (<see cref="LocalMember.OpenAsync(ActorSystem, ServerOptions, ILoggerFactory, Func{ulong, ulong, IRaftTransport}?, CancellationToken)"/>),
 /// and registers the <see cref="MemberActor"/>, the <see cref="PeerActor"/> and the <see cref="ClusterMonitorActor"/> in
 /// Akka.Hosting's <see cref="ActorRegistry"/> (monitoring asks the last for the Akka cluster view). Registered after
 /// <c>AddAkka</c>, so it starts after the ActorSystem and stops before it; a bad data dir fails the host's start, which
@@ -27,7 +27,7 @@ public sealed class MemberService : IHostedService
     private readonly ActorRegistry _registry;
     private readonly ServerOptions _options;
     private readonly ILoggerFactory _loggers;
-    private readonly TaskCompletionSource<EtcdServer> _server = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<LocalMember> _server = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Creates the service; the host calls <see cref="StartAsync"/>.</summary>
     /// <param name="system">The member's ActorSystem (Akka.Hosting's).</param>
@@ -52,7 +52,7 @@ public sealed class MemberService : IHostedService
     public Task<Akka.Remote.ThisActorSystemQuarantinedEvent> Quarantined => _quarantine.Quarantined;
 
     /// <summary>The started member; completes when <see cref="StartAsync"/> has opened it, faults if it could not.</summary>
-    public Task<EtcdServer> Server => _server.Task;
+    public Task<LocalMember> Server => _server.Task;
 
     /// <summary>The peer transport over Akka.Remote, created with the member's IDs.</summary>
     public RemoteRaftTransport? Transport { get; private set; }
@@ -70,12 +70,12 @@ public sealed class MemberService : IHostedService
             {
                 options = await JoinOptionsAsync(peer, options, cancellationToken).ConfigureAwait(false);
             }
-            var server = await EtcdServer.OpenAsync(_system, options, _loggers, (memberId, clusterId) =>
+            var server = await LocalMember.OpenAsync(_system, options, _loggers, (memberId, clusterId) =>
             {
                 Transport = new RemoteRaftTransport(peer, memberId, clusterId);
                 return Transport;
             }, cancellationToken).ConfigureAwait(false);
-            _registry.Register<MemberActor>(server.Member);
+            _registry.Register<MemberActor>(server.Actors.Member);
             _server.TrySetResult(server);
         }
         catch (Exception ex)

@@ -20,7 +20,7 @@ public delegate void RevisionRowVisitor(long main, long sub, bool tombstone, Rea
 /// transaction pinned at <see cref="Open"/> (the database is in WAL mode, so the owner keeps writing and committing
 /// while the view reads the state of the moment it was opened, and nobody waits on anybody). Open it right after the
 /// owner committed, on the owner's thread, to get exactly the state of the last applied entry (see
-/// <c>EtcdServer.OpenBackendSnapshotAsync</c>); everything else may run on any one thread.
+/// the MvccStoreActor's <c>OpenReadView</c> query); everything else may run on any one thread.
 /// <para>Hold it briefly: while it is open SQLite cannot checkpoint past it, so the backend's <c>-wal</c> file grows
 /// with the writes meanwhile. Not thread-safe.</para>
 /// </summary>

@@ -38,11 +38,11 @@ public sealed class MemberRecoveryTests : IDisposable
 
     private static ByteString B(string text) => ByteString.CopyFromUtf8(text);
 
-    private static Task<EtcdServer> Start(ServerOptions options) => EtcdServer.StartAsync(options, NullLoggerFactory.Instance).WaitAsync(Deadline);
+    private static Task<LocalMember> Start(ServerOptions options) => LocalMember.StartAsync(options, NullLoggerFactory.Instance).WaitAsync(Deadline);
 
-    private static async Task<List<(string Key, string Value, long ModRevision)>> RangeAsync(EtcdServer server, string prefix)
+    private static async Task<List<(string Key, string Value, long ModRevision)>> RangeAsync(LocalMember server, string prefix)
     {
-        var range = await server.RangeAsync(new RangeRequest { Key = B(prefix), RangeEnd = B(prefix[..^1] + (char)(prefix[^1] + 1)) }, CancellationToken.None).WaitAsync(Deadline);
+        var range = await server.Gateway.RangeAsync(new RangeRequest { Key = B(prefix), RangeEnd = B(prefix[..^1] + (char)(prefix[^1] + 1)) }, CancellationToken.None).WaitAsync(Deadline);
         return range.Kvs.Select(kv => (kv.Key.ToStringUtf8(), kv.Value.ToStringUtf8(), kv.ModRevision)).ToList();
     }
 
@@ -65,9 +65,9 @@ public sealed class MemberRecoveryTests : IDisposable
         await using (var server = await Start(Options("legacy") with { SnapshotCount = 100_000 }))
         {
             Assert.Equal(expected, await RangeAsync(server, "key/"));
-            var leased = await server.RangeAsync(new RangeRequest { Key = B("leased") }, CancellationToken.None);
+            var leased = await server.Gateway.RangeAsync(new RangeRequest { Key = B("leased") }, CancellationToken.None);
             Assert.NotEqual(0, Assert.Single(leased.Kvs).Lease);
-            var put = await server.PutAsync(new PutRequest { Key = B("after"), Value = B("1") }, CancellationToken.None).WaitAsync(Deadline);
+            var put = await server.Gateway.PutAsync(new PutRequest { Key = B("after"), Value = B("1") }, CancellationToken.None).WaitAsync(Deadline);
             Assert.Equal(revision + 1, put.Header.Revision);
             next = put.Header.Revision;
         }
@@ -92,7 +92,7 @@ public sealed class MemberRecoveryTests : IDisposable
         {
             for (var i = 0; i < 40; i++)
             {
-                var put = await server.PutAsync(new PutRequest { Key = B($"k/{i:D2}"), Value = B($"v{i}") }, CancellationToken.None).WaitAsync(Deadline);
+                var put = await server.Gateway.PutAsync(new PutRequest { Key = B($"k/{i:D2}"), Value = B($"v{i}") }, CancellationToken.None).WaitAsync(Deadline);
                 acknowledged.Add(($"k/{i:D2}", $"v{i}", put.Header.Revision));
             }
         }
@@ -101,7 +101,7 @@ public sealed class MemberRecoveryTests : IDisposable
         {
             for (var i = 40; i < 70; i++)
             {
-                var put = await server.PutAsync(new PutRequest { Key = B($"k/{i:D2}"), Value = B($"v{i}") }, CancellationToken.None).WaitAsync(Deadline);
+                var put = await server.Gateway.PutAsync(new PutRequest { Key = B($"k/{i:D2}"), Value = B($"v{i}") }, CancellationToken.None).WaitAsync(Deadline);
                 acknowledged.Add(($"k/{i:D2}", $"v{i}", put.Header.Revision));
             }
         }
@@ -110,7 +110,7 @@ public sealed class MemberRecoveryTests : IDisposable
         await using (var server = await Start(options))
         {
             Assert.Equal(acknowledged, await RangeAsync(server, "k/"));
-            var status = await server.RangeAsync(new RangeRequest { Key = B("k/00") }, CancellationToken.None);
+            var status = await server.Gateway.RangeAsync(new RangeRequest { Key = B("k/00") }, CancellationToken.None);
             Assert.Equal(acknowledged[^1].Item3, status.Header.Revision);
         }
     }
@@ -126,7 +126,7 @@ public sealed class MemberRecoveryTests : IDisposable
         {
             var puts = Enumerable.Range(0, 60).Select(async i =>
             {
-                var put = await server.PutAsync(new PutRequest { Key = B($"k/{i:D2}"), Value = B($"v{i}") }, CancellationToken.None);
+                var put = await server.Gateway.PutAsync(new PutRequest { Key = B($"k/{i:D2}"), Value = B($"v{i}") }, CancellationToken.None);
                 lock (acknowledged)
                 {
                     acknowledged.Add(($"k/{i:D2}", $"v{i}", put.Header.Revision));
@@ -142,7 +142,7 @@ public sealed class MemberRecoveryTests : IDisposable
 
         await using var restarted = await Start(options);
         Assert.Equal(acknowledged.OrderBy(a => a.Item1), await RangeAsync(restarted, "k/"));
-        var next = await restarted.PutAsync(new PutRequest { Key = B("after"), Value = B("x") }, CancellationToken.None).WaitAsync(Deadline);
+        var next = await restarted.Gateway.PutAsync(new PutRequest { Key = B("after"), Value = B("x") }, CancellationToken.None).WaitAsync(Deadline);
         Assert.True(next.Header.Revision > acknowledged.Max(a => a.Item3));
     }
 

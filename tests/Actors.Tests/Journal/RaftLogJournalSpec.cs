@@ -25,7 +25,7 @@ public abstract class RaftLogJournalSpec : Akka.TestKit.Xunit2.TestKit
     protected static readonly string Pid = RaftLogJournal.PersistenceIdOf(ClusterId, MemberId);
 
     protected RaftLogJournalSpec(Config config)
-        : base(config.WithFallback(EtcdServer.ActorsConfig).WithFallback(ConfigurationFactory.ParseString("""
+        : base(config.WithFallback(LocalMember.ActorsConfig).WithFallback(ConfigurationFactory.ParseString("""
             akka.loglevel = WARNING
             akka.stdout-loglevel = WARNING
             akka.log-dead-letters = off

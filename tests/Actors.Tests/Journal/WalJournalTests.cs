@@ -31,7 +31,7 @@ public sealed class WalJournalTests : Akka.TestKit.Xunit2.TestKit
     private long _nextSequenceNr = 1;
 
     public WalJournalTests()
-        : base(EtcdServer.ActorsConfig.WithFallback(ConfigurationFactory.ParseString("""
+        : base(LocalMember.ActorsConfig.WithFallback(ConfigurationFactory.ParseString("""
             akka.loglevel = WARNING
             akka.log-dead-letters = off
             akka.test.single-expect-default = 10s

@@ -6,11 +6,12 @@ using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using Mvccpb;
+using Akka.Etcd.TestDoubles;
 
 namespace Akka.Etcd.Actors.Tests.Server;
 
 /// <summary>
-/// <see cref="EtcdServer.OpenBackendSnapshotAsync"/> on an in-process member: the view is the state after the last
+/// The store's <c>OpenReadView</c> (what Maintenance.Snapshot streams) on an in-process member: the view is the state after the last
 /// applied entry, stays put while writes go on, and exports as etcd's db with the member's leases (LeaseTable's
 /// records) and members (ClusterMembership's records) in etcd's encodings.
 /// </summary>
@@ -40,21 +41,21 @@ public sealed class BackendSnapshotTests : IDisposable
     [Fact]
     public async Task The_view_is_the_applied_state_and_exports_as_etcds_db()
     {
-        await using var server = await EtcdServer.StartAsync(Options(), NullLoggerFactory.Instance).WaitAsync(Deadline);
+        await using var server = await LocalMember.StartAsync(Options(), NullLoggerFactory.Instance).WaitAsync(Deadline);
         var cancel = CancellationToken.None;
-        var lease = await server.LeaseGrantAsync(new LeaseGrantRequest { ID = 0x1234, TTL = 120 }, cancel);
-        await server.PutAsync(new PutRequest { Key = B("a"), Value = B("1"), Lease = lease.ID }, cancel);
-        await server.PutAsync(new PutRequest { Key = B("b"), Value = B("2") }, cancel);
-        await server.DeleteRangeAsync(new DeleteRangeRequest { Key = B("b") }, cancel);
-        var last = await server.PutAsync(new PutRequest { Key = B("c"), Value = B("3") }, cancel);
-        await server.CompactAsync(new CompactionRequest { Revision = 3 }, cancel);
-        var hash = await server.HashKVAsync(new HashKVRequest(), cancel);
+        var lease = await server.Gateway.LeaseGrantAsync(new LeaseGrantRequest { ID = 0x1234, TTL = 120 }, cancel);
+        await server.Gateway.PutAsync(new PutRequest { Key = B("a"), Value = B("1"), Lease = lease.ID }, cancel);
+        await server.Gateway.PutAsync(new PutRequest { Key = B("b"), Value = B("2") }, cancel);
+        await server.Gateway.DeleteRangeAsync(new DeleteRangeRequest { Key = B("b") }, cancel);
+        var last = await server.Gateway.PutAsync(new PutRequest { Key = B("c"), Value = B("3") }, cancel);
+        await server.Gateway.CompactAsync(new CompactionRequest { Revision = 3 }, cancel);
+        var hash = await server.Gateway.HashKVAsync(new HashKVRequest(), cancel);
 
         var image = Path.Combine(_dir, "image.db");
-        using (var view = await server.OpenBackendSnapshotAsync(cancel).WaitAsync(Deadline))
+        using (var view = await server.Gateway.OpenBackendSnapshotAsync(cancel).WaitAsync(Deadline))
         {
             // Writes after the view was opened are not in it.
-            await server.PutAsync(new PutRequest { Key = B("later"), Value = B("x") }, cancel);
+            await server.Gateway.PutAsync(new PutRequest { Key = B("later"), Value = B("x") }, cancel);
             Assert.True(view.ConsistentIndex < server.Status.AppliedIndex);
             using var output = new FileStream(image, FileMode.CreateNew, FileAccess.ReadWrite);
             EtcdDbExport.Write(view, output);
@@ -88,8 +89,8 @@ public sealed class BackendSnapshotTests : IDisposable
     [Fact]
     public async Task A_stopped_member_refuses_to_open_a_view()
     {
-        var server = await EtcdServer.StartAsync(Options(), NullLoggerFactory.Instance).WaitAsync(Deadline);
+        var server = await LocalMember.StartAsync(Options(), NullLoggerFactory.Instance).WaitAsync(Deadline);
         await server.DisposeAsync();
-        await Assert.ThrowsAsync<Protos.Errors.EtcdException>(() => server.OpenBackendSnapshotAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<Protos.Errors.EtcdException>(() => server.Gateway.OpenBackendSnapshotAsync(CancellationToken.None));
     }
 }

@@ -5,7 +5,7 @@ using Raftpb;
 namespace Akka.Etcd.Actors.Tests.Server;
 
 /// <summary>
-/// In-process peer transports for several <c>EtcdServer</c>s of one test: a message is handed to the receiving
+/// In-process peer transports for several <c>LocalMember</c>s of one test: a message is handed to the receiving
 /// member's <see cref="IRaftTransport.Received"/> inline on the sender's thread (so per-peer FIFO holds). A peer counts
 /// as connected (<see cref="IRaftTransport.ActiveSince"/>) from when it was added until its transport stops. MsgSnap is
 /// not carried (reported failed). <see cref="Drop"/> loses chosen messages. Thread-safe.
@@ -17,10 +17,10 @@ internal sealed class InMemoryPeerNetwork
     /// <summary>Returns true for a message that must be lost on the way (silently). Called on the sender's thread.</summary>
     public Func<Message, bool>? Drop { get; set; }
 
-    /// <summary>A transport for member <paramref name="localId"/>; pass it as <c>EtcdServer.OpenAsync</c>'s factory result.</summary>
+    /// <summary>A transport for member <paramref name="localId"/>; pass it as <c>LocalMember.OpenAsync</c>'s factory result.</summary>
     public IRaftTransport Create(ulong localId) => _members[localId] = new Transport(this, localId);
 
-    /// <summary>The transport factory shape of <c>EtcdServer.OpenAsync</c> (member ID, cluster ID).</summary>
+    /// <summary>The transport factory shape of <c>LocalMember.OpenAsync</c> (member ID, cluster ID).</summary>
     public IRaftTransport Create(ulong localId, ulong clusterId) => Create(localId);
 
     private bool TryRunning(ulong id, out Transport transport) =>

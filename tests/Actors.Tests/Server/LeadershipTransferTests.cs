@@ -3,37 +3,39 @@ using Akka.Etcd.Actors.Server;
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
+using Akka.Etcd.TestDoubles;
 
 namespace Akka.Etcd.Actors.Tests.Server;
 
 /// <summary>
-/// etcd's graceful stop (<c>EtcdServer.Stop</c> → <c>TransferLeadership</c> → <c>MoveLeader</c>): the choice of the
+/// etcd's graceful stop (<c>Stop</c> → <c>TransferLeadership</c> → <c>MoveLeader</c>; here <see cref="LocalMember.StopAsync"/> →
+/// <see cref="LeadershipTransfer"/>): the choice of the
 /// transferee, and three in-process members over <see cref="InMemoryPeerNetwork"/>.
 /// </summary>
 public sealed class LeadershipTransferTests : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
     private readonly string _root = Path.Combine(Path.GetTempPath(), "akka-etcd-xfer-" + Guid.NewGuid().ToString("N"));
-    private readonly List<EtcdServer> _servers = new();
+    private readonly List<LocalMember> _servers = new();
 
     [Fact]
     public void Longest_connected_picks_the_earliest_connected_candidate_and_skips_those_down()
     {
         var t0 = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         var since = new Dictionary<ulong, DateTime?> { [1] = t0.AddSeconds(5), [2] = null, [3] = t0.AddSeconds(1), [4] = t0.AddSeconds(9) };
-        Assert.Equal(3UL, EtcdServer.LongestConnected([1, 2, 3, 4], id => since[id]));
-        Assert.Equal(1UL, EtcdServer.LongestConnected([2, 1, 4], id => since[id]));
-        Assert.Null(EtcdServer.LongestConnected([2], id => since[id]));
-        Assert.Null(EtcdServer.LongestConnected([], id => since[id]));
+        Assert.Equal(3UL, LeadershipTransfer.LongestConnected([1, 2, 3, 4], id => since[id]));
+        Assert.Equal(1UL, LeadershipTransfer.LongestConnected([2, 1, 4], id => since[id]));
+        Assert.Null(LeadershipTransfer.LongestConnected([2], id => since[id]));
+        Assert.Null(LeadershipTransfer.LongestConnected([], id => since[id]));
     }
 
     [Fact]
     public async Task A_single_voter_skips_the_transfer_and_stops()
     {
-        var server = await EtcdServer.StartAsync(Options("m1", ["m1"]), NullLoggerFactory.Instance).WaitAsync(Deadline);
+        var server = await LocalMember.StartAsync(Options("m1", ["m1"]), NullLoggerFactory.Instance).WaitAsync(Deadline);
         Assert.True(server.Status.IsLeader);
-        Assert.Equal(0UL, await server.TransferLeadershipAsync());
-        Assert.Equal(TimeSpan.FromMilliseconds(5000 + 2 * 100), server.RequestTimeout);
+        Assert.Equal(0UL, await LeadershipTransfer.TransferAsync(server.Gateway));
+        Assert.Equal(TimeSpan.FromMilliseconds(5000 + 2 * 100), server.Gateway.RequestTimeout);
         await server.StopAsync().WaitAsync(Deadline);
         await server.StopAsync().WaitAsync(Deadline);
         await server.DisposeAsync();
@@ -46,7 +48,7 @@ public sealed class LeadershipTransferTests : IAsyncLifetime
         var leader = await WaitForAgreedLeaderAsync(_servers);
         for (var i = 0; i < 20; i++)
         {
-            await leader.PutAsync(new PutRequest { Key = B($"k{i:D2}"), Value = B($"v{i}") }, CancellationToken.None).WaitAsync(Deadline);
+            await leader.Gateway.PutAsync(new PutRequest { Key = B($"k{i:D2}"), Value = B($"v{i}") }, CancellationToken.None).WaitAsync(Deadline);
         }
         var survivors = _servers.Where(s => s != leader).ToList();
 
@@ -55,9 +57,9 @@ public sealed class LeadershipTransferTests : IAsyncLifetime
         // No election timeout sat out: a survivor already leads when Stop returns.
         Assert.Contains(survivors, s => s.Status.IsLeader);
         var newLeader = await WaitForAgreedLeaderAsync(survivors);
-        var range = await newLeader.RangeAsync(new RangeRequest { Key = B("k"), RangeEnd = B("l") }, CancellationToken.None).WaitAsync(Deadline);
+        var range = await newLeader.Gateway.RangeAsync(new RangeRequest { Key = B("k"), RangeEnd = B("l") }, CancellationToken.None).WaitAsync(Deadline);
         Assert.Equal(20, range.Count);
-        var put = await newLeader.PutAsync(new PutRequest { Key = B("after"), Value = B("x") }, CancellationToken.None).WaitAsync(Deadline);
+        var put = await newLeader.Gateway.PutAsync(new PutRequest { Key = B("after"), Value = B("x") }, CancellationToken.None).WaitAsync(Deadline);
         Assert.Equal(22, put.Header.Revision);
     }
 
@@ -67,7 +69,7 @@ public sealed class LeadershipTransferTests : IAsyncLifetime
         await StartClusterAsync(3);
         var leader = await WaitForAgreedLeaderAsync(_servers);
         var follower = _servers.First(s => s != leader);
-        Assert.Equal(0UL, await follower.TransferLeadershipAsync());
+        Assert.Equal(0UL, await LeadershipTransfer.TransferAsync(follower.Gateway));
         await follower.StopAsync().WaitAsync(Deadline);
         Assert.True(leader.Status.IsLeader);
     }
@@ -77,9 +79,9 @@ public sealed class LeadershipTransferTests : IAsyncLifetime
     {
         await StartClusterAsync(3);
         var leader = await WaitForAgreedLeaderAsync(_servers);
-        var expected = EtcdServer.LongestConnected(
+        var expected = LeadershipTransfer.LongestConnected(
             _servers.Where(s => s != leader).Select(s => s.Status.MemberId), leader.Transport!.ActiveSince);
-        var moved = await leader.TransferLeadershipAsync().WaitAsync(Deadline);
+        var moved = await LeadershipTransfer.TransferAsync(leader.Gateway).WaitAsync(Deadline);
         Assert.Equal(expected, moved);
         Assert.Equal(moved, (await WaitForAgreedLeaderAsync(_servers)).Status.MemberId);
         Assert.False(leader.Status.IsLeader);
@@ -121,14 +123,14 @@ public sealed class LeadershipTransferTests : IAsyncLifetime
         var names = Enumerable.Range(1, size).Select(i => $"m{i}").ToList();
         foreach (var name in names)
         {
-            _servers.Add(await EtcdServer.OpenAsync(Options(name, names), NullLoggerFactory.Instance,
+            _servers.Add(await LocalMember.OpenAsync(Options(name, names), NullLoggerFactory.Instance,
                 (memberId, _) => network.Create(memberId)));
         }
         await Task.WhenAll(_servers.Select(s => s.WaitUntilReadyAsync())).WaitAsync(Deadline);
     }
 
     /// <summary>Waits until every one of <paramref name="servers"/> names the same leader, which is one of them.</summary>
-    private static async Task<EtcdServer> WaitForAgreedLeaderAsync(IReadOnlyList<EtcdServer> servers)
+    private static async Task<LocalMember> WaitForAgreedLeaderAsync(IReadOnlyList<LocalMember> servers)
     {
         var clock = Stopwatch.StartNew();
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(5));

@@ -3,6 +3,7 @@ using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using Raftpb;
+using Akka.Etcd.TestDoubles;
 
 namespace Akka.Etcd.Actors.Tests.Server;
 
@@ -12,7 +13,7 @@ public sealed class ThreeMemberReadTests : IAsyncLifetime
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "akka-etcd-3m-" + Guid.NewGuid().ToString("N"));
     private readonly InMemoryPeerNetwork _network = new();
-    private readonly List<EtcdServer> _members = [];
+    private readonly List<LocalMember> _members = [];
 
     private ServerOptions Options(int i)
     {
@@ -35,7 +36,7 @@ public sealed class ThreeMemberReadTests : IAsyncLifetime
     {
         for (var i = 1; i <= 3; i++)
         {
-            _members.Add(await EtcdServer.OpenAsync(Options(i), NullLoggerFactory.Instance, _network.Create).WaitAsync(Deadline));
+            _members.Add(await LocalMember.OpenAsync(Options(i), NullLoggerFactory.Instance, _network.Create).WaitAsync(Deadline));
         }
         await Task.WhenAll(_members.Select(m => m.WaitUntilReadyAsync())).WaitAsync(Deadline);
     }
@@ -54,17 +55,17 @@ public sealed class ThreeMemberReadTests : IAsyncLifetime
 
     private static ByteString B(string text) => ByteString.CopyFromUtf8(text);
 
-    private EtcdServer Leader() => _members.Single(m => m.Status.IsLeader);
+    private LocalMember Leader() => _members.Single(m => m.Status.IsLeader);
 
-    private IEnumerable<EtcdServer> Followers() => _members.Where(m => !m.Status.IsLeader);
+    private IEnumerable<LocalMember> Followers() => _members.Where(m => !m.Status.IsLeader);
 
     [Fact]
     public async Task Concurrent_linearizable_reads_on_every_member_all_see_the_latest_write()
     {
-        await Leader().PutAsync(new PutRequest { Key = B("foo"), Value = B("bar") }, CancellationToken.None).WaitAsync(Deadline);
+        await Leader().Gateway.PutAsync(new PutRequest { Key = B("foo"), Value = B("bar") }, CancellationToken.None).WaitAsync(Deadline);
         // Many rounds on all three members at once: each member numbers its read contexts from its own counter.
         var reads = _members.SelectMany(m => Enumerable.Range(0, 300)
-            .Select(_ => m.RangeAsync(new RangeRequest { Key = B("foo") }, CancellationToken.None)));
+            .Select(_ => m.Gateway.RangeAsync(new RangeRequest { Key = B("foo") }, CancellationToken.None)));
         var responses = await Task.WhenAll(reads).WaitAsync(Deadline);
         Assert.All(responses, r => Assert.Equal("bar", Assert.Single(r.Kvs).Value.ToStringUtf8()));
     }
@@ -72,13 +73,13 @@ public sealed class ThreeMemberReadTests : IAsyncLifetime
     [Fact]
     public async Task A_follower_read_whose_read_index_request_was_lost_is_retried_well_before_the_request_timeout()
     {
-        await Leader().PutAsync(new PutRequest { Key = B("foo"), Value = B("bar") }, CancellationToken.None).WaitAsync(Deadline);
+        await Leader().Gateway.PutAsync(new PutRequest { Key = B("foo"), Value = B("bar") }, CancellationToken.None).WaitAsync(Deadline);
         var follower = Followers().First();
         var lost = 0;
         _network.Drop = m => m.Type == MessageType.MsgReadIndex && m.From == follower.Status.MemberId && Interlocked.Exchange(ref lost, 1) == 0;
 
         // The request timeout is 6 s here; the retry after 500 ms must answer long before it.
-        var response = await follower.RangeAsync(new RangeRequest { Key = B("foo") }, CancellationToken.None)
+        var response = await follower.Gateway.RangeAsync(new RangeRequest { Key = B("foo") }, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(3));
 
         Assert.Equal(1, Volatile.Read(ref lost));

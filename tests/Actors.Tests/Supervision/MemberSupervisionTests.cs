@@ -1,11 +1,13 @@
 using Akka.Actor;
 using Akka.Etcd.Actors.Journal;
+using Akka.Etcd.Actors.Lease;
 using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Actors.Supervision;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
+using Akka.Etcd.TestDoubles;
 
 namespace Akka.Etcd.Actors.Tests.Supervision;
 
@@ -20,7 +22,7 @@ public sealed class MemberSupervisionTests : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "akka-etcd-supervision-" + Guid.NewGuid().ToString("N"));
-    private EtcdServer _server = null!;
+    private LocalMember _server = null!;
 
     private static ByteString B(string text) => ByteString.CopyFromUtf8(text);
 
@@ -37,8 +39,8 @@ public sealed class MemberSupervisionTests : IAsyncLifetime
             ElectionTimeoutMs = 100,
             LessorShards = 2,
         };
-        _server = await EtcdServer.StartAsync(options, NullLoggerFactory.Instance).WaitAsync(Deadline);
-        await _server.PutAsync(new PutRequest { Key = B("before"), Value = B("1") }, CancellationToken.None).WaitAsync(Deadline);
+        _server = await LocalMember.StartAsync(options, NullLoggerFactory.Instance).WaitAsync(Deadline);
+        await _server.Gateway.PutAsync(new PutRequest { Key = B("before"), Value = B("1") }, CancellationToken.None).WaitAsync(Deadline);
     }
 
     public async Task DisposeAsync()
@@ -54,14 +56,14 @@ public sealed class MemberSupervisionTests : IAsyncLifetime
     public async Task A_crash_of_the_journal_stops_the_member_as_fatal()
     {
         // The Raft log's journal is an Akka.Persistence plugin (a system actor); Kill stops it (Akka's default decider).
-        var journal = await new ActorSelection(_server.Member, "../../system/" + RaftLogPlugins.WalPluginId).ResolveOne(Deadline);
+        var journal = await new ActorSelection(_server.Actors.Member, "../../system/" + RaftLogPlugins.WalPluginId).ResolveOne(Deadline);
         journal.Tell(Kill.Instance);
 
         var exit = await _server.Exited.WaitAsync(Deadline);
         Assert.True(exit.Fatal);
         Assert.Contains("journal", exit.Reason);
         var put = await Assert.ThrowsAnyAsync<Exception>(() =>
-            _server.PutAsync(new PutRequest { Key = B("after"), Value = B("2") }, CancellationToken.None).WaitAsync(Deadline));
+            _server.Gateway.PutAsync(new PutRequest { Key = B("after"), Value = B("2") }, CancellationToken.None).WaitAsync(Deadline));
         Assert.True(put is EtcdException or AskTimeoutException, put.GetType().Name + ": " + put.Message);
     }
 
@@ -79,29 +81,29 @@ public sealed class MemberSupervisionTests : IAsyncLifetime
         Assert.IsType<ActorKilledException>(exit.Cause);
         // Not a zombie: nothing is served any more, every call fails fast instead of timing out.
         var put = await Assert.ThrowsAnyAsync<Exception>(() =>
-            _server.PutAsync(new PutRequest { Key = B("after"), Value = B("2") }, CancellationToken.None).WaitAsync(Deadline));
+            _server.Gateway.PutAsync(new PutRequest { Key = B("after"), Value = B("2") }, CancellationToken.None).WaitAsync(Deadline));
         Assert.True(put is EtcdException or AskTimeoutException, put.GetType().Name + ": " + put.Message);
     }
 
     [Fact]
     public async Task A_crashed_lessor_is_restarted_from_the_backend_and_keep_alives_work_again()
     {
-        var grant = await _server.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None).WaitAsync(Deadline);
-        await _server.PutAsync(new PutRequest { Key = B("leased"), Value = B("v"), Lease = grant.ID }, CancellationToken.None).WaitAsync(Deadline);
+        var grant = await _server.Gateway.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None).WaitAsync(Deadline);
+        await _server.Gateway.PutAsync(new PutRequest { Key = B("leased"), Value = B("v"), Lease = grant.ID }, CancellationToken.None).WaitAsync(Deadline);
 
         _server.Actors.Lessor.Tell(Kill.Instance);
 
         // The restarted lessor reloads the lease and its key from the store and is primary again on this leader.
         var renewed = await EventuallyAsync(async () =>
         {
-            var keepAlive = await _server.LeaseKeepAliveAsync(grant.ID, CancellationToken.None);
+            var keepAlive = await new LeaseForwarding(_server.Gateway).LeaseKeepAliveAsync(grant.ID, CancellationToken.None);
             return keepAlive.TTL == 60 ? keepAlive : null;
         });
         Assert.Equal(grant.ID, renewed.ID);
-        var ttl = await _server.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = grant.ID, Keys = true }, CancellationToken.None);
+        var ttl = await _server.Gateway.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = grant.ID, Keys = true }, CancellationToken.None);
         Assert.Equal("leased", Assert.Single(ttl.Keys).ToStringUtf8());
         Assert.False(_server.Exited.IsCompleted);
-        var put = await _server.PutAsync(new PutRequest { Key = B("after"), Value = B("2") }, CancellationToken.None).WaitAsync(Deadline);
+        var put = await _server.Gateway.PutAsync(new PutRequest { Key = B("after"), Value = B("2") }, CancellationToken.None).WaitAsync(Deadline);
         Assert.True(put.Header.Revision > 0);
     }
 
@@ -111,7 +113,7 @@ public sealed class MemberSupervisionTests : IAsyncLifetime
         var leases = new List<long>();
         for (var i = 0; i < 4; i++)
         {
-            leases.Add((await _server.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None).WaitAsync(Deadline)).ID);
+            leases.Add((await _server.Gateway.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None).WaitAsync(Deadline)).ID);
         }
         var shard = await ResolveAsync("lessor/shard-0");
         shard.Tell(Kill.Instance);
@@ -120,20 +122,21 @@ public sealed class MemberSupervisionTests : IAsyncLifetime
         {
             var renewed = await EventuallyAsync(async () =>
             {
-                var keepAlive = await _server.LeaseKeepAliveAsync(id, CancellationToken.None);
+                var keepAlive = await new LeaseForwarding(_server.Gateway).LeaseKeepAliveAsync(id, CancellationToken.None);
                 return keepAlive.TTL == 60 ? keepAlive : null;
             });
             Assert.Equal(id, renewed.ID);
         }
-        var listed = await _server.LeaseLeasesAsync(CancellationToken.None).WaitAsync(Deadline);
-        Assert.Equal(leases.Order(), listed.Leases.Select(l => l.ID).Order());
+        var listed = await _server.Gateway.AskAsync<LeaseProtocol.LeaseIds>(_server.Actors.Lessor, LeaseProtocol.List.Instance, CancellationToken.None)
+            .WaitAsync(Deadline);
+        Assert.Equal(leases.Order(), listed.Ids.Order());
     }
 
     [Fact]
     public async Task A_crashed_watch_stream_ends_with_an_error_and_the_member_keeps_serving()
     {
-        var stream = await _server.Watches.OpenStreamAsync().WaitAsync(Deadline);
-        var other = await _server.Watches.OpenStreamAsync().WaitAsync(Deadline);
+        var stream = await Watches().OpenStreamAsync().WaitAsync(Deadline);
+        var other = await Watches().OpenStreamAsync().WaitAsync(Deadline);
         await other.RequestAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = B("w") } }, CancellationToken.None);
         Assert.True((await ReadAsync(other)).Created);
 
@@ -147,14 +150,16 @@ public sealed class MemberSupervisionTests : IAsyncLifetime
             }
         });
         Assert.IsType<ActorKilledException>(failure);
-        await _server.PutAsync(new PutRequest { Key = B("w"), Value = B("1") }, CancellationToken.None).WaitAsync(Deadline);
+        await _server.Gateway.PutAsync(new PutRequest { Key = B("w"), Value = B("1") }, CancellationToken.None).WaitAsync(Deadline);
         var ev = await ReadAsync(other);
         Assert.Equal("w", Assert.Single(ev.Events).Kv.Key.ToStringUtf8());
         Assert.False(_server.Exited.IsCompleted);
         other.Stop();
     }
 
-    private Task<IActorRef> ResolveAsync(string child) => new ActorSelection(_server.Member, child).ResolveOne(Deadline);
+    private Akka.Etcd.Actors.Watch.WatchHub Watches() => new(_server.Actors.WatchStreams, _server.Gateway.RequestTimeout);
+
+    private Task<IActorRef> ResolveAsync(string child) => new ActorSelection(_server.Actors.Member, child).ResolveOne(Deadline);
 
     private static async Task<WatchResponse> ReadAsync(Akka.Etcd.Actors.Watch.WatchStream stream)
     {

@@ -1,5 +1,7 @@
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Api.Auth;
 using Akka.Etcd.Api.Concurrency;
+using Akka.Etcd.Api.Services;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
@@ -10,21 +12,25 @@ using V3Lockpb;
 namespace Akka.Etcd.Api.Tests.Concurrency;
 
 /// <summary>
-/// The services over a real single-member <see cref="EtcdServer"/> through <see cref="EtcdServerBackend"/>: KV
+/// The services over a real single-member <see cref="LocalMember"/> through <see cref="MemberBackend"/>: KV
 /// validation, txn errors, leases, and waiting on the member's WatchHub.
 /// </summary>
 public sealed class MemberBackendTests : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "akka-etcd-lock-" + Guid.NewGuid().ToString("N"));
-    private EtcdServer _server = null!;
-    private EtcdServerBackend _backend = null!;
+    private LocalMember _server = null!;
+    private MemberBackend _backend = null!;
+    private KvService _kv = null!;
+    private LeaseService _leases = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await EtcdServer.StartAsync(new ServerOptions { DataDir = _dataDir }, NullLoggerFactory.Instance)
+        _server = await LocalMember.StartAsync(new ServerOptions { DataDir = _dataDir }, NullLoggerFactory.Instance)
             .WaitAsync(Deadline);
-        _backend = new EtcdServerBackend(_server);
+        _kv = new KvService(_server.Gateway, new CallerChecks(_server.Gateway));
+        _leases = new LeaseService(_server.Gateway);
+        _backend = new MemberBackend(_server.Gateway, _kv, _leases);
     }
 
     public async Task DisposeAsync()
@@ -36,7 +42,7 @@ public sealed class MemberBackendTests : IAsyncLifetime
     private static ByteString Bytes(string text) => ByteString.CopyFromUtf8(text);
 
     private Task<PutResponse> Put(string key, string value = "") =>
-        _server.PutAsync(new PutRequest { Key = Bytes(key), Value = Bytes(value) }, CancellationToken.None);
+        _kv.PutAsync(new PutRequest { Key = Bytes(key), Value = Bytes(value) }, CancellationToken.None);
 
     [Fact]
     public async Task Waiting_for_predecessors_ends_when_the_member_deletes_the_last_of_them()
@@ -46,9 +52,9 @@ public sealed class MemberBackendTests : IAsyncLifetime
         var own = await Put("q/c");
 
         var waiting = PredecessorWait.WaitForPredecessorsAsync(_backend, Bytes("q/"), own.Header.Revision, CancellationToken.None);
-        await _server.DeleteRangeAsync(new DeleteRangeRequest { Key = Bytes("q/b") }, CancellationToken.None);
+        await _kv.DeleteRangeAsync(new DeleteRangeRequest { Key = Bytes("q/b") }, CancellationToken.None);
         Assert.False(waiting.IsCompleted, "q/a still precedes q/c");
-        var deleted = await _server.DeleteRangeAsync(new DeleteRangeRequest { Key = Bytes("q/a") }, CancellationToken.None);
+        var deleted = await _kv.DeleteRangeAsync(new DeleteRangeRequest { Key = Bytes("q/a") }, CancellationToken.None);
 
         var header = await waiting.WaitAsync(Deadline);
         Assert.True(header.Revision >= deleted.Header.Revision);
@@ -79,7 +85,7 @@ public sealed class MemberBackendTests : IAsyncLifetime
     }
 
     private async Task<long> GrantAsync() =>
-        (await _server.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None)).ID;
+        (await _leases.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None)).ID;
 
     [Fact]
     public async Task Second_locker_on_the_member_waits_for_the_holder_and_a_revoke_passes_the_lock_on()
@@ -96,9 +102,9 @@ public sealed class MemberBackendTests : IAsyncLifetime
         Assert.Equal($"l/{secondLease:x}", secondHeld.Key.ToStringUtf8());
         Assert.False(third.IsCompleted);
 
-        await _server.LeaseRevokeAsync(new LeaseRevokeRequest { ID = secondLease }, CancellationToken.None);
+        await _leases.LeaseRevokeAsync(new LeaseRevokeRequest { ID = secondLease }, CancellationToken.None);
         var thirdHeld = await third.WaitAsync(Deadline);
-        var keys = await _server.RangeAsync(new RangeRequest { Key = Bytes("l/"), RangeEnd = Bytes("l0") }, CancellationToken.None);
+        var keys = await _kv.RangeAsync(new RangeRequest { Key = Bytes("l/"), RangeEnd = Bytes("l0") }, CancellationToken.None);
         Assert.Equal(thirdHeld.Key, Assert.Single(keys.Kvs).Key);
     }
 
@@ -110,7 +116,7 @@ public sealed class MemberBackendTests : IAsyncLifetime
         var won = await election.CampaignAsync(new CampaignRequest { Name = Bytes("e"), Value = Bytes("v") }, CancellationToken.None)
             .WaitAsync(Deadline);
 
-        var ttl = await _server.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = won.Leader.Lease }, CancellationToken.None);
+        var ttl = await _leases.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = won.Leader.Lease }, CancellationToken.None);
         Assert.InRange(ttl.GrantedTTL, 60, 60);
         Assert.Equal(won.Leader.Lease, (await election.LeaderAsync(new LeaderRequest { Name = Bytes("e") }, CancellationToken.None)).Kv.Lease);
     }
@@ -140,7 +146,7 @@ public sealed class MemberBackendTests : IAsyncLifetime
         await Put("e/1", "again");
         Assert.Equal("again", (await responses.Next.Reader.ReadAsync().AsTask().WaitAsync(Deadline)).Kv.Value.ToStringUtf8());
         await Put("e/2", "second");
-        await _server.DeleteRangeAsync(new DeleteRangeRequest { Key = Bytes("e/1") }, CancellationToken.None);
+        await _kv.DeleteRangeAsync(new DeleteRangeRequest { Key = Bytes("e/1") }, CancellationToken.None);
         var next = await responses.Next.Reader.ReadAsync().AsTask().WaitAsync(Deadline);
         Assert.Equal("e/2", next.Kv.Key.ToStringUtf8());
 

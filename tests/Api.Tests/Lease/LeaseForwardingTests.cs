@@ -1,8 +1,10 @@
+using Akka.Etcd.Actors.Server;
 using Akka.Etcd.Api.Services;
 using Akka.Etcd.Api.Tests.Grpc;
 using Akka.Etcd.Protos.Errors;
 using Etcdserverpb;
 using Google.Protobuf;
+using Akka.Etcd.TestDoubles;
 
 namespace Akka.Etcd.Api.Tests.Lease;
 
@@ -20,7 +22,7 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     private static ByteString B(string text) => ByteString.CopyFromUtf8(text);
 
     private async Task<long> GrantAsync(long ttl) =>
-        (await (await _cluster.LeaderAsync()).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, None).WaitAsync(InProcessCluster.Deadline)).ID;
+        (await (await _cluster.LeaderAsync()).Gateway.LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, None).WaitAsync(InProcessCluster.Deadline)).ID;
 
     [Fact]
     public async Task A_keep_alive_on_a_follower_is_renewed_by_the_leader_and_answered_under_the_followers_header()
@@ -28,7 +30,7 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
         var id = await GrantAsync(40);
         var follower = await _cluster.FollowerAsync();
 
-        var response = await follower.LeaseKeepAliveAsync(id, None).WaitAsync(InProcessCluster.Deadline);
+        var response = await new LeaseForwarding(follower.Gateway).LeaseKeepAliveAsync(id, None).WaitAsync(InProcessCluster.Deadline);
 
         Assert.Equal(id, response.ID);
         Assert.Equal(40, response.TTL);
@@ -39,8 +41,8 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     [Fact]
     public async Task A_keep_alive_of_an_unknown_lease_on_a_follower_answers_TTL_0_as_the_leader_does()
     {
-        var onFollower = await (await _cluster.FollowerAsync()).LeaseKeepAliveAsync(0x7eadbeef, None).WaitAsync(InProcessCluster.Deadline);
-        var onLeader = await (await _cluster.LeaderAsync()).LeaseKeepAliveAsync(0x7eadbeef, None).WaitAsync(InProcessCluster.Deadline);
+        var onFollower = await new LeaseForwarding((await _cluster.FollowerAsync()).Gateway).LeaseKeepAliveAsync(0x7eadbeef, None).WaitAsync(InProcessCluster.Deadline);
+        var onLeader = await new LeaseForwarding((await _cluster.LeaderAsync()).Gateway).LeaseKeepAliveAsync(0x7eadbeef, None).WaitAsync(InProcessCluster.Deadline);
 
         Assert.Equal(0, onFollower.TTL);
         Assert.Equal(0, onLeader.TTL);
@@ -52,14 +54,14 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     {
         var id = await GrantAsync(50);
         var follower = await _cluster.FollowerAsync();
-        await follower.PutAsync(new PutRequest { Key = B("lease-fwd/a"), Value = B("1"), Lease = id }, None).WaitAsync(InProcessCluster.Deadline);
-        await follower.PutAsync(new PutRequest { Key = B("lease-fwd/b"), Value = B("2"), Lease = id }, None).WaitAsync(InProcessCluster.Deadline);
+        await follower.Gateway.PutAsync(new PutRequest { Key = B("lease-fwd/a"), Value = B("1"), Lease = id }, None).WaitAsync(InProcessCluster.Deadline);
+        await follower.Gateway.PutAsync(new PutRequest { Key = B("lease-fwd/b"), Value = B("2"), Lease = id }, None).WaitAsync(InProcessCluster.Deadline);
 
-        var withKeys = await follower.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = id, Keys = true }, None)
+        var withKeys = await follower.Gateway.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = id, Keys = true }, None)
             .WaitAsync(InProcessCluster.Deadline);
-        var withoutKeys = await follower.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = id }, None)
+        var withoutKeys = await follower.Gateway.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = id }, None)
             .WaitAsync(InProcessCluster.Deadline);
-        var unknown = await follower.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = 0x5eed, Keys = true }, None)
+        var unknown = await follower.Gateway.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = 0x5eed, Keys = true }, None)
             .WaitAsync(InProcessCluster.Deadline);
 
         Assert.Equal(id, withKeys.ID);
@@ -106,7 +108,7 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     {
         // A learner that never starts: only the leader knows its progress (none), so it is never ready.
         var peerUrl = $"http://127.0.0.1:{Akka.Etcd.TestDoubles.RemotingTestConfig.FreePorts(1)[0]}";
-        var added = await RetryWhileUnhealthyAsync(async () => await (await _cluster.LeaderAsync()).MemberAddAsync(
+        var added = await RetryWhileUnhealthyAsync(async () => await new MemberChanges((await _cluster.LeaderAsync()).Gateway).MemberAddAsync(
             new MemberAddRequest { IsLearner = true, PeerURLs = { peerUrl } }, None));
         var follower = await _cluster.FollowerAsync();
         // The follower checks the member against its own list first: wait until it applied the add.
@@ -119,7 +121,7 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
         }
 
         var error = await Assert.ThrowsAsync<EtcdException>(() =>
-            follower.MemberPromoteAsync(new MemberPromoteRequest { ID = added.Member.ID }, None).WaitAsync(InProcessCluster.Deadline));
+            new MemberChanges(follower.Gateway).MemberPromoteAsync(new MemberPromoteRequest { ID = added.Member.ID }, None).WaitAsync(InProcessCluster.Deadline));
 
         Assert.Equal(EtcdErrors.LearnerNotReady.Message, error.Message);
     }
@@ -146,7 +148,7 @@ public sealed class LeaseForwardingTests : IClassFixture<InProcessCluster>
     {
         var first = await GrantAsync(60);
         var second = await GrantAsync(70);
-        await using var host = await TestHost.StartAsync(new LeaseService(await _cluster.FollowerAsync()));
+        await using var host = await TestHost.StartAsync(new LeaseService((await _cluster.FollowerAsync()).Gateway));
         using var call = new global::Etcdserverpb.Lease.LeaseClient(host.Channel).LeaseKeepAlive();
 
         var answers = new List<(long Id, long Ttl)>();

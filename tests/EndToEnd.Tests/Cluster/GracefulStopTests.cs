@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace Akka.Etcd.EndToEnd.Tests.Cluster;
 
 /// <summary>
-/// SIGTERM of the leader of a 3-member cluster under load: as etcd 3.4's <c>EtcdServer.Stop()</c>, the leader first
+/// SIGTERM of the leader of a 3-member cluster under load: as etcd 3.4's graceful <c>Stop()</c>, the leader first
 /// hands leadership to a connected voter (<c>TransferLeadership</c>), so when its process is gone the others already
 /// agree on a new leader (no election timeout to sit out), the stop is quick, and no acknowledged put is lost.
 /// </summary>

@@ -10,6 +10,7 @@ using Akka.Etcd.Storage.Wal;
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
+using Akka.Etcd.TestDoubles;
 
 namespace Akka.Etcd.Node.Tests.Snapshots;
 
@@ -168,16 +169,16 @@ public sealed class SnapshotCommandTests : IDisposable
             HeartbeatIntervalMs = 10,
             ElectionTimeoutMs = 100,
         };
-        await using var server = await EtcdServer.StartAsync(options, NullLoggerFactory.Instance).WaitAsync(TimeSpan.FromSeconds(20));
-        var all = await server.RangeAsync(new RangeRequest { Key = B("\0"), RangeEnd = B("\0") }, CancellationToken.None);
+        await using var server = await LocalMember.StartAsync(options, NullLoggerFactory.Instance).WaitAsync(TimeSpan.FromSeconds(20));
+        var all = await server.Gateway.RangeAsync(new RangeRequest { Key = B("\0"), RangeEnd = B("\0") }, CancellationToken.None);
         Assert.Equal(6, all.Header.Revision);
         Assert.Equal(["a=3@2/4v2", "c=4@6/6v1"], all.Kvs.Select(kv => $"{kv.Key.ToStringUtf8()}={kv.Value.ToStringUtf8()}@{kv.CreateRevision}/{kv.ModRevision}v{kv.Version}"));
         Assert.Equal(7, all.Kvs[1].Lease);
-        var hash = await server.HashKVAsync(new HashKVRequest(), CancellationToken.None);
+        var hash = await server.Gateway.HashKVAsync(new HashKVRequest(), CancellationToken.None);
         Assert.Equal(3, hash.CompactRevision);
-        var put = await server.PutAsync(new PutRequest { Key = B("d"), Value = B("5"), Lease = 7 }, CancellationToken.None);
+        var put = await server.Gateway.PutAsync(new PutRequest { Key = B("d"), Value = B("5"), Lease = 7 }, CancellationToken.None);
         Assert.Equal(7, put.Header.Revision);
-        Assert.Single(server.MemberList().Members);
+        Assert.Single(server.Gateway.MemberList().Members);
     }
 
     [Fact]

@@ -88,7 +88,7 @@ internal sealed class SimulatedMember
             akka.persistence.dispatchers.default-plugin-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
             akka.persistence.dispatchers.default-replay-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
             akka.persistence.dispatchers.default-stream-dispatcher { type = Dispatcher, executor = {{executor}}, throughput = 1, throughput-deadline-time = 1ms }
-            """).WithFallback(EtcdServer.ActorsConfig);
+            """).WithFallback(LocalMember.ActorsConfig);
     }
 
     /// <summary>

@@ -4,11 +4,12 @@ using Akka.Etcd.Storage.Wal;
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
+using Akka.Etcd.TestDoubles;
 
 namespace Akka.Etcd.Actors.Tests.Server;
 
 /// <summary>A single member started in-process on a temp data dir: the whole write path, restart and snapshots.</summary>
-public sealed class EtcdServerTests : IDisposable
+public sealed class LocalMemberTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "akka-etcd-server-" + Guid.NewGuid().ToString("N"));
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
@@ -31,25 +32,25 @@ public sealed class EtcdServerTests : IDisposable
 
     private static ByteString B(string text) => ByteString.CopyFromUtf8(text);
 
-    private static Task<EtcdServer> Start(ServerOptions options) =>
-        EtcdServer.StartAsync(options, NullLoggerFactory.Instance).WaitAsync(Deadline);
+    private static Task<LocalMember> Start(ServerOptions options) =>
+        LocalMember.StartAsync(options, NullLoggerFactory.Instance).WaitAsync(Deadline);
 
     [Fact]
     public async Task Writes_are_applied_in_order_and_reads_are_linearizable_and_serializable()
     {
         await using var server = await Start(Options());
         var cancel = CancellationToken.None;
-        var put = await server.PutAsync(new PutRequest { Key = B("a"), Value = B("1") }, cancel);
+        var put = await server.Gateway.PutAsync(new PutRequest { Key = B("a"), Value = B("1") }, cancel);
         Assert.Equal(2, put.Header.Revision);
         Assert.Equal(server.Status.MemberId, put.Header.MemberId);
         Assert.Equal(server.Status.ClusterId, put.Header.ClusterId);
         Assert.True(put.Header.RaftTerm >= 2);
-        var puts = Enumerable.Range(0, 200).Select(i => server.PutAsync(new PutRequest { Key = B($"k{i:D3}"), Value = B($"v{i}") }, cancel));
+        var puts = Enumerable.Range(0, 200).Select(i => server.Gateway.PutAsync(new PutRequest { Key = B($"k{i:D3}"), Value = B($"v{i}") }, cancel));
         await Task.WhenAll(puts).WaitAsync(Deadline);
-        var range = await server.RangeAsync(new RangeRequest { Key = B("k"), RangeEnd = B("l") }, cancel);
+        var range = await server.Gateway.RangeAsync(new RangeRequest { Key = B("k"), RangeEnd = B("l") }, cancel);
         Assert.Equal(200, range.Count);
         Assert.Equal(202, range.Header.Revision);
-        var serializable = await server.RangeAsync(new RangeRequest { Key = B("a"), Serializable = true }, cancel);
+        var serializable = await server.Gateway.RangeAsync(new RangeRequest { Key = B("a"), Serializable = true }, cancel);
         Assert.Equal("1", serializable.Kvs.Single().Value.ToStringUtf8());
     }
 
@@ -58,16 +59,16 @@ public sealed class EtcdServerTests : IDisposable
     {
         await using var server = await Start(Options());
         var cancel = CancellationToken.None;
-        await server.PutAsync(new PutRequest { Key = B("a"), Value = B("1") }, cancel);
-        var unknownLease = await Assert.ThrowsAsync<EtcdException>(() => server.PutAsync(new PutRequest { Key = B("b"), Lease = 42 }, cancel));
+        await server.Gateway.PutAsync(new PutRequest { Key = B("a"), Value = B("1") }, cancel);
+        var unknownLease = await Assert.ThrowsAsync<EtcdException>(() => server.Gateway.PutAsync(new PutRequest { Key = B("b"), Lease = 42 }, cancel));
         Assert.Equal(EtcdErrors.LeaseNotFound.Message, unknownLease.Message);
         var tooLarge = await Assert.ThrowsAsync<EtcdException>(() =>
-            server.PutAsync(new PutRequest { Key = B("big"), Value = ByteString.CopyFrom(new byte[2 * 1024 * 1024]) }, cancel));
+            server.Gateway.PutAsync(new PutRequest { Key = B("big"), Value = ByteString.CopyFrom(new byte[2 * 1024 * 1024]) }, cancel));
         Assert.Equal(EtcdErrors.RequestTooLarge.Message, tooLarge.Message);
-        await server.CompactAsync(new CompactionRequest { Revision = 2 }, cancel);
-        var compacted = await Assert.ThrowsAsync<EtcdException>(() => server.RangeAsync(new RangeRequest { Key = B("a"), Revision = 1 }, cancel));
+        await server.Gateway.CompactAsync(new CompactionRequest { Revision = 2 }, cancel);
+        var compacted = await Assert.ThrowsAsync<EtcdException>(() => server.Gateway.RangeAsync(new RangeRequest { Key = B("a"), Revision = 1 }, cancel));
         Assert.Equal(RpcStatusCode.OutOfRange, compacted.Code);
-        var range = await server.RangeAsync(new RangeRequest { Key = B("a"), RangeEnd = B("z") }, cancel);
+        var range = await server.Gateway.RangeAsync(new RangeRequest { Key = B("a"), RangeEnd = B("z") }, cancel);
         Assert.Equal(2, range.Header.Revision);
         Assert.Single(range.Kvs);
     }
@@ -80,15 +81,15 @@ public sealed class EtcdServerTests : IDisposable
         {
             for (var i = 0; i < 50; i++)
             {
-                await server.PutAsync(new PutRequest { Key = B($"k{i}"), Value = B($"v{i}") }, CancellationToken.None);
+                await server.Gateway.PutAsync(new PutRequest { Key = B($"k{i}"), Value = B($"v{i}") }, CancellationToken.None);
             }
         }
         await using (var restarted = await Start(options))
         {
-            var range = await restarted.RangeAsync(new RangeRequest { Key = B("k"), RangeEnd = B("l") }, CancellationToken.None);
+            var range = await restarted.Gateway.RangeAsync(new RangeRequest { Key = B("k"), RangeEnd = B("l") }, CancellationToken.None);
             Assert.Equal(50, range.Count);
             Assert.Equal(51, range.Header.Revision);
-            var put = await restarted.PutAsync(new PutRequest { Key = B("after"), Value = B("x") }, CancellationToken.None);
+            var put = await restarted.Gateway.PutAsync(new PutRequest { Key = B("after"), Value = B("x") }, CancellationToken.None);
             Assert.Equal(52, put.Header.Revision);
         }
     }
@@ -105,14 +106,14 @@ public sealed class EtcdServerTests : IDisposable
             firstSegment = Directory.GetFiles(walDir, "*.wal").Order(StringComparer.Ordinal).First();
             for (var i = 0; i < 400; i++)
             {
-                await server.PutAsync(new PutRequest { Key = B($"k{i:D4}"), Value = value }, CancellationToken.None);
+                await server.Gateway.PutAsync(new PutRequest { Key = B($"k{i:D4}"), Value = value }, CancellationToken.None);
             }
             await WaitUntil(() => Directory.GetFiles(options.SnapDir, "*.snap").Length >= 2
                 && Directory.GetFiles(walDir, "*.wal").Length <= 3);
         }
         Assert.False(File.Exists(firstSegment), "the first WAL segment should have been released after snapshots");
         await using var restarted = await Start(options);
-        var range = await restarted.RangeAsync(new RangeRequest { Key = B("k"), RangeEnd = B("l"), CountOnly = true }, CancellationToken.None);
+        var range = await restarted.Gateway.RangeAsync(new RangeRequest { Key = B("k"), RangeEnd = B("l"), CountOnly = true }, CancellationToken.None);
         Assert.Equal(400, range.Count);
         Assert.Equal(401, range.Header.Revision);
     }
@@ -124,23 +125,23 @@ public sealed class EtcdServerTests : IDisposable
         long lease;
         await using (var server = await Start(options))
         {
-            var grant = await server.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None);
+            var grant = await server.Gateway.LeaseGrantAsync(new LeaseGrantRequest { TTL = 60 }, CancellationToken.None);
             lease = grant.ID;
             Assert.NotEqual(0, lease);
-            await server.PutAsync(new PutRequest { Key = B("l/a"), Value = B("1"), Lease = lease }, CancellationToken.None);
-            await server.PutAsync(new PutRequest { Key = B("l/b"), Value = B("2"), Lease = lease }, CancellationToken.None);
+            await server.Gateway.PutAsync(new PutRequest { Key = B("l/a"), Value = B("1"), Lease = lease }, CancellationToken.None);
+            await server.Gateway.PutAsync(new PutRequest { Key = B("l/b"), Value = B("2"), Lease = lease }, CancellationToken.None);
         }
         await using var restarted = await Start(options);
-        var ttl = await restarted.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease, Keys = true }, CancellationToken.None);
+        var ttl = await restarted.Gateway.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease, Keys = true }, CancellationToken.None);
         Assert.Equal(60, ttl.GrantedTTL);
         Assert.InRange(ttl.TTL, 1, 60);
         Assert.Equal(new[] { "l/a", "l/b" }, ttl.Keys.Select(k => k.ToStringUtf8()).ToArray());
-        var before = await restarted.RangeAsync(new RangeRequest { Key = B("l/"), RangeEnd = B("l0") }, CancellationToken.None);
-        var revoke = await restarted.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, CancellationToken.None);
+        var before = await restarted.Gateway.RangeAsync(new RangeRequest { Key = B("l/"), RangeEnd = B("l0") }, CancellationToken.None);
+        var revoke = await restarted.Gateway.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, CancellationToken.None);
         Assert.Equal(before.Header.Revision + 1, revoke.Header.Revision);
-        var after = await restarted.RangeAsync(new RangeRequest { Key = B("l/"), RangeEnd = B("l0") }, CancellationToken.None);
+        var after = await restarted.Gateway.RangeAsync(new RangeRequest { Key = B("l/"), RangeEnd = B("l0") }, CancellationToken.None);
         Assert.Empty(after.Kvs);
-        var gone = await restarted.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease }, CancellationToken.None);
+        var gone = await restarted.Gateway.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease }, CancellationToken.None);
         Assert.Equal(-1, gone.TTL);
     }
 
@@ -165,10 +166,10 @@ public sealed class EtcdServerTests : IDisposable
     {
         await using var server = await Start(Options());
         var cancel = CancellationToken.None;
-        await server.PutAsync(new PutRequest { Key = B("w"), Value = B("1") }, cancel); // revision 2
-        await server.PutAsync(new PutRequest { Key = B("w"), Value = B("2") }, cancel); // revision 3
+        await server.Gateway.PutAsync(new PutRequest { Key = B("w"), Value = B("1") }, cancel); // revision 2
+        await server.Gateway.PutAsync(new PutRequest { Key = B("w"), Value = B("2") }, cancel); // revision 3
 
-        var stream = await server.Watches.OpenStreamAsync().WaitAsync(Deadline);
+        var stream = await new Akka.Etcd.Actors.Watch.WatchHub(server.Actors.WatchStreams, server.Gateway.RequestTimeout).OpenStreamAsync().WaitAsync(Deadline);
         var responses = stream.Outbox.ReadAllAsync().GetAsyncEnumerator();
         async Task<WatchResponse> Next()
         {
@@ -184,7 +185,7 @@ public sealed class EtcdServerTests : IDisposable
         Assert.Equal(new long[] { 2, 3 }, history.Events.Select(e => e.Kv.ModRevision));
         Assert.Equal("1", history.Events[1].PrevKv.Value.ToStringUtf8());
 
-        await server.PutAsync(new PutRequest { Key = B("w"), Value = B("3") }, cancel);
+        await server.Gateway.PutAsync(new PutRequest { Key = B("w"), Value = B("3") }, cancel);
         var live = await Next();
         var ev = Assert.Single(live.Events);
         Assert.Equal((4L, "3", "2"), (ev.Kv.ModRevision, ev.Kv.Value.ToStringUtf8(), ev.PrevKv.Value.ToStringUtf8()));

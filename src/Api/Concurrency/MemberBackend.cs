@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Akka.Etcd.Actors.Server;
+using Akka.Etcd.Actors.Watch;
 using Akka.Etcd.Protos.Errors;
 using Akka.Etcd.Api.Services;
 using Etcdserverpb;
@@ -9,50 +10,60 @@ namespace Akka.Etcd.Api.Concurrency;
 
 /// <summary>
 /// <see cref="IConcurrencyBackend"/> over a running member: requests are checked as the KV service checks
-/// them (etcd's v3rpc/key.go) and go to the <see cref="EtcdServer"/>; each watch gets its own stream from
-/// <see cref="EtcdServer.Watches"/> with a single watcher, stopped when the enumeration ends. Thread-safe.
+/// them (etcd's v3rpc/key.go) and served by the member's <see cref="KvService"/> and <see cref="LeaseService"/> (so
+/// v3lock and v3election act with the caller's permissions, as etcd's do through its KV client); each watch gets its
+/// own stream (<see cref="WatchHub"/>) with a single watcher, stopped when the enumeration ends. Thread-safe.
 /// </summary>
-public sealed class EtcdServerBackend : IConcurrencyBackend
+public sealed class MemberBackend : IConcurrencyBackend
 {
-    private readonly EtcdServer _server;
+    private readonly MemberGateway _member;
+    private readonly KvService _kv;
+    private readonly LeaseService _leases;
+    private readonly WatchHub _watches;
 
-    /// <summary>Creates the backend over a running member.</summary>
-    public EtcdServerBackend(EtcdServer server) => _server = server;
+    /// <summary>Creates the backend over a running member's services.</summary>
+    public MemberBackend(MemberGateway member, KvService kv, LeaseService leases)
+    {
+        _member = member;
+        _kv = kv;
+        _leases = leases;
+        _watches = new WatchHub(member.Actors.WatchStreams, member.RequestTimeout);
+    }
 
     /// <inheritdoc />
     public Task<RangeResponse> RangeAsync(RangeRequest request, CancellationToken cancel)
     {
         KvRequestValidation.ValidateRange(request);
-        return _server.RangeAsync(request, cancel);
+        return _kv.RangeAsync(request, cancel);
     }
 
     /// <inheritdoc />
     public Task<DeleteRangeResponse> DeleteRangeAsync(DeleteRangeRequest request, CancellationToken cancel)
     {
         KvRequestValidation.ValidateDeleteRange(request);
-        return _server.DeleteRangeAsync(request, cancel);
+        return _kv.DeleteRangeAsync(request, cancel);
     }
 
     /// <inheritdoc />
     public Task<TxnResponse> TxnAsync(TxnRequest request, CancellationToken cancel)
     {
-        KvRequestValidation.ValidateTxn(request, _server.Options.MaxTxnOps);
-        return _server.TxnAsync(request, cancel);
+        KvRequestValidation.ValidateTxn(request, _member.Options.MaxTxnOps);
+        return _kv.TxnAsync(request, cancel);
     }
 
     /// <inheritdoc />
     public Task<LeaseGrantResponse> LeaseGrantAsync(LeaseGrantRequest request, CancellationToken cancel) =>
-        _server.LeaseGrantAsync(request, cancel);
+        _leases.LeaseGrantAsync(request, cancel);
 
     /// <inheritdoc />
     public Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel) =>
-        _server.LeaseTimeToLiveAsync(request, cancel);
+        _leases.LeaseTimeToLiveAsync(request, cancel);
 
     /// <inheritdoc />
     public async IAsyncEnumerable<WatchResponse> WatchAsync(ByteString key, ByteString rangeEnd, long startRevision,
         [EnumeratorCancellation] CancellationToken cancel)
     {
-        var watcher = await _server.Watches.OpenStreamAsync(cancel).ConfigureAwait(false);
+        var watcher = await _watches.OpenStreamAsync(cancel).ConfigureAwait(false);
         try
         {
             await watcher.RequestAsync(new WatchRequest

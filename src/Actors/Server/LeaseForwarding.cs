@@ -7,28 +7,24 @@ using Microsoft.Extensions.Logging;
 
 namespace Akka.Etcd.Actors.Server;
 
-/// <summary>The lease paths of the member (etcd's etcdserver/v3_server.go Lease* methods).</summary>
-public sealed partial class EtcdServer
+/// <summary>
+/// Lease keep-alives and time-to-live queries, which only the leader's lessor can answer (etcd's
+/// etcdserver/v3_server.go LeaseRenew and LeaseTimeToLive, and the leader's side, etcd's lease/leasehttp handler): a
+/// follower forwards them to the leader over the peer transport (<see cref="IPeerRequests"/>) and retries until the
+/// request timeout; the leader serves a forwarded one once its applied index has caught up. Used by the Lease service
+/// and by the member's peer requests. Stateless and thread-safe.
+/// </summary>
+public sealed class LeaseForwarding
 {
-    private readonly LeaseIdGenerator _leaseIds;
+    private readonly MemberGateway _member;
+    private readonly ILogger _logger;
 
-    /// <summary>
-    /// Lease.LeaseGrant through Raft. A zero ID gets a server-chosen one; TTLs below etcd's minimum
-    /// (1.5 election timeouts, 2 s by default) are raised to it. Errors: LeaseExist, LeaseTTLTooLarge.
-    /// </summary>
-    public async Task<LeaseGrantResponse> LeaseGrantAsync(LeaseGrantRequest request, CancellationToken cancel)
+    /// <summary>Creates the lease forwarding of the member behind <paramref name="member"/>.</summary>
+    public LeaseForwarding(MemberGateway member)
     {
-        if (request.TTL > LessorOptions.MaxTtlSeconds)
-        {
-            throw EtcdErrors.LeaseTTLTooLarge;
-        }
-        var grant = new LeaseGrantRequest { TTL = request.TTL, ID = _leaseIds.Resolve(request.ID) };
-        return (LeaseGrantResponse)await ProposeAsync(new InternalRaftRequest { LeaseGrant = grant }, checkQuota: true, cancel).ConfigureAwait(false);
+        _member = member;
+        _logger = member.Loggers.CreateLogger("etcdserver/server");
     }
-
-    /// <summary>Lease.LeaseRevoke through Raft: the lease and every attached key go, the keys in one revision.</summary>
-    public async Task<LeaseRevokeResponse> LeaseRevokeAsync(LeaseRevokeRequest request, CancellationToken cancel) =>
-        (LeaseRevokeResponse)await ProposeAsync(new InternalRaftRequest { LeaseRevoke = request }, checkQuota: false, cancel).ConfigureAwait(false);
 
     /// <summary>
     /// How long the leader waits for its applied index to reach its commit index before it refuses a forwarded lease
@@ -46,8 +42,8 @@ public sealed partial class EtcdServer
     /// </summary>
     public async Task<LeaseKeepAliveResponse> LeaseKeepAliveAsync(long id, CancellationToken cancel)
     {
-        var response = new LeaseKeepAliveResponse { Header = ResponseHeaders.Create(Status, Status.Revision), ID = id };
-        if (Status.IsLeader)
+        var response = new LeaseKeepAliveResponse { Header = ResponseHeaders.Create(_member.Status, _member.Status.Revision), ID = id };
+        if (_member.Status.IsLeader)
         {
             try
             {
@@ -80,9 +76,9 @@ public sealed partial class EtcdServer
     /// </summary>
     public async Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel)
     {
-        if (!Status.IsLeader)
+        if (!_member.Status.IsLeader)
         {
-            var header = ResponseHeaders.Create(Status, Status.Revision);
+            var header = ResponseHeaders.Create(_member.Status, _member.Status.Revision);
             LeaseTimeToLiveResponse forwarded;
             try
             {
@@ -95,11 +91,11 @@ public sealed partial class EtcdServer
             forwarded.Header = header;
             return forwarded;
         }
-        await ReadBarrierAsync(cancel).ConfigureAwait(false);
-        var response = new LeaseTimeToLiveResponse { Header = ResponseHeaders.Create(Status, Status.Revision), ID = request.ID };
+        await _member.ReadBarrierAsync(cancel).ConfigureAwait(false);
+        var response = new LeaseTimeToLiveResponse { Header = ResponseHeaders.Create(_member.Status, _member.Status.Revision), ID = request.ID };
         try
         {
-            var ttl = await AskAsync<LeaseTimeToLive>(_refs.Lessor, new LeaseProtocol.TimeToLive(request.ID, request.Keys), cancel)
+            var ttl = await _member.AskAsync<LeaseTimeToLive>(_member.Actors.Lessor, new LeaseProtocol.TimeToLive(request.ID, request.Keys), cancel)
                 .ConfigureAwait(false);
             response.TTL = ttl.TtlSeconds;
             response.GrantedTTL = ttl.GrantedTtlSeconds;
@@ -137,7 +133,7 @@ public sealed partial class EtcdServer
     public async Task<LeaseTimeToLiveResponse> ForwardedLeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, CancellationToken cancel)
     {
         await WaitAppliedCommitAsync(cancel).ConfigureAwait(false);
-        var ttl = await AskAsync<LeaseTimeToLive>(_refs.Lessor, new LeaseProtocol.TimeToLive(request.ID, request.Keys), cancel)
+        var ttl = await _member.AskAsync<LeaseTimeToLive>(_member.Actors.Lessor, new LeaseProtocol.TimeToLive(request.ID, request.Keys), cancel)
             .ConfigureAwait(false);
         var response = new LeaseTimeToLiveResponse
         {
@@ -150,22 +146,9 @@ public sealed partial class EtcdServer
         return response;
     }
 
-    /// <summary>Lease.LeaseLeases: every lease ID.</summary>
-    public async Task<LeaseLeasesResponse> LeaseLeasesAsync(CancellationToken cancel)
-    {
-        await ReadBarrierAsync(cancel).ConfigureAwait(false);
-        var ids = await AskAsync<LeaseProtocol.LeaseIds>(_refs.Lessor, LeaseProtocol.List.Instance, cancel).ConfigureAwait(false);
-        var response = new LeaseLeasesResponse { Header = ResponseHeaders.Create(Status, Status.Revision) };
-        foreach (var id in ids.Ids)
-        {
-            response.Leases.Add(new LeaseStatus { ID = id });
-        }
-        return response;
-    }
-
     /// <summary>Renews on this member's lessor: the TTL in seconds, 0 for an unknown lease; NotLeader if not primary.</summary>
     private async Task<long> RenewOnLessorAsync(long id, CancellationToken cancel) =>
-        (await AskAsync<LeaseProtocol.Renewed>(_refs.Lessor, new LeaseProtocol.KeepAlive(id), cancel).ConfigureAwait(false)).TtlSeconds;
+        (await _member.AskAsync<LeaseProtocol.Renewed>(_member.Actors.Lessor, new LeaseProtocol.KeepAlive(id), cancel).ConfigureAwait(false)).TtlSeconds;
 
     /// <summary>
     /// etcd's ApplyWait as the leaseHandler uses it: completes once the applied index reaches the commit index seen at
@@ -173,12 +156,12 @@ public sealed partial class EtcdServer
     /// </summary>
     private async Task WaitAppliedCommitAsync(CancellationToken cancel)
     {
-        var commit = Status.CommitIndex;
-        if (Status.AppliedIndex >= commit)
+        var commit = _member.Status.CommitIndex;
+        if (_member.Status.AppliedIndex >= commit)
         {
             return;
         }
-        await AskAsync<StoreProtocol.BarrierPassed>(_refs.Store, new StoreProtocol.RunQuery(commit, StoreProtocol.Barrier.Instance), cancel)
+        await _member.AskAsync<StoreProtocol.BarrierPassed>(_member.Actors.Store, new StoreProtocol.RunQuery(commit, StoreProtocol.Barrier.Instance), cancel)
             .WaitAsync(ForwardedLeaseApplyTimeout, cancel).ConfigureAwait(false);
     }
 
@@ -191,13 +174,13 @@ public sealed partial class EtcdServer
     private async Task<T> ForwardToLeaderAsync<T>(Google.Protobuf.IMessage request, CancellationToken cancel)
         where T : class, Google.Protobuf.IMessage
     {
-        if (Transport is not IPeerRequests peers)
+        if (_member.Transport is not IPeerRequests peers)
         {
             throw EtcdErrors.NoLeader;
         }
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel, _stopping.Token);
-        deadline.CancelAfter(_requestTimeout);
-        var pause = TimeSpan.FromMilliseconds(Math.Max(1, Options.HeartbeatIntervalMs));
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel, _member.Stopping);
+        deadline.CancelAfter(_member.RequestTimeout);
+        var pause = TimeSpan.FromMilliseconds(Math.Max(1, _member.Options.HeartbeatIntervalMs));
         Exception? lastError = null;
         try
         {
@@ -207,9 +190,9 @@ public sealed partial class EtcdServer
                 try
                 {
                     // A leader whose lessor is not primary yet serves the request as a forwarded one, until it is.
-                    var answered = leader.ID == Status.MemberId
-                        ? await ServePeerRequestAsync(leader.ID, request, deadline.Token).ConfigureAwait(false)
-                        : await peers.AskAsync(leader.ID, request, _requestTimeout, deadline.Token).ConfigureAwait(false);
+                    var answered = leader.ID == _member.Status.MemberId
+                        ? await ServeForwardedAsync(request, deadline.Token).ConfigureAwait(false)
+                        : await peers.AskAsync(leader.ID, request, _member.RequestTimeout, deadline.Token).ConfigureAwait(false);
                     if (answered is T answer)
                     {
                         return answer;
@@ -226,7 +209,7 @@ public sealed partial class EtcdServer
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
             cancel.ThrowIfCancellationRequested();
-            if (_stopping.IsCancellationRequested)
+            if (_member.Stopping.IsCancellationRequested)
             {
                 throw EtcdErrors.Stopped;
             }
@@ -234,7 +217,7 @@ public sealed partial class EtcdServer
             {
                 _logger.LogWarning("failed to forward a lease request to the leader: {error}", lastError.Message);
             }
-            throw Status.HasLeader ? EtcdErrors.Timeout : EtcdErrors.NoLeader;
+            throw _member.Status.HasLeader ? EtcdErrors.Timeout : EtcdErrors.NoLeader;
         }
     }
 
@@ -244,16 +227,29 @@ public sealed partial class EtcdServer
     /// </summary>
     private async Task<Member> WaitLeaderAsync(TimeSpan pause, CancellationToken cancel)
     {
-        while (!Status.HasLeader)
+        while (!_member.Status.HasLeader)
         {
             await Task.Delay(pause, cancel).ConfigureAwait(false);
         }
-        var leaderId = Status.Leader;
-        var leader = CurrentMembers().FirstOrDefault(m => m.ID == leaderId);
+        var leaderId = _member.Status.Leader;
+        var leader = _member.CurrentMembers().FirstOrDefault(m => m.ID == leaderId);
         if (leader is null)
         {
             throw EtcdErrors.NoLeader;
         }
         return leader;
     }
+
+    /// <summary>
+    /// Serves a forwarded lease request as the leader does when a follower sends it: a keep-alive
+    /// (<see cref="RenewForwardedLeaseAsync"/>) or a time-to-live query (<see cref="ForwardedLeaseTimeToLiveAsync"/>).
+    /// </summary>
+    /// <exception cref="EtcdException">Their errors; Unimplemented for another request type.</exception>
+    public async Task<Google.Protobuf.IMessage> ServeForwardedAsync(Google.Protobuf.IMessage request, CancellationToken cancel) => request switch
+    {
+        LeaseKeepAliveRequest renew =>
+            (Google.Protobuf.IMessage)new LeaseKeepAliveResponse { ID = renew.ID, TTL = await RenewForwardedLeaseAsync(renew.ID, cancel).ConfigureAwait(false) },
+        LeaseTimeToLiveRequest timeToLive => await ForwardedLeaseTimeToLiveAsync(timeToLive, cancel).ConfigureAwait(false),
+        _ => throw new EtcdException(RpcStatusCode.Unimplemented, $"unknown peer request {request.Descriptor.FullName}"),
+    };
 }
