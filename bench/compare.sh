@@ -4,9 +4,11 @@
 # Both servers run with the same etcd flags on loopback, one member each or three members each (--members 3), data
 # dirs in one temp folder (same filesystem, so the same fsync cost). Identical workloads of akka-etcd-benchmark run
 # against each IN ALTERNATION (A, B, then B, A in the next round, ...) for N rounds; the table shows the median of
-# the rounds. Then each server is restarted empty, loaded with K keys of 256 bytes, its peak RSS (VmHWM) is read, it
-# is stopped (SIGTERM) and started again on the same data dir to time its start-up. Optionally (--check-perf) each
-# slot then gets `etcdctl check perf --load=s` and `--load=l` on a fresh data dir.
+# the rounds, and the CPU the servers spent per operation (read from /proc before and after each run, the client not
+# counted: it moves less from run to run than ops/s on a shared machine). Then each server is restarted empty, loaded
+# with K keys of 256 bytes, its peak RSS (VmHWM) is read, it is stopped (SIGTERM) and started again on the same data
+# dir to time its start-up. Optionally (--check-perf) each slot then gets `etcdctl check perf --load=s` and
+# `--load=l` on a fresh data dir.
 #
 # usage: bench/compare.sh [--quick | --full] [--rounds N] [--total N] [--rss-keys N] [--members 1|3]
 #                         [--check-perf | --no-check-perf] [--ours-cmd "CMD ..."] [--ours-etcd]
@@ -288,21 +290,43 @@ if [[ -n "$ONLY" ]]; then
   WORKLOADS=("${SELECTED[@]}")
 fi
 
-RESULTS="$WORK/results.tsv" # workload slot round throughput p50 p99 failed
+RESULTS="$WORK/results.tsv" # workload slot round throughput p50 p99 failed server-cpu-us-per-op
 : >"$RESULTS"
 
-# run_workload SLOT NAME ARGS ROUND (against every member's endpoint of the slot)
+CLOCK_TICKS=$(getconf CLK_TCK)
+
+# server_cpu_ticks SLOT: user + system CPU ticks (CLK_TCK per second) of the slot's member processes so far, from
+# /proc/PID/stat; a member that has exited counts 0.
+server_cpu_ticks() {
+  local slot=$1 pid total=0 fields
+  local -a pids=("${A_PIDS[@]}")
+  [[ $slot == B ]] && pids=("${B_PIDS[@]}")
+  for pid in "${pids[@]}"; do
+    # The command name in field 2 may hold spaces: read the fields after its closing parenthesis.
+    fields=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    total=$((total + $(awk '{print $12 + $13}' <<<"$fields")))
+  done
+  echo "$total"
+}
+
+# run_workload SLOT NAME ARGS ROUND (against every member's endpoint of the slot). Besides the benchmark's figures it
+# records the CPU the slot's servers spent per successful operation (µs, all members together, the client excluded):
+# a figure that moves less from run to run than ops/s on a shared machine.
 run_workload() {
   local slot=$1 name=$2 args=$3 round=$4
   local out="$WORK/run-$slot-$round-${name//[^a-z0-9]/_}.json"
   local -a argv
   read -r -a argv <<<"$args"
+  local cpu_before cpu_after
+  cpu_before=$(server_cpu_ticks "$slot")
   if timeout --foreground 300 "${BENCH[@]}" --endpoints="$(endpoints "$slot")" --json --no-progress "${argv[@]}" >"$out" 2>"$out.err"; then
-    jq -r --arg w "$name" --arg s "$slot" --arg r "$round" \
-      '[$w, $s, $r, .throughput, .p50, .p99, .failed] | @tsv' "$out" >>"$RESULTS"
+    cpu_after=$(server_cpu_ticks "$slot")
+    jq -r --arg w "$name" --arg s "$slot" --arg r "$round" --argjson ticks "$((cpu_after - cpu_before))" --argjson hz "$CLOCK_TICKS" \
+      '[$w, $s, $r, .throughput, .p50, .p99, .failed, (if .ok > 0 then $ticks * 1000000 / $hz / .ok else "NaN" end)] | @tsv' \
+      "$out" >>"$RESULTS"
   else
     log "  $slot $name round $round failed: $(tail -n 1 "$out.err")"
-    printf '%s\t%s\t%s\tNaN\tNaN\tNaN\t-1\n' "$name" "$slot" "$round" >>"$RESULTS"
+    printf '%s\t%s\t%s\tNaN\tNaN\tNaN\t-1\tNaN\n' "$name" "$slot" "$round" >>"$RESULTS"
   fi
 }
 
@@ -523,6 +547,30 @@ awk -F'\t' -v A="$A_LABEL" -v B="$B_LABEL" -v bup="$B_UP" '
 echo
 echo "throughput ratio = B/A (above 1: B is faster); latency ratio = B/A (below 1: B is faster)."
 echo "watch: ops/s = events delivered per second, latency = put sent -> event received."
+echo
+echo "server CPU per operation (µs of user + system CPU of all the slot's members per successful operation, the"
+echo "benchmark client excluded; median of the rounds, then every run in run order):"
+awk -F'\t' -v A="$A_LABEL" -v B="$B_LABEL" '
+  function median(list,    n, arr, i, j, t) {
+    n = split(list, arr, " ")
+    for (i = 2; i <= n; i++) { t = arr[i]; j = i - 1; while (j >= 1 && arr[j] + 0 > t + 0) { arr[j + 1] = arr[j]; j-- } arr[j + 1] = t }
+    if (n == 0) return "nan"
+    return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
+  }
+  {
+    if (!($1 in seen)) { seen[$1] = 1; order[++count] = $1 }
+    if ($8 != "" && $8 != "NaN") { key = $1 SUBSEP $2; cpu[key] = cpu[key] " " sprintf("%.0f", $8) }
+  }
+  END {
+    printf "| workload | %s µs/op | %s µs/op | ratio B/A | %s runs | %s runs |\n", A, B, A, B
+    print "|---|---:|---:|---:|---|---|"
+    for (i = 1; i <= count; i++) {
+      w = order[i]; a = median(cpu[w SUBSEP "A"]); b = median(cpu[w SUBSEP "B"])
+      printf "| %s | %s | %s | %s | %s | %s |\n", w, (a == "nan" ? "n/a" : sprintf("%.0f", a)), (b == "nan" ? "n/a" : sprintf("%.0f", b)),
+        ((a != "nan" && b != "nan" && a + 0 > 0) ? sprintf("%.2f", b / a) : "n/a"), cpu[w SUBSEP "A"], cpu[w SUBSEP "B"]
+    }
+  }' "$RESULTS"
+echo "(CPU ratio: below 1, B spends less CPU per operation.)"
 echo
 echo "throughput of every run (ops/s, in run order; spread = max/min - 1 over the rounds):"
 awk -F'\t' '{ k = $1 " " $2; runs[k] = runs[k] " " sprintf("%.0f", $4); if (!(k in seen)) { seen[k] = 1; order[++n] = k }
