@@ -42,6 +42,8 @@ public static class Program
         }
         var config = outcome.Config;
         using var logProvider = EtcdJsonLoggerProvider.FromConfig(config);
+        // Akka's fallback logger (before its loggers start, after they stop) writes to the same log.
+        AkkaStdoutLogger.WriteTo(logProvider);
         using var loggers = LoggerFactory.Create(builder =>
         {
             builder.ClearProviders();

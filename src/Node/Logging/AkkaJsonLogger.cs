@@ -62,7 +62,17 @@ public sealed class AkkaJsonLogger : ActorBase, IRequiresMessageQueue<ILoggerMes
         var level = ToLogLevel(logEvent.LogLevel());
         if (!_logger.IsEnabled(level))
             return;
-        // Named template holes become fields; positional ones ({0}) only make the message.
+        _logger.Log(level, default, ToLine(logEvent), logEvent.Cause, static (state, _) => state.Message);
+    }
+
+    /// <summary>
+    /// The event as an <see cref="AkkaLogLine"/>: source (or <c>akka</c>), the formatted message (a template that does
+    /// not fit its arguments gives <c>malformed log message (...)</c> instead of throwing), and the named template holes
+    /// as properties (positional ones, <c>{0}</c>, only make the message).
+    /// </summary>
+    public static AkkaLogLine ToLine(LogEvent logEvent)
+    {
+        ArgumentNullException.ThrowIfNull(logEvent);
         var properties = logEvent.TryGetProperties(out var semantic) && semantic is { Count: > 0 }
             ? semantic.Where(p => !p.Key.All(char.IsAsciiDigit)).Select(p => new KeyValuePair<string, object?>(p.Key, p.Value)).ToList()
             : NoProperties;
@@ -75,8 +85,7 @@ public sealed class AkkaJsonLogger : ActorBase, IRequiresMessageQueue<ILoggerMes
         {
             text = $"malformed log message ({e.Message}): {(logEvent.Message as LogMessage)?.Format ?? logEvent.Message?.GetType().Name}";
         }
-        var line = new AkkaLogLine(logEvent.LogSource ?? "akka", text, properties);
-        _logger.Log(level, default, line, logEvent.Cause, static (state, _) => state.Message);
+        return new AkkaLogLine(logEvent.LogSource ?? "akka", text, properties);
     }
 
     /// <summary>Akka's level as a <see cref="LogLevel"/>: Debug, Information, Warning, Error.</summary>

@@ -130,6 +130,37 @@ public class AkkaLoggingTests
         Assert.False(member.AkkaConfig.GetBoolean("akka.log-config-on-start"));
     }
 
+    [Fact]
+    public async Task Akkas_fallback_logger_writes_etcd_json_lines()
+    {
+        // Akka writes to its stdout logger while its loggers are not running: before they start, and after the logging
+        // bus stops them at shutdown, when a cluster member still logs "Remoting shut down" (seen on every stop of a
+        // three-member cluster, in Akka's "[INFO][date][thread][source]" text, before this logger was configured).
+        var member = MemberConfigParser.Parse([], new Dictionary<string, string>(), TextWriter.Null, TextWriter.Null).Config!;
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.provider = local").WithFallback(member.AkkaConfig);
+        using var system = ActorSystem.Create("fallback", config);
+        var output = new LineCollector();
+        using var provider = new EtcdJsonLoggerProvider(output);
+        try
+        {
+            Assert.IsType<AkkaStdoutLogger>(system.Settings.StdoutLogger);
+            AkkaStdoutLogger.WriteTo(provider);
+
+            system.Settings.StdoutLogger.Tell(new Info("remoting-terminator", typeof(object), "Remoting shut down."));
+            system.Settings.StdoutLogger.Tell(new Debug("remoting", typeof(object), "below --log-level"));
+
+            var line = await WaitForLine(output, l => l.GetProperty("msg").GetString() == "Remoting shut down.");
+            Assert.Equal("info", line.GetProperty("level").GetString());
+            Assert.Equal("remoting-terminator", line.GetProperty("caller").GetString());
+            Assert.DoesNotContain(output.Lines, text => text.Contains("below --log-level"));
+        }
+        finally
+        {
+            AkkaStdoutLogger.WriteTo(null);
+            await system.Terminate();
+        }
+    }
+
     [Theory]
     [InlineData(Akka.Event.LogLevel.DebugLevel, LogLevel.Debug)]
     [InlineData(Akka.Event.LogLevel.InfoLevel, LogLevel.Information)]
