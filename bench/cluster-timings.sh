@@ -95,7 +95,7 @@ ctl() { ETCDCTL_API=3 "$ETCDCTL_BIN" --dial-timeout=1s "$@"; }
 
 if [[ " ${SERVERS[*]} " == *" ours "* && -z "$OURS_CMD" ]]; then
   log "building akka-etcd (Release)"
-  dotnet build "$ROOT/src/Node/Akka.Etcd.Node.csproj" -c Release -o "$WORK/node-bin" -v quiet -nologo >"$WORK/build-node.log" 2>&1 \
+  bash "$ROOT/scripts/build-member.sh" "$WORK/node-bin" -v quiet -nologo >"$WORK/build-node.log" 2>&1 \
     || { cat "$WORK/build-node.log" >&2; exit 1; }
   OURS_CMD="dotnet $WORK/node-bin/akka-etcd.dll"
 fi

@@ -13,15 +13,6 @@ if ! command -v etcdctl >/dev/null 2>&1; then
 fi
 command -v dotnet >/dev/null 2>&1 || { echo "the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 
-# A ReadyToRun publish precompiles our assemblies and Akka's, gRPC's and Protobuf's, so a member starts on about half
-# the CPU of a plain build (here 1.1-1.4 s against 2.3-2.8 s until the first put; docs/performance.md, "ReadyToRun");
-# tiering still recompiles the hot methods, so a request costs the same. The package feed here serves the ReadyToRun
-# compiler for x64 only; elsewhere it is a plain build.
-if [ "$(uname -m)" = x86_64 ]; then
-  dotnet publish "$root/src/Node/Akka.Etcd.Node.csproj" -c Release -r linux-x64 --self-contained false \
-    -p:PublishReadyToRun=true -nologo -clp:ErrorsOnly -o "$root/artifacts/node"
-else
-  dotnet build "$root/src/Node/Akka.Etcd.Node.csproj" -c Release -nologo -clp:ErrorsOnly -o "$root/artifacts/node"
-fi
+bash "$root/scripts/build-member.sh" "$root/artifacts/node" -nologo -clp:ErrorsOnly
 # hocon/single.conf: name default, data dir default.etcd (relative to where you run this), 127.0.0.1:2379/2380.
 exec dotnet "$root/artifacts/node/akka-etcd.dll" --config "$root/hocon/single.conf" "$@"
