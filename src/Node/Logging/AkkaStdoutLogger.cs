@@ -11,7 +11,7 @@ namespace Akka.Etcd.Node.Logging;
 /// <see cref="AkkaJsonLogger"/> would, to the node's log (<see cref="WriteTo"/>), or to standard error (etcd's default
 /// log output) before the node has one. A line that cannot be written (the log already closed at exit) is dropped:
 /// a logger must not throw into Akka's event stream. Akka creates it by reflection, with no arguments, once per
-/// ActorSystem; it holds no state of its own.
+/// ActorSystem; its only state is the process-wide output set by <see cref="WriteTo"/> (one node log per process).
 /// </summary>
 public sealed class AkkaStdoutLogger : MinimalLogger
 {
