@@ -146,23 +146,18 @@ public static class Program
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var onStop = stop.Token.Register(() => stopped.TrySetResult());
         var quarantined = memberHost.Services.GetRequiredService<MemberService>().Quarantined;
-        var ended = await Task.WhenAny(stopped.Task, server.Exited, quarantined).ConfigureAwait(false);
-        if (ended == quarantined)
+        var end = await WaitForEndAsync(stopped.Task, server.Exited, quarantined, QuarantineGrace).ConfigureAwait(false);
+        if (end == RunEnd.Quarantined)
         {
-            // A member removed from the cluster is quarantined by the others as well and stops on its own: let it.
-            ended = await Task.WhenAny(stopped.Task, server.Exited, Task.Delay(QuarantineGrace)).ConfigureAwait(false);
-            if (ended != stopped.Task && ended != server.Exited)
-            {
-                var quarantine = await quarantined.ConfigureAwait(false);
-                // As etcd exits on a state it cannot recover from: a member cut off for good must not stay up as a
-                // zombie; a restart (a new incarnation, a new UID) recovers it.
-                log.LogCritical("member {name} was quarantined by peer {peer}: Akka.Remote refuses this incarnation until it restarts; exiting",
-                    config.Name, quarantine.RemoteAddress.ToString());
-                await ShutdownAsync(host, metricsHost, server, memberHost, log).ConfigureAwait(false);
-                return 1;
-            }
+            var quarantine = await quarantined.ConfigureAwait(false);
+            // As etcd exits on a state it cannot recover from: a member cut off for good must not stay up as a
+            // zombie; a restart (a new incarnation, a new UID) recovers it.
+            log.LogCritical("member {name} was quarantined by peer {peer}: Akka.Remote refuses this incarnation until it restarts; exiting",
+                config.Name, quarantine.RemoteAddress.ToString());
+            await ShutdownAsync(host, metricsHost, server, memberHost, log).ConfigureAwait(false);
+            return 1;
         }
-        if (ended == server.Exited)
+        if (end == RunEnd.Exited)
         {
             var exit = await server.Exited.ConfigureAwait(false);
             if (exit.Fatal)
@@ -209,6 +204,37 @@ public static class Program
     /// the others too) before the node treats the quarantine as fatal.
     /// </summary>
     private static readonly TimeSpan QuarantineGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>Why a serving member's run ends (<see cref="WaitForEndAsync"/>).</summary>
+    internal enum RunEnd
+    {
+        /// <summary>A stop signal (SIGTERM, SIGINT): the graceful stop, exit code 0.</summary>
+        Stopped,
+
+        /// <summary>The member stopped by itself (removed from the cluster, or a fatal failure: see its exit).</summary>
+        Exited,
+
+        /// <summary>A peer quarantined this incarnation and the member did not stop by itself within the grace: exit 1.</summary>
+        Quarantined,
+    }
+
+    /// <summary>
+    /// Waits until the member's run ends: a stop signal (<paramref name="stopped"/>), the member's own exit
+    /// (<paramref name="exited"/>), or a quarantine by a peer (<paramref name="quarantined"/>). A quarantine alone does
+    /// not end the run at once: a member removed from the cluster is quarantined by the others too and stops by itself,
+    /// so it gets <paramref name="grace"/> to do so (or to be stopped) before the quarantine counts.
+    /// </summary>
+    internal static async Task<RunEnd> WaitForEndAsync(Task stopped, Task exited, Task quarantined, TimeSpan grace)
+    {
+        var ended = await Task.WhenAny(stopped, exited, quarantined).ConfigureAwait(false);
+        if (ended == quarantined)
+        {
+            ended = await Task.WhenAny(stopped, exited, Task.Delay(grace)).ConfigureAwait(false);
+            if (ended != stopped && ended != exited)
+                return RunEnd.Quarantined;
+        }
+        return ended == exited ? RunEnd.Exited : RunEnd.Stopped;
+    }
 
     /// <summary>How long leaving the Akka cluster and stopping the actor system may take at stop.</summary>
     private static readonly TimeSpan MemberHostStopTimeout = TimeSpan.FromSeconds(15);
