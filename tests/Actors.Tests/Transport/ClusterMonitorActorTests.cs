@@ -30,7 +30,9 @@ public sealed class ClusterMonitorActorTests
                 await Task.Delay(100, deadline.Token);
                 view = await monitor.Ask<ClusterView>(ClusterMonitorActor.GetClusterView.Instance, TimeSpan.FromSeconds(10));
             }
-            while (view.Members is not [{ Status: "Up" }]);
+            // MemberUp and LeaderChanged are separate cluster events: the view may show the member Up before it
+            // shows the leader.
+            while (view.Members is not [{ Status: "Up" }] || view.Leader is null);
             var member = view.Members.Single();
             Assert.Equal((self, "Up", true, true), (member.Address, member.Status, member.Reachable, member.IsSelf));
             Assert.Equal(self, view.Leader);
