@@ -516,7 +516,8 @@ echo "slot A: $A_LABEL ($("$ETCD_BIN" --version 2>/dev/null | head -n 1)); slot 
 echo "servers: $members_text, on 127.0.0.1; A clients $(endpoints A), B clients $(endpoints B)"
 echo "dotnet $(dotnet --version); benchmark client on the same machine, sharing its CPUs with the servers under test"
 echo
-awk -F'\t' -v A="$A_LABEL" -v B="$B_LABEL" -v bup="$B_UP" '
+# The report's awk helpers: median of a space-separated list ("nan" when empty), ratio b/a, a number or n/a.
+REPORT_AWK_FUNCTIONS='
   function median(list,    n, arr, i, j, t) {
     n = split(list, arr, " ")
     for (i = 2; i <= n; i++) { t = arr[i]; j = i - 1; while (j >= 1 && arr[j] + 0 > t + 0) { arr[j + 1] = arr[j]; j-- } arr[j + 1] = t }
@@ -525,6 +526,8 @@ awk -F'\t' -v A="$A_LABEL" -v B="$B_LABEL" -v bup="$B_UP" '
   }
   function ratio(b, a) { return (a + 0 > 0 && b != "nan" && b != "NaN") ? sprintf("%.2f", b / a) : "n/a" }
   function num(v, f) { return (v == "nan" || v == "NaN") ? "n/a" : sprintf(f, v) }
+'
+awk -F'\t' -v A="$A_LABEL" -v B="$B_LABEL" -v bup="$B_UP" "$REPORT_AWK_FUNCTIONS"'
   function ms(v) { return (v == "nan" || v == "NaN") ? "n/a" : sprintf("%.2f", v * 1000) }
   {
     if (!($1 in seen)) { seen[$1] = 1; order[++count] = $1 }
@@ -551,13 +554,7 @@ echo "watch: ops/s = events delivered per second, latency = put sent -> event re
 echo
 echo "server CPU per operation (µs of user + system CPU of all the slot's members per successful operation, the"
 echo "benchmark client excluded; median of the rounds, then every run in run order):"
-awk -F'\t' -v A="$A_LABEL" -v B="$B_LABEL" '
-  function median(list,    n, arr, i, j, t) {
-    n = split(list, arr, " ")
-    for (i = 2; i <= n; i++) { t = arr[i]; j = i - 1; while (j >= 1 && arr[j] + 0 > t + 0) { arr[j + 1] = arr[j]; j-- } arr[j + 1] = t }
-    if (n == 0) return "nan"
-    return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
-  }
+awk -F'\t' -v A="$A_LABEL" -v B="$B_LABEL" "$REPORT_AWK_FUNCTIONS"'
   {
     if (!($1 in seen)) { seen[$1] = 1; order[++count] = $1 }
     if ($8 != "" && $8 != "NaN") { key = $1 SUBSEP $2; cpu[key] = cpu[key] " " sprintf("%.0f", $8) }
@@ -567,8 +564,7 @@ awk -F'\t' -v A="$A_LABEL" -v B="$B_LABEL" '
     print "|---|---:|---:|---:|---|---|"
     for (i = 1; i <= count; i++) {
       w = order[i]; a = median(cpu[w SUBSEP "A"]); b = median(cpu[w SUBSEP "B"])
-      printf "| %s | %s | %s | %s | %s | %s |\n", w, (a == "nan" ? "n/a" : sprintf("%.0f", a)), (b == "nan" ? "n/a" : sprintf("%.0f", b)),
-        ((a != "nan" && b != "nan" && a + 0 > 0) ? sprintf("%.2f", b / a) : "n/a"), cpu[w SUBSEP "A"], cpu[w SUBSEP "B"]
+      printf "| %s | %s | %s | %s | %s | %s |\n", w, num(a, "%.0f"), num(b, "%.0f"), ratio(b, a), cpu[w SUBSEP "A"], cpu[w SUBSEP "B"]
     }
   }' "$RESULTS"
 echo "(CPU ratio: below 1, B spends less CPU per operation.)"
